@@ -1,0 +1,110 @@
+// swift-tools-version:6.1
+// Sluice: a self-hosted WebRTC SFU that speaks LiveKit's protocols.
+// Layers (dependencies point down only; see shared/ARCHITECTURE.md):
+//   sluice -> SluiceServer -> Signal/LiveKitProto -> Egress -> SFU -> WebRTC -> Media
+//   Store, Auth; C shims at the bottom.
+import PackageDescription
+
+let package = Package(
+    name: "sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries (system-library targets: module map + shim header)
+        .systemLibrary(name: "CNice", pkgConfig: "nice", providers: [.apt(["libnice-dev"])]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "CUsrsctp", providers: [.apt(["libusrsctp-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+        // What Swift cannot call directly (GLib macros, varargs, callback trampolines).
+        .target(name: "CShims", dependencies: ["CNice", "COpenSSL", "CUsrsctp"]),
+
+        // MARK: Pure Swift packet formats (RTP, RTCP, SDP, payload descriptors). No I/O.
+        .target(name: "Media"),
+
+        // MARK: Persistence (SQLite through GRDB)
+        .target(name: "Store", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: LiveKit wire schema (our .proto subset + generated Swift, committed)
+        .target(name: "LiveKitProto",
+                dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["protos"]),
+
+        // MARK: Access tokens (LiveKit JWTs, HS256)
+        .target(name: "Auth", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
+        // MARK: WebRTC transport (ICE, DTLS, SRTP, SCTP)
+        .target(name: "WebRTC", dependencies: [
+            "Media", "CShims", "CNice", "CSRTP", "COpenSSL", "CUsrsctp",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: SFU core (rooms, tracks, forwarding)
+        .target(name: "SFU", dependencies: [
+            "Media",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Recording
+        .target(name: "Egress", dependencies: [
+            "SFU", "Media", "CFFmpeg",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: LiveKit signalling and room management
+        .target(name: "Signal", dependencies: [
+            "SFU", "Store", "Auth", "LiveKitProto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: HTTP/WebSocket/Twirp server
+        .target(name: "SluiceServer", dependencies: [
+            "Signal", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
+        // MARK: Command line
+        .executableTarget(name: "sluice", dependencies: [
+            "SluiceServer", "Auth",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests, next to their layer
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"]),
+        .testTarget(name: "SignalTests", dependencies: ["Signal", "Store"]),
+        .testTarget(name: "LiveKitProtoTests", dependencies: ["LiveKitProto"]),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "CNice", "CSRTP", "COpenSSL", "CUsrsctp", "CShims"]),
+        .testTarget(name: "SluiceServerTests", dependencies: [
+            "SluiceServer",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ]
+)

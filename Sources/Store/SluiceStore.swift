@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+
+/// Sluice's persistent state in one SQLite file (WAL mode).
+///
+/// GRDB's `DatabasePool` gives one serialized writer and concurrent readers; every call here is
+/// `async`, so the control plane awaits the database and no media thread ever touches it.
+public final class SluiceStore: Sendable {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: config)
+        self.path = path
+        try Migrations.migrator.migrate(pool)
+    }
+
+    // MARK: Rooms
+
+    public func insertRoom(_ room: RoomRecord) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO room (sid, name, metadata, empty_timeout, departure_timeout, max_participants,
+                                  created_at_ms, closed_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [room.sid, room.name, room.metadata, Int64(room.emptyTimeout),
+                                 Int64(room.departureTimeout), Int64(room.maxParticipants),
+                                 room.createdAtMs, room.closedAtMs])
+        }
+    }
+
+    public func updateRoomMetadata(sid: String, metadata: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE room SET metadata = ? WHERE sid = ?", arguments: [metadata, sid])
+        }
+    }
+
+    public func closeRoom(sid: String, atMs: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE room SET closed_at_ms = ? WHERE sid = ? AND closed_at_ms IS NULL",
+                           arguments: [atMs, sid])
+            // Anyone still recorded as present left when the room closed.
+            try db.execute(sql: """
+                UPDATE participant_session SET left_at_ms = ?, disconnect_reason = 'ROOM_CLOSED'
+                WHERE room_sid = ? AND left_at_ms IS NULL
+                """, arguments: [atMs, sid])
+        }
+    }
+
+    /// Rooms that were open when the server last stopped, oldest first.
+    public func openRooms() async throws -> [RoomRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM room WHERE closed_at_ms IS NULL ORDER BY created_at_ms")
+                .map(Self.room(from:))
+        }
+    }
+
+    public func room(sid: String) async throws -> RoomRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM room WHERE sid = ?", arguments: [sid]).map(Self.room(from:))
+        }
+    }
+
+    private static func room(from row: Row) -> RoomRecord {
+        RoomRecord(
+            sid: row["sid"], name: row["name"], metadata: row["metadata"],
+            emptyTimeout: UInt32(clamping: row["empty_timeout"] as Int64),
+            departureTimeout: UInt32(clamping: row["departure_timeout"] as Int64),
+            maxParticipants: UInt32(clamping: row["max_participants"] as Int64),
+            createdAtMs: row["created_at_ms"], closedAtMs: row["closed_at_ms"])
+    }
+
+    // MARK: Participant history
+
+    public func participantJoined(_ session: ParticipantSessionRecord) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO participant_session
+                    (participant_sid, room_sid, room_name, identity, name, joined_at_ms, left_at_ms, disconnect_reason)
+                VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
+                """, arguments: [session.participantSid, session.roomSid, session.roomName, session.identity,
+                                 session.name, session.joinedAtMs])
+        }
+    }
+
+    public func participantLeft(participantSid: String, atMs: Int64, reason: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE participant_session SET left_at_ms = ?, disconnect_reason = ?
+                WHERE participant_sid = ? AND left_at_ms IS NULL
+                """, arguments: [atMs, reason, participantSid])
+        }
+    }
+
+    public func participantSessions(roomSid: String) async throws -> [ParticipantSessionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM participant_session WHERE room_sid = ? ORDER BY joined_at_ms",
+                             arguments: [roomSid]).map { row in
+                ParticipantSessionRecord(
+                    participantSid: row["participant_sid"], roomSid: row["room_sid"], roomName: row["room_name"],
+                    identity: row["identity"], name: row["name"], joinedAtMs: row["joined_at_ms"],
+                    leftAtMs: row["left_at_ms"], disconnectReason: row["disconnect_reason"])
+            }
+        }
+    }
+
+    // MARK: Egress
+
+    public func upsertEgress(_ egress: EgressRecord) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO egress (egress_id, room_sid, room_name, status, info, updated_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(egress_id) DO UPDATE SET status = excluded.status, info = excluded.info,
+                    updated_at_ms = excluded.updated_at_ms
+                """, arguments: [egress.egressID, egress.roomSid, egress.roomName, egress.status,
+                                 Data(egress.info), egress.updatedAtMs])
+        }
+    }
+
+    /// Egresses filtered by room name and/or id; `statuses` limits to those status numbers.
+    public func egresses(roomName: String? = nil, egressID: String? = nil, statuses: Set<Int>? = nil) async throws
+        -> [EgressRecord]
+    {
+        try await pool.read { db in
+            var sql = "SELECT * FROM egress WHERE 1 = 1"
+            var args: [any DatabaseValueConvertible] = []
+            if let roomName { sql += " AND room_name = ?"; args.append(roomName) }
+            if let egressID { sql += " AND egress_id = ?"; args.append(egressID) }
+            sql += " ORDER BY updated_at_ms"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap { row in
+                let status: Int = row["status"]
+                if let statuses, !statuses.contains(status) { return nil }
+                let info: Data = row["info"]
+                return EgressRecord(egressID: row["egress_id"], roomSid: row["room_sid"], roomName: row["room_name"],
+                                    status: status, info: Array(info), updatedAtMs: row["updated_at_ms"])
+            }
+        }
+    }
+}
