@@ -1,0 +1,277 @@
+import CNice
+import CShims
+
+/// Events from an `ICEAgent`, delivered synchronously on its worker thread.
+public protocol ICEAgentDelegate: AnyObject {
+    func iceAgent(_ agent: ICEAgent, didChangeState state: ICEAgent.State)
+    /// A local candidate as an SDP attribute value ("candidate:1 1 UDP ... typ host").
+    func iceAgent(_ agent: ICEAgent, didGatherCandidate candidate: String)
+    func iceAgentDidFinishGathering(_ agent: ICEAgent)
+    func iceAgent(_ agent: ICEAgent, didSelectPair pair: ICEAgent.CandidatePair)
+    /// One datagram from the selected 5-tuple. The bytes are libnice's receive buffer, valid only
+    /// during the call; they may be modified in place (e.g. SRTP unprotect).
+    /// An actor conformer enters itself with `assumeIsolated`; Swift 6 region checking then needs
+    /// `nonisolated(unsafe) let datagram = datagram` first (sound: the closure runs synchronously
+    /// on this thread and must not keep the pointer).
+    func iceAgent(_ agent: ICEAgent, didReceive datagram: UnsafeMutableRawBufferPointer)
+}
+
+extension ICEAgentDelegate {
+    public func iceAgent(_ agent: ICEAgent, didGatherCandidate candidate: String) {}
+    public func iceAgentDidFinishGathering(_ agent: ICEAgent) {}
+    public func iceAgent(_ agent: ICEAgent, didSelectPair pair: ICEAgent.CandidatePair) {}
+}
+
+public struct ICEConfiguration: Sendable {
+    /// Controlling (usually the offerer; a full-ICE SFU answering a browser is controlled).
+    public var controlling: Bool
+    /// Host candidates are gathered on these addresses only (e.g. "127.0.0.1"); empty = all.
+    public var localAddresses: [String]
+    /// UDP port range for host candidates; nil = ephemeral.
+    public var portRange: ClosedRange<UInt16>?
+    /// RFC 5245 regular nomination instead of libnice's default aggressive nomination.
+    public var regularNomination: Bool
+    /// Trickle ICE (RFC 8838): remote candidates may arrive after checks start; call
+    /// `remoteGatheringDone()` at the peer's end-of-candidates.
+    public var trickle: Bool
+
+    public init(controlling: Bool, localAddresses: [String] = ["127.0.0.1"],
+                portRange: ClosedRange<UInt16>? = nil, regularNomination: Bool = false,
+                trickle: Bool = false) {
+        self.controlling = controlling
+        self.localAddresses = localAddresses
+        self.portRange = portRange
+        self.regularNomination = regularNomination
+        self.trickle = trickle
+    }
+}
+
+public enum ICEError: Error, Sendable, Equatable {
+    case agentCreation
+    case invalidAddress(String)
+    case streamCreation
+    case gatheringFailed
+    case invalidCandidate(String)
+    case credentials
+}
+
+/// One libnice agent in RFC 5245 mode with one stream of one component (BUNDLE + rtcp-mux),
+/// running on a `MediaWorker`'s context. Loop-confined: create, use and release it on that worker.
+/// The agent is owned here and unref'd in deinit.
+public final class ICEAgent {
+    public enum State: UInt32, Sendable {
+        case disconnected, gathering, connecting, connected, ready, failed
+    }
+
+    public struct CandidatePair: Sendable, Equatable {
+        public var localAddress: String
+        public var localPort: UInt16
+        public var remoteAddress: String
+        public var remotePort: UInt16
+    }
+
+    public let worker: MediaWorker
+    public let configuration: ICEConfiguration
+    public weak var delegate: (any ICEAgentDelegate)?
+    public private(set) var state: State = .disconnected
+    public private(set) var selectedPair: CandidatePair?
+    public private(set) var gatheringDone = false
+
+    private let agent: OpaquePointer
+    private let streamID: UInt32
+    private let componentID: UInt32 = 1
+
+    public init(worker: MediaWorker, configuration: ICEConfiguration) throws(ICEError) {
+        worker.preconditionIsCurrent()
+        self.worker = worker
+        self.configuration = configuration
+        var options: UInt32 = 0
+        if configuration.regularNomination { options |= NICE_AGENT_OPTION_REGULAR_NOMINATION.rawValue }
+        if configuration.trickle { options |= NICE_AGENT_OPTION_ICE_TRICKLE.rawValue }
+        guard let agent = sluice_nice_agent_new(worker.context, configuration.controlling ? 1 : 0, options) else {
+            throw .agentCreation
+        }
+        for text in configuration.localAddresses {
+            var address = NiceAddress()
+            nice_address_init(&address)
+            guard nice_address_set_from_string(&address, text) != 0 else {
+                g_object_unref(UnsafeMutableRawPointer(agent))
+                throw .invalidAddress(text)
+            }
+            _ = nice_agent_add_local_address(agent, &address)
+        }
+        let stream = nice_agent_add_stream(agent, 1)
+        guard stream != 0 else {
+            g_object_unref(UnsafeMutableRawPointer(agent))
+            throw .streamCreation
+        }
+        if let range = configuration.portRange {
+            nice_agent_set_port_range(agent, stream, 1, UInt32(range.lowerBound), UInt32(range.upperBound))
+        }
+        self.agent = agent
+        self.streamID = stream
+
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        var callbacks = SluiceNiceCallbacks(
+            state_changed: { _, _, _, state, data in
+                ICEAgent.from(data).componentStateChanged(state)
+            },
+            gathering_done: { _, _, data in
+                ICEAgent.from(data).gatheringFinished()
+            },
+            new_selected_pair: { _, _, _, local, remote, data in
+                guard let local, let remote else { return }
+                ICEAgent.from(data).selectedPairChanged(local: local, remote: remote)
+            },
+            new_candidate: { _, candidate, data in
+                guard let candidate else { return }
+                ICEAgent.from(data).candidateGathered(candidate)
+            })
+        sluice_nice_connect_signals(agent, &callbacks, me)
+        nice_agent_attach_recv(agent, stream, 1, worker.context, { _, _, _, length, buffer, data in
+            guard let buffer else { return }
+            ICEAgent.from(data).received(UnsafeMutableRawBufferPointer(start: buffer, count: Int(length)))
+        }, me)
+    }
+
+    deinit {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        nice_agent_attach_recv(agent, streamID, componentID, worker.context, nil, nil)
+        sluice_signals_disconnect_by_data(UnsafeMutableRawPointer(agent), me)
+        nice_agent_remove_stream(agent, streamID)
+        sluice_object_unref(UnsafeMutableRawPointer(agent))
+    }
+
+    @inline(__always)
+    private static func from(_ data: UnsafeMutableRawPointer?) -> ICEAgent {
+        Unmanaged<ICEAgent>.fromOpaque(data!).takeUnretainedValue()
+    }
+
+    // MARK: Local side
+
+    /// Gathers host candidates (reported through the delegate, then `iceAgentDidFinishGathering`).
+    public func gatherCandidates() throws(ICEError) {
+        guard nice_agent_gather_candidates(agent, streamID) != 0 else { throw .gatheringFailed }
+    }
+
+    /// Local ufrag and password for the SDP (`a=ice-ufrag`, `a=ice-pwd`).
+    public var localCredentials: (ufrag: String, password: String) {
+        var ufrag: UnsafeMutablePointer<gchar>?
+        var pwd: UnsafeMutablePointer<gchar>?
+        _ = nice_agent_get_local_credentials(agent, streamID, &ufrag, &pwd)
+        defer { g_free(ufrag); g_free(pwd) }
+        return (ufrag.map { String(cString: $0) } ?? "", pwd.map { String(cString: $0) } ?? "")
+    }
+
+    /// Local candidates gathered so far, as SDP attribute values ("candidate:...").
+    public var localCandidates: [String] {
+        guard let list = nice_agent_get_local_candidates(agent, streamID, componentID) else { return [] }
+        var result: [String] = []
+        var node: UnsafeMutablePointer<GSList>? = list
+        while let current = node {
+            if let candidate = current.pointee.data?.assumingMemoryBound(to: NiceCandidate.self) {
+                result.append(candidateSDP(candidate))
+                nice_candidate_free(candidate)
+            }
+            node = current.pointee.next
+        }
+        g_slist_free(list)
+        return result
+    }
+
+    private func candidateSDP(_ candidate: UnsafeMutablePointer<NiceCandidate>) -> String {
+        guard let raw = nice_agent_generate_local_candidate_sdp(agent, candidate) else { return "" }
+        defer { g_free(raw) }
+        let line = String(cString: raw)
+        return line.hasPrefix("a=") ? String(line.dropFirst(2)) : line
+    }
+
+    // MARK: Remote side
+
+    public func setRemoteCredentials(ufrag: String, password: String) throws(ICEError) {
+        guard nice_agent_set_remote_credentials(agent, streamID, ufrag, password) != 0 else { throw .credentials }
+    }
+
+    /// Adds one remote candidate given as an SDP attribute ("candidate:..." or "a=candidate:...").
+    /// Ignored (returns false): other components (RTCP without rtcp-mux), TCP, and mDNS
+    /// ("….local") host candidates, which libnice cannot resolve; the browser's checks still
+    /// reach us and become peer-reflexive candidates.
+    @discardableResult
+    public func addRemoteCandidate(_ sdp: String) throws(ICEError) -> Bool {
+        var line = sdp
+        while line.last == "\r" || line.last == "\n" || line.last == " " { line.removeLast() }
+        // libnice's parser wants the "a=candidate:" form.
+        if !line.hasPrefix("a=") { line = "a=" + line }
+        let fields = line.split(separator: " ", maxSplits: 5)
+        if fields.count > 4, fields[4].hasSuffix(".local") { return false }
+        guard let candidate = nice_agent_parse_remote_candidate_sdp(agent, streamID, line) else {
+            throw .invalidCandidate(sdp)
+        }
+        defer { nice_candidate_free(candidate) }
+        guard candidate.pointee.component_id == componentID,
+              candidate.pointee.transport == NICE_CANDIDATE_TRANSPORT_UDP else { return false }
+        let list = g_slist_append(nil, candidate)
+        defer { g_slist_free(list) }
+        return nice_agent_set_remote_candidates(agent, streamID, componentID, list) > 0
+    }
+
+    /// The peer signalled end-of-candidates (trickle mode): ICE may now conclude or fail.
+    public func remoteGatheringDone() {
+        _ = nice_agent_peer_candidate_gathering_done(agent, streamID)
+    }
+
+    // MARK: Data
+
+    /// Sends one datagram on the selected pair. Returns false when ICE has no pair yet or the
+    /// socket would block (the datagram is dropped, like UDP).
+    @inline(__always)
+    @discardableResult
+    public func send(_ datagram: UnsafeRawBufferPointer) -> Bool {
+        guard let base = datagram.baseAddress else { return false }
+        let sent = nice_agent_send(agent, streamID, componentID, UInt32(datagram.count),
+                                   base.assumingMemoryBound(to: gchar.self))
+        return sent == Int32(datagram.count)
+    }
+
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { send($0) }
+    }
+
+    // MARK: Callbacks (worker thread)
+
+    private func componentStateChanged(_ raw: UInt32) {
+        guard let new = State(rawValue: raw), new != state else { return }
+        state = new
+        delegate?.iceAgent(self, didChangeState: new)
+    }
+
+    private func gatheringFinished() {
+        gatheringDone = true
+        delegate?.iceAgentDidFinishGathering(self)
+    }
+
+    private func candidateGathered(_ candidate: UnsafeMutablePointer<NiceCandidate>) {
+        delegate?.iceAgent(self, didGatherCandidate: candidateSDP(candidate))
+    }
+
+    private func selectedPairChanged(local: UnsafeMutablePointer<NiceCandidate>, remote: UnsafeMutablePointer<NiceCandidate>) {
+        let pair = CandidatePair(localAddress: Self.addressString(&local.pointee.addr),
+                                 localPort: UInt16(nice_address_get_port(&local.pointee.addr)),
+                                 remoteAddress: Self.addressString(&remote.pointee.addr),
+                                 remotePort: UInt16(nice_address_get_port(&remote.pointee.addr)))
+        selectedPair = pair
+        delegate?.iceAgent(self, didSelectPair: pair)
+    }
+
+    @inline(__always)
+    private func received(_ datagram: UnsafeMutableRawBufferPointer) {
+        delegate?.iceAgent(self, didReceive: datagram)
+    }
+
+    private static func addressString(_ address: UnsafeMutablePointer<NiceAddress>) -> String {
+        var buffer = [CChar](repeating: 0, count: 64)
+        nice_address_to_string(address, &buffer)
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}
