@@ -78,7 +78,7 @@ let package = Package(
 
         // MARK: HTTP/WebSocket/Twirp server
         .target(name: "SluiceServer", dependencies: [
-            "Signal", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress",
+            "Signal", "SFU", "Store", "Auth", "LiveKitProto", "Egress",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Yams", package: "Yams"),

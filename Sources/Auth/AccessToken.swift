@@ -53,7 +53,9 @@ public struct AccessToken: Sendable {
             signature, authenticating: signingInput, using: SymmetricKey(data: Data(secret.utf8)))
         else { throw .badSignature }
         let t = now.timeIntervalSince1970
-        if let exp = claims.exp, t > exp + leeway { throw .expired }
+        // A signed token without `exp` would be valid forever; LiveKit refuses those too.
+        guard let exp = claims.exp else { throw .malformed("token has no exp claim") }
+        if t > exp + leeway { throw .expired }
         if let nbf = claims.nbf, t + leeway < nbf { throw .notYetValid }
         return claims
     }

@@ -17,6 +17,8 @@ public actor RoomManager {
         var emptySinceMs: Int64?
         /// Whether anyone has ever joined: decides between empty_timeout and departure_timeout.
         var hadParticipants = false
+        /// Creation order, so listings are stable even for rooms made in the same millisecond.
+        var order = 0
     }
 
     private let store: SluiceStore
@@ -24,6 +26,8 @@ public actor RoomManager {
     private let nowMs: @Sendable () -> Int64
     private let logger: Logger
     private var rooms: [String: OpenRoom] = [:]
+    private var nextOrder = 0
+    private var observers: [@Sendable (RoomEvent) -> Void] = []
 
     public init(store: SluiceStore, defaults: RoomDefaults, logger: Logger,
                 nowMs: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
@@ -33,10 +37,20 @@ public actor RoomManager {
         self.nowMs = nowMs
     }
 
+    /// Adds a listener for room lifecycle events (webhooks, metrics). Called on the actor; keep it cheap.
+    public func observe(_ observer: @escaping @Sendable (RoomEvent) -> Void) {
+        observers.append(observer)
+    }
+
+    private func emit(_ event: RoomEvent) {
+        for observer in observers { observer(event) }
+    }
+
     /// Loads rooms that were open when the server last stopped.
     public func restore() async throws {
         for record in try await store.openRooms() {
-            rooms[record.name] = OpenRoom(record: record, emptySinceMs: record.createdAtMs)
+            nextOrder += 1
+            rooms[record.name] = OpenRoom(record: record, emptySinceMs: record.createdAtMs, order: nextOrder)
         }
         if !rooms.isEmpty { logger.info("restored open rooms", metadata: ["count": "\(rooms.count)"]) }
     }
@@ -62,16 +76,18 @@ public actor RoomManager {
             try? await store.closeRoom(sid: record.sid, atMs: nowMs())
             return snapshot(existing)
         }
-        let room = OpenRoom(record: record, emptySinceMs: record.createdAtMs)
+        nextOrder += 1
+        let room = OpenRoom(record: record, emptySinceMs: record.createdAtMs, order: nextOrder)
         rooms[name] = room
         logger.info("room created", metadata: ["room": "\(name)", "sid": "\(record.sid)"])
+        emit(.started(snapshot(room)))
         return snapshot(room)
     }
 
     /// Open rooms, all of them or those named (unknown names are skipped, as LiveKit does).
     public func listRooms(names: [String] = []) -> [RoomSnapshot] {
         let selected = names.isEmpty ? Array(rooms.values) : names.compactMap { rooms[$0] }
-        return selected.sorted { $0.record.createdAtMs < $1.record.createdAtMs }.map(snapshot)
+        return selected.sorted { $0.order < $1.order }.map(snapshot)
     }
 
     public func room(named name: String) -> RoomSnapshot? {
@@ -122,6 +138,7 @@ public actor RoomManager {
             throw .storage("\(error)")
         }
         rooms[room.record.name] = nil
+        emit(.finished(snapshot(room)))
         logger.info("room closed", metadata: ["room": "\(room.record.name)", "reason": "\(reason)"])
     }
 

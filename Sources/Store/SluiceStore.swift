@@ -22,6 +22,11 @@ public final class SluiceStore: Sendable {
         try Migrations.migrator.migrate(pool)
     }
 
+    /// SQLite's journal mode ("wal" once opened by this store); for diagnostics and tests.
+    public func journalMode() async throws -> String {
+        try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
     // MARK: Rooms
 
     public func insertRoom(_ room: RoomRecord) async throws {

@@ -45,6 +45,11 @@ import Testing
         #expect(throws: AccessTokenError.notYetValid) { try verifier.verify(early, now: now) }
     }
 
+    @Test func tokenWithoutExpiryIsRejected() throws {
+        let token = try AccessToken.sign(claims(exp: nil), secret: "secret")
+        #expect(throws: AccessTokenError.malformed("token has no exp claim")) { try verifier.verify(token, now: now) }
+    }
+
     @Test func algNoneIsRejected() throws {
         let header = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8))
         let body = Base64URL.encode(Array(#"{"iss":"devkey","sub":"x","video":{"roomAdmin":true}}"#.utf8))

@@ -74,8 +74,7 @@ import Testing
     }
 
     @Test func usesWriteAheadLogging() async throws {
-        let path = tempPath()
-        _ = try SluiceStore(path: path)
-        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        let store = try SluiceStore(path: tempPath())
+        #expect(try await store.journalMode() == "wal")
     }
 }

@@ -1,0 +1,90 @@
+import Auth
+import LiveKitProto
+import Signal
+
+/// LiveKit's RoomService over Twirp (`/twirp/livekit.RoomService/*`).
+///
+/// Grants follow LiveKit: CreateRoom/DeleteRoom need `roomCreate`, ListRooms `roomList`, and the
+/// per-room methods `roomAdmin` with `room` naming the request's room.
+struct RoomService: Sendable {
+    let rooms: RoomManager
+
+    func router() -> TwirpRouter {
+        var r = TwirpRouter(service: "livekit.RoomService")
+        r.register("CreateRoom", Livekit_CreateRoomRequest.self) { req, claims in
+            try require(claims.grant.mayCreateRooms, "roomCreate")
+            let room = try await call {
+                try await rooms.createRoom(name: req.name, emptyTimeout: req.emptyTimeout,
+                                           departureTimeout: req.departureTimeout,
+                                           maxParticipants: req.maxParticipants, metadata: req.metadata)
+            }
+            return room.proto
+        }
+        r.register("ListRooms", Livekit_ListRoomsRequest.self) { req, claims in
+            try require(claims.grant.mayListRooms, "roomList")
+            var res = Livekit_ListRoomsResponse()
+            res.rooms = await rooms.listRooms(names: req.names).map(\.proto)
+            return res
+        }
+        r.register("DeleteRoom", Livekit_DeleteRoomRequest.self) { req, claims in
+            try require(claims.grant.mayCreateRooms, "roomCreate")
+            try await call { try await rooms.deleteRoom(name: req.room) }
+            return Livekit_DeleteRoomResponse()
+        }
+        r.register("UpdateRoomMetadata", Livekit_UpdateRoomMetadataRequest.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            let room = try await call { try await rooms.updateMetadata(name: req.room, metadata: req.metadata) }
+            return room.proto
+        }
+        r.register("ListParticipants", Livekit_ListParticipantsRequest.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            guard await rooms.room(named: req.room) != nil else {
+                throw TwirpError(.notFound, "room \(req.room) not found")
+            }
+            // Participants arrive with LiveKit signalling; until then every room is empty.
+            return Livekit_ListParticipantsResponse()
+        }
+        return r
+    }
+
+    private func require(_ granted: Bool, _ grant: String) throws(TwirpError) {
+        guard granted else { throw TwirpError(.permissionDenied, "access token lacks the \(grant) grant") }
+    }
+
+    private func requireAdmin(_ claims: AccessTokenClaims, room: String) throws(TwirpError) {
+        guard claims.grant.mayAdminister(room: room) else {
+            throw TwirpError(.permissionDenied, "access token lacks the roomAdmin grant for room \"\(room)\"")
+        }
+    }
+
+    /// Maps room errors to Twirp codes.
+    private func call<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RoomError {
+            switch error {
+            case .invalidName(let why): throw TwirpError(.invalidArgument, why)
+            case .notFound: throw TwirpError(.notFound, error.description)
+            case .storage: throw TwirpError(.internalError, error.description)
+            }
+        }
+    }
+}
+
+extension RoomSnapshot {
+    var proto: Livekit_Room {
+        var room = Livekit_Room()
+        room.sid = sid
+        room.name = name
+        room.metadata = metadata
+        room.emptyTimeout = emptyTimeout
+        room.departureTimeout = departureTimeout
+        room.maxParticipants = maxParticipants
+        room.creationTime = createdAtMs / 1000
+        room.creationTimeMs = createdAtMs
+        room.numParticipants = numParticipants
+        room.numPublishers = numPublishers
+        room.activeRecording = activeRecording
+        return room
+    }
+}

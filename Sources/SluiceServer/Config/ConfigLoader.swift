@@ -1,0 +1,227 @@
+import Foundation
+import Yams
+
+/// Reads YAML into `ServerConfig`, walking the node tree so every error can name its key and line.
+/// Unknown keys are errors: a typo must not silently fall back to a default.
+public enum ConfigLoader {
+    public static func load(file path: String) throws -> ServerConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: "", line: nil, "cannot read \(path): \(error.localizedDescription)")
+        }
+        return try parse(yaml: text)
+    }
+
+    public static func parse(yaml: String, base: ServerConfig = ServerConfig()) throws -> ServerConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(key: "", line: nil, "not valid YAML: \(error)")
+        }
+        var config = base
+        guard let root else { return config }  // empty file: all defaults
+        let top = try Mapping(root, key: "")
+        for (key, value) in top.entries {
+            switch key {
+            case "port": config.port = try value.port(key)
+            case "bind_addresses": config.bindAddresses = try value.strings(key)
+            case "rtc":
+                for (k, v) in try Mapping(value.node, key: "rtc").entries {
+                    let path = "rtc.\(k)"
+                    switch k {
+                    case "port_range_start": config.rtc.portRangeStart = try v.port(path)
+                    case "port_range_end": config.rtc.portRangeEnd = try v.port(path)
+                    case "node_ip": config.rtc.nodeIP = try v.string(path)
+                    case "use_external_ip": config.rtc.useExternalIP = try v.bool(path)
+                    default: throw v.unknown(path)
+                    }
+                }
+            case "keys":
+                config.keys = [:]
+                for (k, v) in try Mapping(value.node, key: "keys").entries {
+                    let secret = try v.string("keys.\(k)")
+                    guard !secret.isEmpty else { throw ConfigError(key: "keys.\(k)", line: v.line, "secret is empty") }
+                    config.keys[k] = secret
+                }
+            case "room":
+                for (k, v) in try Mapping(value.node, key: "room").entries {
+                    let path = "room.\(k)"
+                    switch k {
+                    case "empty_timeout": config.room.emptyTimeout = try v.uint32(path)
+                    case "departure_timeout": config.room.departureTimeout = try v.uint32(path)
+                    case "max_participants": config.room.maxParticipants = try v.uint32(path)
+                    case "auto_create": config.room.autoCreate = try v.bool(path)
+                    default: throw v.unknown(path)
+                    }
+                }
+            case "webhook":
+                for (k, v) in try Mapping(value.node, key: "webhook").entries {
+                    let path = "webhook.\(k)"
+                    switch k {
+                    case "api_key": config.webhook.apiKey = try v.string(path)
+                    case "urls": config.webhook.urls = try v.strings(path)
+                    default: throw v.unknown(path)
+                    }
+                }
+            case "logging":
+                for (k, v) in try Mapping(value.node, key: "logging").entries {
+                    let path = "logging.\(k)"
+                    switch k {
+                    case "level":
+                        let level = try v.string(path).lowercased()
+                        guard ["trace", "debug", "info", "notice", "warn", "warning", "error", "critical"].contains(level)
+                        else { throw ConfigError(key: path, line: v.line, "unknown level '\(level)'") }
+                        config.logging.level = level
+                    case "json": config.logging.json = try v.bool(path)
+                    default: throw v.unknown(path)
+                    }
+                }
+            case "storage":
+                for (k, v) in try Mapping(value.node, key: "storage").entries {
+                    switch k {
+                    case "path": config.storagePath = try v.nonEmptyString("storage.path")
+                    default: throw v.unknown("storage.\(k)")
+                    }
+                }
+            case "recordings":
+                for (k, v) in try Mapping(value.node, key: "recordings").entries {
+                    switch k {
+                    case "path": config.recordingsPath = try v.nonEmptyString("recordings.path")
+                    default: throw v.unknown("recordings.\(k)")
+                    }
+                }
+            default:
+                throw value.unknown(key)
+            }
+        }
+        try validate(config)
+        return config
+    }
+
+    /// Parses LiveKit's `LIVEKIT_KEYS` format: `key: secret` pairs, one per line (or comma-separated).
+    public static func parseKeys(_ text: String) throws -> [String: String] {
+        var keys: [String: String] = [:]
+        for entry in text.split(whereSeparator: { $0 == "\n" || $0 == "," }) {
+            let trimmed = entry.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard let colon = trimmed.firstIndex(of: ":") else {
+                throw ConfigError(key: "LIVEKIT_KEYS", line: nil, "expected 'key: secret', got '\(trimmed)'")
+            }
+            let key = trimmed[..<colon].trimmingCharacters(in: .whitespaces)
+            let secret = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, !secret.isEmpty else {
+                throw ConfigError(key: "LIVEKIT_KEYS", line: nil, "expected 'key: secret', got '\(trimmed)'")
+            }
+            keys[key] = secret
+        }
+        return keys
+    }
+
+    static func validate(_ c: ServerConfig) throws {
+        if c.rtc.portRangeStart > c.rtc.portRangeEnd {
+            throw ConfigError(key: "rtc.port_range_start", line: nil,
+                              "must not exceed rtc.port_range_end (\(c.rtc.portRangeStart) > \(c.rtc.portRangeEnd))")
+        }
+        if !c.webhook.apiKey.isEmpty, !c.keys.isEmpty, c.keys[c.webhook.apiKey] == nil {
+            throw ConfigError(key: "webhook.api_key", line: nil, "'\(c.webhook.apiKey)' is not one of the configured keys")
+        }
+    }
+}
+
+/// A YAML mapping with string keys, remembering each value's position.
+private struct Mapping {
+    var entries: [(String, Value)] = []
+
+    init(_ node: Node, key: String) throws {
+        guard case .mapping(let mapping) = node else {
+            throw ConfigError(key: key, line: node.line, "expected a mapping of keys to values")
+        }
+        var seen = Set<String>()
+        for (k, v) in mapping {
+            guard case .scalar(let scalar) = k else {
+                throw ConfigError(key: key, line: k.line, "keys must be plain strings")
+            }
+            let path = key.isEmpty ? scalar.string : "\(key).\(scalar.string)"
+            guard seen.insert(scalar.string).inserted else {
+                throw ConfigError(key: path, line: k.line, "appears twice")
+            }
+            entries.append((scalar.string, Value(node: v)))
+        }
+    }
+}
+
+private struct Value {
+    var node: Node
+    var line: Int? { node.line }
+
+    func unknown(_ key: String) -> ConfigError {
+        ConfigError(key: key, line: line, "unknown key")
+    }
+
+    func scalar(_ key: String, _ expected: String) throws -> String {
+        guard case .scalar(let s) = node else { throw ConfigError(key: key, line: line, "expected \(expected)") }
+        return s.string
+    }
+
+    func string(_ key: String) throws -> String {
+        if case .scalar(let s) = node, s.string == "~" || s.string == "null" { return "" }
+        return try scalar(key, "a string")
+    }
+
+    func nonEmptyString(_ key: String) throws -> String {
+        let s = try string(key)
+        guard !s.isEmpty else { throw ConfigError(key: key, line: line, "must not be empty") }
+        return s
+    }
+
+    func int(_ key: String) throws -> Int {
+        let s = try scalar(key, "a whole number")
+        guard let v = Int(s) else { throw ConfigError(key: key, line: line, "expected a whole number, got '\(s)'") }
+        return v
+    }
+
+    func port(_ key: String) throws -> Int {
+        let v = try int(key)
+        guard (0...65535).contains(v) else { throw ConfigError(key: key, line: line, "port \(v) is out of range 0-65535") }
+        return v
+    }
+
+    func uint32(_ key: String) throws -> UInt32 {
+        let v = try int(key)
+        guard let u = UInt32(exactly: v) else {
+            throw ConfigError(key: key, line: line, "expected a non-negative number, got \(v)")
+        }
+        return u
+    }
+
+    func bool(_ key: String) throws -> Bool {
+        let s = try scalar(key, "true or false")
+        switch s.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw ConfigError(key: key, line: line, "expected true or false, got '\(s)'")
+        }
+    }
+
+    func strings(_ key: String) throws -> [String] {
+        switch node {
+        case .sequence(let seq):
+            return try seq.map { item in
+                guard case .scalar(let s) = item else { throw ConfigError(key: key, line: item.line, "expected a string") }
+                return s.string
+            }
+        case .scalar(let s):
+            return [s.string]
+        default:
+            throw ConfigError(key: key, line: line, "expected a list of strings")
+        }
+    }
+}
+
+private extension Node {
+    /// 1-based line of this node in the YAML text.
+    var line: Int? { mark.map { $0.line } }
+}

@@ -1,0 +1,116 @@
+import Auth
+import Foundation
+import Hummingbird
+import LiveKitProto
+import Logging
+import ServiceLifecycle
+import Signal
+import Store
+
+/// Wires configuration, store, rooms and HTTP routes into a runnable server.
+public final class SluiceApplication: Sendable {
+    public let config: ServerConfig
+    public let logger: Logger
+    public let store: SluiceStore
+    public let rooms: RoomManager
+    let tokens: AccessToken
+    let webhooks: WebhookNotifier
+
+    /// Seconds between sweeps that close rooms left empty past their timeout.
+    let idleSweepInterval: Duration
+
+    public init(config: ServerConfig, logger: Logger, idleSweepInterval: Duration = .seconds(1)) throws {
+        guard !config.keys.isEmpty else {
+            throw ConfigError(key: "keys", line: nil,
+                              "no API keys configured: add `keys: {key: secret}`, set LIVEKIT_KEYS, or use --dev")
+        }
+        self.config = config
+        self.logger = logger
+        self.store = try SluiceStore(path: config.storagePath)
+        self.tokens = AccessToken(keys: config.keys)
+        self.rooms = RoomManager(
+            store: store,
+            defaults: RoomDefaults(emptyTimeout: config.room.emptyTimeout, departureTimeout: config.room.departureTimeout,
+                                   maxParticipants: config.room.maxParticipants, autoCreate: config.room.autoCreate),
+            logger: logger)
+        self.idleSweepInterval = idleSweepInterval
+        let webhookKey = config.webhook.apiKey.isEmpty ? (config.keys.keys.sorted().first ?? "") : config.webhook.apiKey
+        self.webhooks = WebhookNotifier(urls: config.webhook.urls, apiKey: webhookKey,
+                                        apiSecret: config.keys[webhookKey] ?? "", logger: logger)
+    }
+
+    /// Connects room events to webhooks. Idempotent enough for one call at start.
+    func connectWebhooks() async {
+        let webhooks = self.webhooks
+        guard await webhooks.isEnabled else { return }
+        await rooms.observe { event in
+            var hook = Livekit_WebhookEvent()
+            switch event {
+            case .started(let room):
+                hook.event = "room_started"
+                hook.room = room.proto
+            case .finished(let room):
+                hook.event = "room_finished"
+                hook.room = room.proto
+            }
+            Task { await webhooks.send(hook) }
+        }
+    }
+
+    /// All HTTP routes. Tests drive this router in-process.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        // LiveKit answers its health check at `/` with 200 "OK".
+        router.get("/") { _, _ in "OK" }
+
+        let twirpServices = [RoomService(rooms: rooms).router()]
+        let byName = Dictionary(uniqueKeysWithValues: twirpServices.map { ($0.service, $0) })
+        let tokens = self.tokens
+        let logger = self.logger
+        router.post("/twirp/:service/:method") { request, context in
+            let serviceName = context.parameters.get("service") ?? ""
+            let method = context.parameters.get("method") ?? ""
+            guard let service = byName[serviceName] else {
+                return TwirpRouter.errorResponse(TwirpError(.badRoute, "unknown service \(serviceName)"))
+            }
+            return await service.respond(to: request, method: method, tokens: tokens, logger: logger)
+        }
+        return router
+    }
+
+    /// Runs until SIGINT/SIGTERM: one HTTP listener per bind address plus the idle-room sweeper.
+    public func run() async throws {
+        await connectWebhooks()
+        try await rooms.restore()
+        var services: [any Service] = []
+        for address in config.bindAddresses {
+            let app = Application(
+                router: makeRouter(),
+                configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice"),
+                logger: logger)
+            services.append(app)
+        }
+        services.append(IdleRoomSweeper(rooms: rooms, interval: idleSweepInterval))
+        logger.info("sluice listening", metadata: [
+            "addresses": "\(config.bindAddresses.map { "\($0):\(config.port)" })",
+            "storage": "\(config.storagePath)",
+        ])
+        let group = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) },
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Periodically closes rooms that stayed empty past their timeout.
+struct IdleRoomSweeper: Service {
+    let rooms: RoomManager
+    let interval: Duration
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: interval)
+            await rooms.closeIdleRooms()
+        }
+    }
+}

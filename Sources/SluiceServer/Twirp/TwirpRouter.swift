@@ -1,0 +1,83 @@
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+/// Dispatches `POST /twirp/<package.Service>/<Method>` to typed handlers.
+///
+/// A service registers each method with its request type; the router authenticates the bearer
+/// token, decodes the body in the caller's encoding, runs the handler and encodes the reply the
+/// same way. Every failure becomes a Twirp error body; nothing a client sends can crash it.
+struct TwirpRouter: Sendable {
+    typealias Handler = @Sendable (_ body: [UInt8], _ encoding: TwirpEncoding, _ claims: AccessTokenClaims) async throws
+        -> [UInt8]
+
+    let service: String
+    private(set) var methods: [String: Handler] = [:]
+
+    init(service: String) {
+        self.service = service
+    }
+
+    mutating func register<Req: SwiftProtobuf.Message, Res: SwiftProtobuf.Message>(
+        _ method: String, _ request: Req.Type,
+        _ handler: @escaping @Sendable (Req, AccessTokenClaims) async throws -> Res
+    ) {
+        methods[method] = { body, encoding, claims in
+            let req = try encoding.decode(Req.self, from: body)
+            let res = try await handler(req, claims)
+            return try encoding.encode(res)
+        }
+    }
+
+    /// Largest request body accepted; LiveKit's requests are small, SendData payloads included.
+    static let maxBodySize = 4 * 1024 * 1024
+
+    func respond(to request: Request, method: String, tokens: AccessToken, logger: Logger) async -> Response {
+        var encoding = TwirpEncoding.json
+        do {
+            encoding = try TwirpEncoding(contentType: request.headers[.contentType])
+            guard let handler = methods[method] else {
+                throw TwirpError(.badRoute, "no handler for /twirp/\(service)/\(method)")
+            }
+            guard let token = AccessToken.bearer(request.headers[.authorization]) else {
+                throw TwirpError(.unauthenticated, "missing access token (Authorization: Bearer <jwt>)")
+            }
+            let claims: AccessTokenClaims
+            do {
+                claims = try tokens.verify(token)
+            } catch {
+                throw TwirpError(.unauthenticated, error.description)
+            }
+            var buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: Self.maxBodySize)
+            } catch {
+                throw TwirpError(.malformed, "request body too large or unreadable")
+            }
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            let reply = try await handler(bytes, encoding, claims)
+            var headers = HTTPFields()
+            headers[.contentType] = encoding.contentType
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply)))
+        } catch let error as TwirpError {
+            if error.code == .internalError {
+                logger.error("twirp call failed", metadata: ["method": "\(service)/\(method)", "error": "\(error)"])
+            }
+            return Self.errorResponse(error)
+        } catch {
+            logger.error("twirp call failed", metadata: ["method": "\(service)/\(method)", "error": "\(error)"])
+            return Self.errorResponse(TwirpError(.internalError, "\(error)"))
+        }
+    }
+
+    static func errorResponse(_ error: TwirpError) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: error.code.status, headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(bytes: error.jsonBody)))
+    }
+}
