@@ -1,0 +1,74 @@
+"""Webhooks as LiveKit sends them, received and verified by `livekit-api`'s WebhookReceiver."""
+import asyncio
+import http.server
+import queue
+import threading
+
+from livekit import api
+
+from conftest import API_KEY, API_SECRET, SluiceServer, free_port
+
+
+class Receiver:
+    """A loopback HTTP endpoint that records (body, Authorization, Content-Type) of each POST."""
+
+    def __init__(self, status=200):
+        self.got = queue.Queue()
+        self.port = free_port()
+        got, code = self.got, status
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                got.put((body, self.headers.get("Authorization"), self.headers.get("Content-Type")))
+                self.send_response(code)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def test_room_started_and_finished_are_signed_webhooks(workdir):
+    receiver = Receiver()
+    dead_port = free_port()  # nothing listens here: must not delay the live endpoint
+    server = SluiceServer(workdir, extra_config=(
+        "webhook:\n  api_key: devkey\n  urls:\n"
+        f"    - http://127.0.0.1:{dead_port}/nobody\n"
+        f"    - http://127.0.0.1:{receiver.port}/hook\n")).start()
+    try:
+        async def go():
+            lk = api.LiveKitAPI(url=server.http_url, api_key=API_KEY, api_secret=API_SECRET)
+            try:
+                room = await lk.room.create_room(api.CreateRoomRequest(name="hooked"))
+                await lk.room.delete_room(api.DeleteRoomRequest(room="hooked"))
+                return room
+            finally:
+                await lk.aclose()
+        room = asyncio.run(go())
+        verifier = api.WebhookReceiver(api.TokenVerifier(API_KEY, API_SECRET))
+        events = []
+        for _ in range(2):
+            body, auth, ctype = receiver.got.get(timeout=10)
+            assert ctype == "application/webhook+json"
+            assert not auth.lower().startswith("bearer"), auth
+            event = verifier.receive(body, auth)  # checks signature and body sha256
+            events.append(event)
+        assert [e.event for e in events] == ["room_started", "room_finished"]
+        assert all(e.room.sid == room.sid and e.room.name == "hooked" for e in events)
+        assert all(e.id.startswith("EV_") and e.created_at > 0 for e in events)
+        # A tampered body no longer verifies.
+        try:
+            verifier.receive(body.replace("hooked", "forged"), auth)
+            raise AssertionError("tampered webhook verified")
+        except Exception as e:
+            assert "hash" in str(e) or "mismatch" in str(e), e
+        print(f"\nwebhooks verified by livekit-api: {[e.event for e in events]} for {room.sid}")
+    finally:
+        server.stop()
+        receiver.close()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what Sluice needs on Debian 12, idempotently.
+#   scripts/deps.sh system   -> native libraries (apt) for building and running the server
+#   scripts/deps.sh test     -> the above + tools and a Python venv with the outside clients
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-system}"
+
+SYSTEM_PKGS=(pkg-config libnice-dev libsrtp2-dev libssl-dev libusrsctp-dev libsqlite3-dev
+             libavformat-dev libavcodec-dev libswscale-dev)
+TEST_PKGS=(ffmpeg protobuf-compiler iproute2 iptables procps)
+
+pkgs=("${SYSTEM_PKGS[@]}")
+[ "$mode" = test ] && pkgs+=("${TEST_PKGS[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$mode" = test ]; then
+    venv=.build-interop/venv
+    if [ ! -x "$venv/bin/python" ]; then
+        python3 -m venv "$venv"
+    fi
+    # Versions the interop tests were written against (see shared/ORACLES.md).
+    if ! "$venv/bin/python" -c "import livekit.rtc, livekit.api, aiortc, pytest" 2>/dev/null; then
+        echo "deps: installing Python test clients into $venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check \
+            livekit==1.2.1 livekit-api==1.2.2 livekit-protocol==1.1.29 aiortc==1.16.0 \
+            pytest==9.0.3 pytest-timeout==2.4.0
+    fi
+fi

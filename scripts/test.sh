@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test: Swift unit tests per layer, then the Interop tests that drive real outside
+# clients (livekit-api, livekit, aiortc, ffprobe) against a `sluice` binary. Fails if any fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+
+echo "== swift build"
+swift build --build-tests
+echo "== swift test"
+swift test --skip-build --parallel --num-workers 2
+
+echo "== interop"
+export SLUICE_BIN="$PWD/.build/debug/sluice"
+.build-interop/venv/bin/python -m pytest Interop -v --timeout 300 -p no:cacheprovider
