@@ -78,7 +78,7 @@ let package = Package(
 
         // MARK: HTTP/WebSocket/Twirp server
         .target(name: "SluiceServer", dependencies: [
-            "Signal", "SFU", "Store", "Auth", "LiveKitProto", "Egress",
+            "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Yams", package: "Yams"),
@@ -100,6 +100,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "SignalTests", dependencies: ["Signal", "Store"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "Media"]),
         .testTarget(name: "LiveKitProtoTests", dependencies: ["LiveKitProto"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "CNice", "CSRTP", "COpenSSL", "CUsrsctp", "CShims"]),
         .testTarget(name: "SluiceServerTests", dependencies: [
