@@ -2,12 +2,14 @@
 public enum RoomError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidName(String)
     case notFound(String)
+    case participantNotFound(String)
     case storage(String)
 
     public var description: String {
         switch self {
         case .invalidName(let why): return why
         case .notFound(let name): return "room \(name) not found"
+        case .participantNotFound(let identity): return "participant \(identity) not found"
         case .storage(let why): return "storage error: \(why)"
         }
     }

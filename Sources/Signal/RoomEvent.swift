@@ -1,5 +1,9 @@
+import LiveKitProto
+
 /// Room lifecycle events, published by `RoomManager` for webhooks and other observers.
 public enum RoomEvent: Sendable, Equatable {
     case started(RoomSnapshot)
     case finished(RoomSnapshot)
+    case participantJoined(RoomSnapshot, Livekit_ParticipantInfo)
+    case participantLeft(RoomSnapshot, Livekit_ParticipantInfo)
 }

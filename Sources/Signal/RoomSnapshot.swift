@@ -1,3 +1,5 @@
+import LiveKitProto
+
 /// A read-only copy of a room's state, handed from the `RoomManager` actor to API handlers.
 public struct RoomSnapshot: Sendable, Equatable {
     public var sid: String
@@ -10,4 +12,21 @@ public struct RoomSnapshot: Sendable, Equatable {
     public var numParticipants: UInt32
     public var numPublishers: UInt32
     public var activeRecording: Bool
+
+    /// LiveKit's wire form.
+    public var proto: Livekit_Room {
+        var room = Livekit_Room()
+        room.sid = sid
+        room.name = name
+        room.metadata = metadata
+        room.emptyTimeout = emptyTimeout
+        room.departureTimeout = departureTimeout
+        room.maxParticipants = maxParticipants
+        room.creationTime = createdAtMs / 1000
+        room.creationTimeMs = createdAtMs
+        room.numParticipants = numParticipants
+        room.numPublishers = numPublishers
+        room.activeRecording = activeRecording
+        return room
+    }
 }

@@ -38,11 +38,27 @@ struct RoomService: Sendable {
         }
         r.register("ListParticipants", Livekit_ListParticipantsRequest.self) { req, claims in
             try requireAdmin(claims, room: req.room)
-            guard await rooms.room(named: req.room) != nil else {
-                throw TwirpError(.notFound, "room \(req.room) not found")
+            var res = Livekit_ListParticipantsResponse()
+            res.participants = try await call { try await rooms.participants(roomName: req.room) }
+            return res
+        }
+        r.register("GetParticipant", Livekit_RoomParticipantIdentity.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            return try await call { try await rooms.participant(roomName: req.room, identity: req.identity) }
+        }
+        r.register("RemoveParticipant", Livekit_RoomParticipantIdentity.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            try await call { try await rooms.removeParticipant(roomName: req.room, identity: req.identity) }
+            return Livekit_RemoveParticipantResponse()
+        }
+        r.register("UpdateParticipant", Livekit_UpdateParticipantRequest.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            return try await call {
+                try await rooms.updateParticipant(
+                    roomName: req.room, identity: req.identity, name: req.name.isEmpty ? nil : req.name,
+                    metadata: req.metadata.isEmpty ? nil : req.metadata, attributes: req.attributes,
+                    permission: req.hasPermission ? req.permission : nil)
             }
-            // Participants arrive with LiveKit signalling; until then every room is empty.
-            return Livekit_ListParticipantsResponse()
         }
         return r
     }
@@ -64,27 +80,10 @@ struct RoomService: Sendable {
         } catch let error as RoomError {
             switch error {
             case .invalidName(let why): throw TwirpError(.invalidArgument, why)
-            case .notFound: throw TwirpError(.notFound, error.description)
+            case .notFound, .participantNotFound: throw TwirpError(.notFound, error.description)
             case .storage: throw TwirpError(.internalError, error.description)
             }
         }
     }
 }
 
-extension RoomSnapshot {
-    var proto: Livekit_Room {
-        var room = Livekit_Room()
-        room.sid = sid
-        room.name = name
-        room.metadata = metadata
-        room.emptyTimeout = emptyTimeout
-        room.departureTimeout = departureTimeout
-        room.maxParticipants = maxParticipants
-        room.creationTime = createdAtMs / 1000
-        room.creationTimeMs = createdAtMs
-        room.numParticipants = numParticipants
-        room.numPublishers = numPublishers
-        room.activeRecording = activeRecording
-        return room
-    }
-}

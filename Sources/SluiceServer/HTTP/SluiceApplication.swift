@@ -1,6 +1,7 @@
 import Auth
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import LiveKitProto
 import Logging
 import ServiceLifecycle
@@ -52,6 +53,14 @@ public final class SluiceApplication: Sendable {
             case .finished(let room):
                 hook.event = "room_finished"
                 hook.room = room.proto
+            case .participantJoined(let room, let participant):
+                hook.event = "participant_joined"
+                hook.room = room.proto
+                hook.participant = participant
+            case .participantLeft(let room, let participant):
+                hook.event = "participant_left"
+                hook.room = room.proto
+                hook.participant = participant
             }
             Task { await webhooks.send(hook) }
         }
@@ -62,6 +71,11 @@ public final class SluiceApplication: Sendable {
         let router = Router(context: BasicRequestContext.self)
         // LiveKit answers its health check at `/` with 200 "OK".
         router.get("/") { _, _ in "OK" }
+
+        let signal = signalEndpoint
+        router.get("/rtc") { request, _ in await signal.validate(request, upgradeAttempt: true) }
+        router.get("/rtc/validate") { request, _ in await signal.validate(request, upgradeAttempt: false) }
+        // `/rtc/v1` and `/rtc/v1/validate` stay unrouted: the 404 makes SDKs fall back to `/rtc`.
 
         let twirpServices = [RoomService(rooms: rooms).router()]
         let byName = Dictionary(uniqueKeysWithValues: twirpServices.map { ($0.service, $0) })
@@ -78,14 +92,23 @@ public final class SluiceApplication: Sendable {
         return router
     }
 
+    var signalEndpoint: SignalEndpoint {
+        SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms),
+                       rooms: rooms, logger: logger)
+    }
+
     /// Runs until SIGINT/SIGTERM: one HTTP listener per bind address plus the idle-room sweeper.
     public func run() async throws {
         await connectWebhooks()
         try await rooms.restore()
         var services: [any Service] = []
         for address in config.bindAddresses {
+            let signal = signalEndpoint
             let app = Application(
                 router: makeRouter(),
+                server: SignallingChannel.builder(maxFrameSize: SignalEndpoint.maxMessageSize) { target, authorization in
+                    await signal.accept(target: target, authorization: authorization)
+                },
                 configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice"),
                 logger: logger)
             services.append(app)

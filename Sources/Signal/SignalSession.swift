@@ -1,0 +1,127 @@
+import Foundation
+import LiveKitProto
+import Logging
+
+/// One participant's LiveKit signalling conversation: join, then requests in and responses out.
+///
+/// The transport (WebSocket) feeds `handle(_:)` with decoded SignalRequests and delivers what the
+/// session sends through its `SignalSink`. Nothing a client sends can throw out of here: unknown
+/// or unsupported requests are answered or logged, and the session carries on.
+public actor SignalSession {
+    /// Seconds between client pings and before a silent client is dropped (LiveKit's defaults).
+    public static let pingInterval: Int32 = 5
+    public static let pingTimeout: Int32 = 15
+
+    public let roomName: String
+    public let parameters: JoinParameters
+    private let rooms: RoomManager
+    private let sink: any SignalSink
+    private let logger: Logger
+    private let nowMs: @Sendable () -> Int64
+    public private(set) var participantSid: String?
+    private var ended = false
+    /// Last time anything arrived from the client, for the ping timeout.
+    public private(set) var lastHeardMs: Int64
+
+    public init(roomName: String, parameters: JoinParameters, rooms: RoomManager, sink: any SignalSink, logger: Logger,
+                nowMs: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+        self.roomName = roomName
+        self.parameters = parameters
+        self.rooms = rooms
+        self.sink = sink
+        self.logger = logger
+        self.nowMs = nowMs
+        self.lastHeardMs = nowMs()
+    }
+
+    /// Joins the room and sends the JoinResponse, which LiveKit clients require as the first message.
+    public func start() async throws(JoinError) {
+        let outcome = try await rooms.join(roomName: roomName, parameters, sink: sink)
+        participantSid = outcome.participant.sid
+        var join = Livekit_JoinResponse()
+        join.room = outcome.room
+        join.participant = outcome.participant
+        join.otherParticipants = outcome.otherParticipants
+        join.serverVersion = ServerIdentity.livekitCompatibleVersion
+        join.serverInfo = ServerIdentity.serverInfo
+        join.pingInterval = Self.pingInterval
+        join.pingTimeout = Self.pingTimeout
+        // LiveKit makes the subscriber connection primary for anyone who may subscribe.
+        join.subscriberPrimary = parameters.grant.maySubscribe
+        var response = Livekit_SignalResponse()
+        response.join = join
+        sink.send(response)
+    }
+
+    /// Handles one request from the client.
+    public func handle(_ request: Livekit_SignalRequest) async {
+        lastHeardMs = nowMs()
+        guard let sid = participantSid, !ended else { return }
+        switch request.message {
+        case .pingReq(let ping):
+            var pong = Livekit_Pong()
+            pong.lastPingTimestamp = ping.timestamp
+            pong.timestamp = nowMs()
+            var response = Livekit_SignalResponse()
+            response.pongResp = pong
+            sink.send(response)
+        case .ping:
+            var response = Livekit_SignalResponse()
+            response.pong = nowMs()
+            sink.send(response)
+        case .leave:
+            await end(reason: .clientInitiated)
+            sink.close()
+        case .updateMetadata(let update):
+            await updateOwnMetadata(update, sid: sid)
+        case .none:
+            logger.debug("empty signal request", metadata: ["participant": "\(sid)"])
+        case .some(let other):
+            logger.debug("signal request not handled yet", metadata: ["participant": "\(sid)", "request": "\(Self.name(of: other))"])
+        }
+    }
+
+    /// The connection ended (closed by the client, dropped, or timed out).
+    public func end(reason: Livekit_DisconnectReason) async {
+        guard !ended else { return }
+        ended = true
+        if let sid = participantSid {
+            await rooms.leave(roomName: roomName, participantSid: sid, reason: reason)
+        }
+    }
+
+    /// True when the client has been silent past the ping timeout.
+    public func isTimedOut() -> Bool {
+        nowMs() - lastHeardMs > Int64(Self.pingTimeout) * 1000
+    }
+
+    private func updateOwnMetadata(_ update: Livekit_UpdateParticipantMetadata, sid: String) async {
+        guard parameters.grant.canUpdateOwnMetadata ?? false else {
+            reply(requestID: update.requestID, .notAllowed, "the token does not grant canUpdateOwnMetadata")
+            return
+        }
+        do {
+            _ = try await rooms.updateParticipant(
+                roomName: roomName, sid: sid, name: update.name.isEmpty ? nil : update.name,
+                metadata: update.metadata.isEmpty ? nil : update.metadata, attributes: update.attributes)
+            reply(requestID: update.requestID, .ok, "")
+        } catch {
+            reply(requestID: update.requestID, .notFound, error.description)
+        }
+    }
+
+    private func reply(requestID: UInt32, _ reason: Livekit_RequestResponse.Reason, _ message: String) {
+        guard requestID != 0 || reason != .ok else { return }
+        var response = Livekit_SignalResponse()
+        response.requestResponse = Livekit_RequestResponse.with {
+            $0.requestID = requestID
+            $0.reason = reason
+            $0.message = message
+        }
+        sink.send(response)
+    }
+
+    static func name(of message: Livekit_SignalRequest.OneOf_Message) -> String {
+        String(describing: message).prefix { $0 != "(" }.description
+    }
+}

@@ -1,0 +1,67 @@
+import Auth
+import Signal
+
+/// Decides whether an `/rtc` request may join, before any WebSocket exists. `/rtc/validate` and
+/// a refused upgrade answer with the same status and plain-text reason, as LiveKit does.
+struct RTCAdmission: Sendable {
+    struct Refusal: Error, Sendable {
+        var status: Int
+        var reason: String
+    }
+
+    struct Admitted: Sendable {
+        var roomName: String
+        var parameters: JoinParameters
+    }
+
+    let tokens: AccessToken
+    let rooms: RoomManager
+
+    func admit(target: String, authorization: String?) async -> Result<Admitted, Refusal> {
+        let query = RTCQuery(target: target)
+        // The Rust SDK sends the token only as a header, the JS SDK only in the query.
+        guard let token = AccessToken.bearer(authorization) ?? query.accessToken else {
+            return .failure(Refusal(status: 401, reason: "no access token: use Authorization: Bearer <jwt> or ?access_token="))
+        }
+        let claims: AccessTokenClaims
+        do {
+            claims = try tokens.verify(token)
+        } catch {
+            return .failure(Refusal(status: 401, reason: "invalid token: \(error.description)"))
+        }
+        let grant = claims.grant
+        guard grant.mayJoin else { return .failure(Refusal(status: 401, reason: "permissions denied: the token lacks roomJoin")) }
+        guard let room = grant.room, !room.isEmpty else {
+            return .failure(Refusal(status: 401, reason: "permissions denied: the token names no room"))
+        }
+        guard !claims.identity.isEmpty else { return .failure(Refusal(status: 401, reason: "the token has no identity (sub)")) }
+        do {
+            try await rooms.checkAdmission(roomName: room, identity: claims.identity, hidden: grant.isHidden)
+        } catch {
+            return .failure(Refusal(status: error.httpStatus, reason: error.description))
+        }
+        let kind: LiveKitKind = LiveKitKind(claims.kind)
+        let parameters = JoinParameters(
+            identity: claims.identity, name: claims.name ?? "", metadata: claims.metadata ?? "",
+            attributes: claims.attributes ?? [:], grant: grant, kind: kind.value, autoSubscribe: query.autoSubscribe,
+            protocolVersion: query.protocolVersion)
+        return .success(Admitted(roomName: room, parameters: parameters))
+    }
+}
+
+import LiveKitProto
+
+/// The token's `kind` claim ("standard", "agent", ...) as a ParticipantInfo.Kind.
+struct LiveKitKind {
+    var value: Livekit_ParticipantInfo.Kind
+
+    init(_ claim: String?) {
+        switch claim?.lowercased() ?? "" {
+        case "ingress": value = .ingress
+        case "egress": value = .egress
+        case "sip": value = .sip
+        case "agent": value = .agent
+        default: value = .standard
+        }
+    }
+}

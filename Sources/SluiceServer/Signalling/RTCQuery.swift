@@ -1,0 +1,29 @@
+import Foundation
+
+/// The query of a LiveKit `/rtc` request: join options and, for the JS SDK, the token.
+struct RTCQuery: Sendable {
+    var accessToken: String?
+    var autoSubscribe = true
+    var protocolVersion: Int32 = 0
+    var reconnect = false
+    var participantSid: String?
+    var sdk: String = ""
+
+    /// `target` is the request target (`/rtc?access_token=...`).
+    init(target: String) {
+        let items = URLComponents(string: "http://localhost" + target)?.queryItems ?? []
+        func value(_ name: String) -> String? { items.last { $0.name == name }?.value }
+        func flag(_ name: String) -> Bool? { value(name).map { $0 == "1" || $0.lowercased() == "true" } }
+        accessToken = value("access_token")
+        autoSubscribe = flag("auto_subscribe") ?? true
+        protocolVersion = value("protocol").flatMap { Int32($0) } ?? 0
+        reconnect = flag("reconnect") ?? false
+        participantSid = value("sid")
+        sdk = value("sdk") ?? ""
+    }
+
+    /// The path without the query.
+    static func path(of target: String) -> Substring {
+        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import LiveKitProto
+import Logging
+import NIOCore
+import Signal
+import SwiftProtobuf
+import Synchronization
+
+/// LiveKit's signalling endpoint: `GET /rtc` upgraded to a WebSocket that carries one protobuf
+/// SignalRequest / SignalResponse per binary frame (protojson in text frames also works).
+struct SignalEndpoint: Sendable {
+    let admission: RTCAdmission
+    let rooms: RoomManager
+    let logger: Logger
+
+    /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
+    static let maxMessageSize = 1 << 20
+
+    /// Called for every WebSocket upgrade request: accept `/rtc` when the request may join, and
+    /// refuse anything else with LiveKit's status and plain-text reason.
+    func accept(target: String, authorization: String?) async -> SignallingChannel.Decision {
+        // `/rtc/v1` (single-PC signalling) is not served: SDKs fall back to `/rtc` on 404.
+        guard RTCQuery.path(of: target) == "/rtc" else { return .refuse(status: 404, reason: "not found") }
+        switch await admission.admit(target: target, authorization: authorization) {
+        case .failure(let refusal):
+            return .refuse(status: refusal.status, reason: refusal.reason)
+        case .success(let admitted):
+            return .upgrade { inbound, outbound, _ in
+                await self.run(admitted, inbound: inbound, outbound: outbound)
+            }
+        }
+    }
+
+    private func run(_ admitted: RTCAdmission.Admitted, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let (stream, continuation) = AsyncStream<WebSocketSignalSink.Item>.makeStream()
+        let sink = WebSocketSignalSink(continuation: continuation)
+        let session = SignalSession(roomName: admitted.roomName, parameters: admitted.parameters, rooms: rooms,
+                                    sink: sink, logger: logger)
+        let json = JSONMode()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.write(stream, to: outbound, json: json, logger: logger) }
+            do {
+                try await session.start()
+            } catch {
+                try? await outbound.close(.policyViolation, reason: "\(error)")
+                continuation.finish()
+                group.cancelAll()
+                return
+            }
+            // Drop clients that stop pinging, as LiveKit does.
+            let watchdog = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if await session.isTimedOut() {
+                        await session.end(reason: .signalClose)
+                        sink.close()
+                        return
+                    }
+                }
+            }
+            await self.read(inbound, into: session, sink: sink, json: json)
+            watchdog.cancel()
+            await session.end(reason: .clientInitiated)
+            // The writer drains what is queued (a leave, say) and closes the socket.
+            sink.close()
+        }
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, into session: SignalSession, sink: WebSocketSignalSink,
+                      json: JSONMode) async {
+        do {
+            for try await message in inbound.messages(maxSize: Self.maxMessageSize) {
+                let request: Livekit_SignalRequest
+                do {
+                    switch message {
+                    case .binary(let buffer):
+                        request = try Livekit_SignalRequest(serializedBytes: Array(buffer: buffer))
+                    case .text(let text):
+                        json.enabled = true
+                        var options = JSONDecodingOptions()
+                        options.ignoreUnknownFields = true
+                        request = try Livekit_SignalRequest(jsonString: text, options: options)
+                    }
+                } catch {
+                    // A frame that is not a SignalRequest ends this session only.
+                    logger.warning("malformed signal request", metadata: ["error": "\(error)"])
+                    var leave = Livekit_SignalResponse()
+                    leave.leave = Livekit_LeaveRequest.with { $0.reason = .stateMismatch; $0.action = .disconnect }
+                    sink.send(leave)
+                    return
+                }
+                await session.handle(request)
+            }
+        } catch {
+            logger.debug("signal connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func write(_ stream: AsyncStream<WebSocketSignalSink.Item>, to outbound: WebSocketOutboundWriter,
+                              json: JSONMode, logger: Logger) async {
+        for await item in stream {
+            do {
+                switch item {
+                case .message(let response):
+                    if json.enabled {
+                        try await outbound.write(.text(try response.jsonString()))
+                    } else {
+                        let bytes: [UInt8] = try response.serializedBytes()
+                        try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                    }
+                case .close:
+                    try await outbound.close(.normalClosure, reason: nil)
+                    return
+                }
+            } catch {
+                logger.debug("signal write failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        try? await outbound.close(.normalClosure, reason: nil)
+    }
+
+    /// Answers `/rtc/validate` and a `/rtc` request that was not upgraded.
+    func validate(_ request: Request, upgradeAttempt: Bool) async -> Response {
+        let target = request.uri.description
+        switch await admission.admit(target: target, authorization: request.headers[.authorization]) {
+        case .failure(let refusal):
+            return Self.text(refusal.reason, status: HTTPResponse.Status(code: refusal.status))
+        case .success:
+            return upgradeAttempt ? Self.text("expected a WebSocket upgrade", status: .badRequest) : Self.text("success", status: .ok)
+        }
+    }
+
+    static func text(_ body: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// Whether a session speaks protojson (text frames) instead of binary protobuf: set by the
+/// reader when a text frame arrives, read by the writer.
+final class JSONMode: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var enabled: Bool {
+        get { flag.load(ordering: .relaxed) }
+        set { flag.store(newValue, ordering: .relaxed) }
+    }
+}
