@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
-        .testTarget(name: "SignalTests", dependencies: ["Signal", "Store"]),
+        .testTarget(name: "SignalTests", dependencies: ["Signal", "Store", "Auth", "LiveKitProto"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "Media"]),
         .testTarget(name: "LiveKitProtoTests", dependencies: ["LiveKitProto"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "CNice", "CSRTP", "COpenSSL", "CUsrsctp", "CShims"]),
