@@ -7,6 +7,8 @@ import threading
 from livekit import api
 
 from conftest import API_KEY, API_SECRET, SluiceServer, free_port
+from livekit.protocol import models, rtc
+from lk_signal import Client
 
 
 class Receiver:
@@ -34,7 +36,7 @@ class Receiver:
         self.httpd.shutdown()
 
 
-def test_room_started_and_finished_are_signed_webhooks(workdir):
+def test_room_and_participant_events_are_signed_webhooks(workdir):
     receiver = Receiver()
     dead_port = free_port()  # nothing listens here: must not delay the live endpoint
     server = SluiceServer(workdir, extra_config=(
@@ -46,6 +48,12 @@ def test_room_started_and_finished_are_signed_webhooks(workdir):
             lk = api.LiveKitAPI(url=server.http_url, api_key=API_KEY, api_secret=API_SECRET)
             try:
                 room = await lk.room.create_room(api.CreateRoomRequest(name="hooked"))
+                tok = api.AccessToken(API_KEY, API_SECRET).with_identity("buyer") \
+                    .with_grants(api.VideoGrants(room_join=True, room="hooked")).to_jwt()
+                buyer = await Client.connect(server, tok)
+                await buyer.send(leave=rtc.LeaveRequest(reason=models.DisconnectReason.CLIENT_INITIATED))
+                await buyer.close()
+                await asyncio.sleep(0.5)
                 await lk.room.delete_room(api.DeleteRoomRequest(room="hooked"))
                 return room
             finally:
@@ -53,13 +61,15 @@ def test_room_started_and_finished_are_signed_webhooks(workdir):
         room = asyncio.run(go())
         verifier = api.WebhookReceiver(api.TokenVerifier(API_KEY, API_SECRET))
         events = []
-        for _ in range(2):
+        for _ in range(4):
             body, auth, ctype = receiver.got.get(timeout=10)
             assert ctype == "application/webhook+json"
             assert not auth.lower().startswith("bearer"), auth
             event = verifier.receive(body, auth)  # checks signature and body sha256
             events.append(event)
-        assert [e.event for e in events] == ["room_started", "room_finished"]
+        assert [e.event for e in events] == ["room_started", "participant_joined", "participant_left", "room_finished"]
+        assert events[1].participant.identity == "buyer" and events[1].participant.sid.startswith("PA_")
+        assert events[2].participant.sid == events[1].participant.sid
         assert all(e.room.sid == room.sid and e.room.name == "hooked" for e in events)
         assert all(e.id.startswith("EV_") and e.created_at > 0 for e in events)
         # A tampered body no longer verifies.
