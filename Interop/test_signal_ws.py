@@ -170,3 +170,31 @@ def test_room_limits_and_auto_create(workdir):
         asyncio.run(go())
     finally:
         s.stop()
+
+
+def test_add_track_is_answered_and_grants_enforced(server):
+    async def go():
+        host = await Client.connect(server, token("host", can_publish_sources=["camera", "microphone"]))
+        await host.send(add_track=rtc.AddTrackRequest(
+            cid="cam-1", name="camera", type=models.TrackType.VIDEO, source=models.TrackSource.CAMERA,
+            width=1280, height=720,
+            layers=[models.VideoLayer(quality=models.VideoQuality.LOW, width=320, height=180),
+                    models.VideoLayer(quality=models.VideoQuality.HIGH, width=1280, height=720)]))
+        published = await host.expect("track_published")
+        assert published.cid == "cam-1" and published.track.sid.startswith("TR_")
+        assert published.track.source == models.TrackSource.CAMERA and published.track.simulcast
+
+        # Screen share is outside this token's canPublishSources.
+        await host.send(add_track=rtc.AddTrackRequest(cid="scr", type=models.TrackType.VIDEO,
+                                                      source=models.TrackSource.SCREEN_SHARE))
+        refused = await host.expect("request_response")
+        assert refused.reason == rtc.RequestResponse.NOT_ALLOWED and refused.add_track.cid == "scr"
+
+        viewer = await Client.connect(server, token("viewer", can_publish=False))
+        await viewer.send(add_track=rtc.AddTrackRequest(cid="v", type=models.TrackType.AUDIO,
+                                                        source=models.TrackSource.MICROPHONE))
+        refused = await viewer.expect("request_response")
+        assert refused.reason == rtc.RequestResponse.NOT_ALLOWED
+        await host.close()
+        await viewer.close()
+    asyncio.run(go())

@@ -281,6 +281,21 @@ public actor RoomManager {
         return room
     }
 
+    /// Replaces a participant's published tracks (after negotiation, mute, unpublish) and tells
+    /// the others. Returns the new ParticipantInfo.
+    @discardableResult
+    public func setTracks(roomName: String, participantSid: String, _ tracks: [Livekit_TrackInfo]) -> Livekit_ParticipantInfo? {
+        guard var room = rooms[roomName], var member = room.members[participantSid] else { return nil }
+        room.version += 1
+        member.info.tracks = tracks
+        member.info.isPublisher = !tracks.isEmpty
+        member.info.version = room.version
+        room.members[participantSid] = member
+        rooms[roomName] = room
+        if !member.hidden { broadcast(in: room, [member.info], except: nil) }
+        return member.info
+    }
+
     /// Visible participants of a room, in join order.
     public func participants(roomName: String) throws(RoomError) -> [Livekit_ParticipantInfo] {
         guard let room = rooms[roomName] else { throw .notFound(roomName) }

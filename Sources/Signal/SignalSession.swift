@@ -20,6 +20,8 @@ public actor SignalSession {
     private let nowMs: @Sendable () -> Int64
     public private(set) var participantSid: String?
     private var ended = false
+    /// Tracks announced with AddTrackRequest and those published.
+    public private(set) var publications = TrackPublications()
     /// Last time anything arrived from the client, for the ping timeout.
     public private(set) var lastHeardMs: Int64
 
@@ -74,6 +76,31 @@ public actor SignalSession {
             sink.close()
         case .updateMetadata(let update):
             await updateOwnMetadata(update, sid: sid)
+        case .addTrack(let add):
+            switch publications.add(add, permission: parameters.permission) {
+            case .success(let track):
+                var response = Livekit_SignalResponse()
+                response.trackPublished = Livekit_TrackPublishedResponse.with {
+                    $0.cid = add.cid
+                    $0.track = track
+                }
+                sink.send(response)
+            case .failure(let refusal):
+                logger.info("track refused", metadata: ["participant": "\(sid)", "cid": "\(add.cid)", "why": "\(refusal)"])
+                var response = Livekit_SignalResponse()
+                response.requestResponse = Livekit_RequestResponse.with {
+                    switch refusal {
+                    case .notAllowed(let why): $0.reason = .notAllowed; $0.message = why
+                    case .invalid(let why): $0.reason = .invalidRequest; $0.message = why
+                    }
+                    $0.addTrack = add
+                }
+                sink.send(response)
+            }
+        case .mute(let mute):
+            if publications.setMuted(sid: mute.sid, mute.muted) != nil {
+                await rooms.setTracks(roomName: roomName, participantSid: sid, publications.publishedInOrder)
+            }
         case .none:
             logger.debug("empty signal request", metadata: ["participant": "\(sid)"])
         case .some(let other):
