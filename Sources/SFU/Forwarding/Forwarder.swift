@@ -13,6 +13,21 @@ import Media
 /// - `streamStateChange`: send StreamStateUpdate PAUSED/ACTIVE to the subscriber;
 /// - `layerSwitch`: informational (stats, logs).
 ///
+/// ```swift
+/// // PublishedTrack, once per incoming packet (after SRTP unprotect):
+/// let info = Forwarder.Packet(rtp, layer: layerIndex, codec: .vp8, arrival: now)
+/// // each DownTrack:
+/// let decision = forwarder.process(info)
+/// if let layer = decision.keyframeNeeded { pliThrottle.request(ssrc: layerSSRC[layer], now: now) }
+/// if let state = decision.streamStateChange { delegate.streamStateChanged(state) }
+/// if let rewrite = decision.rewrite {
+///     // rewrite-send-restore: save seq/ts/marker/ssrc/pt (and the VP8 bytes), then
+///     rewrite.apply(to: mutable, vp8: info.vp8); mutable.ssrc = ssrc; mutable.payloadType = pt
+///     // protect + send, then restore the saved values for the next DownTrack.
+/// }
+/// ```
+/// Control calls (`setSettings`, `setCap`, `tick`) return the same kind of outputs as `Update`.
+///
 /// Rules (PROTOCOL.md §3, LiveKit's forwarder, mediasoup's SimulcastConsumer):
 /// - The target layer comes from the subscriber's settings, capped by the bandwidth allocator's
 ///   `Cap` and limited to layers that are arriving (a layer silent for
