@@ -57,10 +57,20 @@ int sluice_sctp_configure(struct socket *so, uint16_t streams, int send_buffer, 
     SET(SOL_SOCKET, SO_LINGER, linger);
     SET(SOL_SOCKET, SO_SNDBUF, send_buffer);
     SET(SOL_SOCKET, SO_RCVBUF, receive_buffer);
+    // usrsctp's receive callback hands over a message in parts once it reaches the partial
+    // delivery point (by default half the *initial* receive buffer, 128 KiB), and it may then
+    // deliver the next message of the same stream before the rest of this one. Keep whole messages
+    // up to half the receive buffer (callers keep the max message size below that).
+    uint32_t pd_point = (uint32_t)(receive_buffer / 2);
+    SET(IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, pd_point);
     struct sctp_assoc_value reset = { .assoc_id = SCTP_ALL_ASSOC, .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ };
     SET(IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, reset);
     int on = 1;
     SET(IPPROTO_SCTP, SCTP_NODELAY, on);
+    // A non-blocking send may take only part of a message when the buffer is short; with explicit
+    // EOR the message stays open until a send carrying SCTP_EOR consumes its last byte, so the
+    // caller sends the rest later (and nothing else in between).
+    SET(IPPROTO_SCTP, SCTP_EXPLICIT_EOR, on);
     struct sctp_initmsg init;
     memset(&init, 0, sizeof init);
     init.sinit_num_ostreams = streams;

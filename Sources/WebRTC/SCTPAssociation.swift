@@ -21,6 +21,12 @@ extension SCTPAssociationDelegate {
     public func sctpAssociation(_ association: SCTPAssociation, didResetOutgoingStreams streams: [UInt16]) {}
 }
 
+/// An errno as an `Error` (for `Result`).
+struct Int32Error: Error {
+    var code: Int32
+    init(_ code: Int32) { self.code = code }
+}
+
 public enum SCTPError: Error, Sendable, Equatable {
     /// A usrsctp call failed with this errno.
     case socket(Int32)
@@ -106,19 +112,23 @@ public final class SCTPAssociation {
         var ordered: Bool
         var reliability: Reliability
         var bytes: [UInt8]
+        /// Bytes usrsctp already took (the message is open in usrsctp while 0 < sent < count).
+        var sent = 0
     }
 
     private let id: UInt
     private let port: SCTPPort
     private var socket: OpaquePointer?
     private var address: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: id)! }
-    /// Receive callbacks waiting to be handled outside usrsctp.
-    private var pending: [SCTPInboundEvent] = []
+    /// Scratch for draining the port's inbound queue.
+    private var batch: [SCTPInboundEvent] = []
     private var writable = false
     /// > 0 while we are inside a usrsctp call.
     private var depth = 0
     private var processing = false
     private var processingScheduled = false
+    /// Set when a callback on this worker queued an event (saves a lock when nothing came).
+    private var hasInbound = false
     private var sendQueue: [Outgoing] = []
     private var sendQueueHead = 0
     private var partial: [UInt16: [UInt8]] = [:]
@@ -130,6 +140,10 @@ public final class SCTPAssociation {
         worker.preconditionIsCurrent()
         precondition(configuration.sendBufferSize >= 2 * configuration.maxMessageSize,
                      "send buffer must hold a whole message")
+        // usrsctp delivers messages above half the receive buffer in parts, possibly interleaved
+        // with the next message of the stream (see sluice_sctp_configure): keep them whole.
+        precondition(configuration.receiveBufferSize >= 2 * configuration.maxMessageSize,
+                     "receive buffer must be twice the max message size")
         self.worker = worker
         self.configuration = configuration
         let stack = SCTPStack.shared
@@ -200,14 +214,23 @@ public final class SCTPAssociation {
         guard message.count > 0 else { throw .emptyMessage }
         guard message.count <= configuration.maxMessageSize else { throw .messageTooLarge(message.count) }
         guard streamID < configuration.streams else { throw .invalidStream(streamID) }
+        var accepted = 0
         if state == .connected && sendQueueHead == sendQueue.count {
-            let rc = transmit(message, streamID: streamID, ppid: ppid, ordered: ordered, reliability: reliability)
-            if rc == 0 { return }
-            if rc != EWOULDBLOCK && rc != EAGAIN { sendFailures += 1; throw .socket(rc) }
+            switch transmit(message, streamID: streamID, ppid: ppid, ordered: ordered, reliability: reliability) {
+            case .success(let n) where n == message.count:
+                return
+            case .success(let n):
+                accepted = n  // partly taken: the rest goes first in the queue
+            case .failure(let e) where e.code == EWOULDBLOCK || e.code == EAGAIN:
+                break
+            case .failure(let e):
+                sendFailures += 1
+                throw .socket(e.code)
+            }
         }
         sendQueue.append(Outgoing(streamID: streamID, ppid: ppid, ordered: ordered, reliability: reliability,
-                                  bytes: Array(message)))
-        bufferedAmount += message.count
+                                  bytes: Array(message), sent: accepted))
+        bufferedAmount += message.count - accepted
     }
 
     public func send(_ message: [UInt8], streamID: UInt16, ppid: UInt32,
@@ -238,8 +261,9 @@ public final class SCTPAssociation {
         depth -= 1
         port.association = nil
         SCTPStack.shared.unregister(id)
-        for event in pending { event.release() }
-        pending.removeAll()
+        port.takeInbound(into: &batch)
+        for event in batch { event.release() }
+        batch.removeAll()
         sendQueue.removeAll()
         sendQueueHead = 0
         bufferedAmount = 0
@@ -259,8 +283,9 @@ public final class SCTPAssociation {
         output?(packet)
     }
 
-    func enqueue(_ event: SCTPInboundEvent) {
-        pending.append(event)
+    /// An event was queued on the port from this worker.
+    func inboundArrived() {
+        hasInbound = true
         if depth == 0 { scheduleProcessing() }
     }
 
@@ -279,17 +304,21 @@ public final class SCTPAssociation {
                 writable = false
                 flushSendQueue()
             }
-            guard !pending.isEmpty else { break }
-            let batch = pending
-            pending.removeAll(keepingCapacity: true)
-            for (i, event) in batch.enumerated() {
+            hasInbound = false
+            var events: [SCTPInboundEvent] = []
+            swap(&events, &batch)
+            port.takeInbound(into: &events)
+            if events.isEmpty { batch = events; break }
+            for (i, event) in events.enumerated() {
                 if socket != nil { handle(event) }
                 event.release()
                 if socket == nil {
-                    for rest in batch[(i + 1)...] { rest.release() }
+                    for rest in events[(i + 1)...] { rest.release() }
                     break
                 }
             }
+            events.removeAll(keepingCapacity: true)
+            batch = events
         }
     }
 
@@ -306,10 +335,10 @@ public final class SCTPAssociation {
         }
     }
 
-    /// Returns 0 when sent, else an errno.
+    /// Bytes usrsctp accepted (all of `message` ends the message), or an errno.
     private func transmit(_ message: UnsafeRawBufferPointer, streamID: UInt16, ppid: UInt32,
-                          ordered: Bool, reliability: Reliability) -> Int32 {
-        guard let socket else { return EBADF }
+                          ordered: Bool, reliability: Reliability) -> Result<Int, Int32Error> {
+        guard let socket else { return .failure(Int32Error(EBADF)) }
         let policy: SluiceSCTPReliability
         let value: UInt32
         switch reliability {
@@ -321,22 +350,41 @@ public final class SCTPAssociation {
         let n = sluice_sctp_send(socket, message.baseAddress, message.count, streamID, ppid,
                                  ordered ? 0 : 1, policy, value)
         depth -= 1
-        if !pending.isEmpty || writable { scheduleProcessing() }
-        return n < 0 ? Int32(-n) : 0
+        if hasInbound || writable { scheduleProcessing() }
+        return n < 0 ? .failure(Int32Error(Int32(-n))) : .success(n)
     }
 
     private func flushSendQueue() {
         guard state == .connected else { return }
         while sendQueueHead < sendQueue.count {
             let item = sendQueue[sendQueueHead]
-            let rc = item.bytes.withUnsafeBytes {
-                transmit($0, streamID: item.streamID, ppid: item.ppid, ordered: item.ordered, reliability: item.reliability)
+            let remaining = item.bytes.count - item.sent
+            let result = item.bytes.withUnsafeBytes {
+                transmit(UnsafeRawBufferPointer(rebasing: $0[item.sent...]), streamID: item.streamID,
+                         ppid: item.ppid, ordered: item.ordered, reliability: item.reliability)
             }
-            if rc == EWOULDBLOCK || rc == EAGAIN { break }
-            if rc != 0 { sendFailures += 1 }
-            bufferedAmount -= item.bytes.count
-            sendQueueHead += 1
+            switch result {
+            case .success(let n) where n < remaining:
+                sendQueue[sendQueueHead].sent += n
+                bufferedAmount -= n
+                return compactSendQueue()  // buffer full mid-message: wait for `writable`
+            case .success:
+                bufferedAmount -= remaining
+                sendQueueHead += 1
+            case .failure(let e) where e.code == EWOULDBLOCK || e.code == EAGAIN:
+                return compactSendQueue()
+            case .failure:
+                // Drop the message (an open one is abandoned by usrsctp with the association).
+                sendFailures += 1
+                bufferedAmount -= remaining
+                sendQueueHead += 1
+            }
         }
+        compactSendQueue()
+        if !pendingResets.isEmpty { flushResets() }
+    }
+
+    private func compactSendQueue() {
         if sendQueueHead == sendQueue.count {
             sendQueue.removeAll(keepingCapacity: true)
             sendQueueHead = 0
@@ -344,7 +392,6 @@ public final class SCTPAssociation {
             sendQueue.removeFirst(sendQueueHead)
             sendQueueHead = 0
         }
-        if !pendingResets.isEmpty { flushResets() }
     }
 
     private func flushResets() {
@@ -363,7 +410,7 @@ public final class SCTPAssociation {
             // One reset request may be outstanding at a time (EALREADY/EAGAIN/EBUSY): try again soon.
             resetRetry?.schedule(afterMilliseconds: 20)
         }
-        if !pending.isEmpty { scheduleProcessing() }
+        if hasInbound { scheduleProcessing() }
     }
 
     private func handle(_ event: SCTPInboundEvent) {

@@ -13,8 +13,10 @@ import Glibc
 /// `MediaWorker`) every `tickMilliseconds`. Everything else (conninput, send, reset, close) runs on
 /// the worker that owns the association, and the Swift state of an association is confined to it.
 /// usrsctp's callbacks normally arrive on that worker, inside our own usrsctp call; those that the
-/// clock thread triggers (retransmissions, delayed SACKs, heartbeats, timeouts) are copied and
-/// hopped to the owning worker with `MediaWorker.execute`. Callbacks find their association
+/// clock thread triggers (retransmissions, delayed SACKs, heartbeats, timeouts, and deliveries
+/// usrsctp makes from there) are hopped to the owning worker with `MediaWorker.execute`: outgoing
+/// packets are copied, received messages and notifications go through one per-association queue
+/// (a mutex) so they are handled in callback order whichever thread made them. Callbacks find their association
 /// through an id registry (the AF_CONN address is the id, never a pointer), so a late callback
 /// after `close()` finds nothing instead of a freed object.
 final class SCTPStack: @unchecked Sendable {
@@ -80,17 +82,13 @@ final class SCTPStack: @unchecked Sendable {
 
     private func receive(id: UInt, _ event: SCTPInboundEvent) {
         guard let port = port(id) else { event.release(); return }
+        // One queue per association, in callback order whatever the thread: a message that the
+        // clock thread hands over must not be overtaken by the next one delivered on the worker.
+        port.inbound.withLock { $0.append(event) }
         if port.worker.isCurrent {
-            if let association = port.association { association.enqueue(event) } else { event.release() }
+            port.association?.inboundArrived()
         } else {
-            port.worker.execute {
-                if let association = port.association {
-                    association.enqueue(event)
-                    association.processPending()
-                } else {
-                    event.release()
-                }
-            }
+            port.worker.execute { port.association?.processPending() }
         }
     }
 
@@ -112,7 +110,19 @@ final class SCTPStack: @unchecked Sendable {
 final class SCTPPort: @unchecked Sendable {
     let worker: MediaWorker
     weak var association: SCTPAssociation?
+    /// Receive callbacks not yet handled, in the order usrsctp made them (from any thread).
+    let inbound = Mutex<[SCTPInboundEvent]>([])
+
     init(worker: MediaWorker) { self.worker = worker }
+
+    deinit {
+        inbound.withLock { events in for event in events { event.release() } }
+    }
+
+    /// Takes the queued events (the caller releases them).
+    func takeInbound(into batch: inout [SCTPInboundEvent]) {
+        inbound.withLock { swap(&$0, &batch) }
+    }
 }
 
 /// One usrsctp receive callback: data (owned, malloc'ed by usrsctp) or a notification.

@@ -105,7 +105,7 @@ func exerciseLiveKitChannels(worker wa: MediaWorker, _ a: DataChannelEndpoint,
         return nb.0 == sentReliable.count && nb.1 == sentLossy.count && na.0 == replies.count && na.1 == 1
     }
     let gotReliable = try await wb.run { b.messages("_reliable") }
-    #expect(gotReliable == sentReliable)  // complete and in order
+    #expect(gotReliable == sentReliable, "\(describeDifference(gotReliable, sentReliable))")  // complete and in order
     let gotLossy = try await wb.run { b.messages("_lossy") }
     #expect(Set(gotLossy.map { "\($0)" }) == Set(sentLossy.map { "\($0)" }))  // lossless link: all arrive
     #expect(try await wa.run { a.messages("_reliable") } == replies)
@@ -126,4 +126,21 @@ func exerciseLiveKitChannels(worker wa: MediaWorker, _ a: DataChannelEndpoint,
     let reused = try await wa.run { try a.open("_data_track", DataChannelOptions(ordered: false, maxRetransmits: 0)) }
     #expect(reused == 2)
     try await waitUntil("third channel") { try await wb.run { b.isOpen("_data_track") } }
+}
+
+/// A short account of where two message lists differ (the lists themselves are too big to print).
+func describeDifference(_ got: [DataChannelMessage], _ expected: [DataChannelMessage]) -> String {
+    func brief(_ m: DataChannelMessage) -> String {
+        switch m {
+        case .text(let t): return "text(\(t.prefix(20)))"
+        case .binary(let b): return "binary(\(b.count): \(b.prefix(4)))"
+        }
+    }
+    var lines = ["got \(got.count), expected \(expected.count)"]
+    for i in 0..<max(got.count, expected.count) {
+        let g = i < got.count ? got[i] : nil, e = i < expected.count ? expected[i] : nil
+        if g != e { lines.append("#\(i): got \(g.map(brief) ?? "-"), expected \(e.map(brief) ?? "-")") }
+        if lines.count > 8 { break }
+    }
+    return lines.joined(separator: "; ")
 }

@@ -87,6 +87,33 @@ final class SCTPPair: SCTPAssociationDelegate, @unchecked Sendable {
         worker.stop()
     }
 
+    /// More than the send buffer at once: messages queue, usrsctp takes some only in part, and
+    /// every message still arrives whole, in order, with its own PPID.
+    @Test func burstLargerThanSendBuffer() async throws {
+        let worker = MediaWorker(name: "sctp-burst")
+        let pair = try await worker.run { try SCTPPair(worker: worker) }
+        try await worker.run { try pair.a.start(); try pair.b.start() }
+        try await waitUntil("association up") { try await worker.run { pair.connected } }
+        let messages: [[UInt8]] = (0..<12).map { i in pattern(i % 3 == 2 ? 5 : 250_000 + i, seed: UInt8(i)) }
+        let buffered = try await worker.run {
+            for (i, m) in messages.enumerated() { try pair.a.send(m, streamID: 0, ppid: i % 2 == 0 ? 53 : 51) }
+            return pair.a.bufferedAmount
+        }
+        #expect(buffered > 0)  // 2 MB do not fit in the 1 MiB send buffer
+        try await waitUntil("burst delivered", seconds: 20) {
+            try await worker.run { pair.receivedByB.count == messages.count }
+        }
+        let ok = try await worker.run {
+            pair.receivedByB.enumerated().allSatisfy { i, m in
+                m.bytes == messages[i] && m.ppid == (i % 2 == 0 ? 53 : 51) && m.stream == 0
+            }
+        }
+        #expect(ok)
+        #expect(try await worker.run { pair.a.bufferedAmount } == 0)
+        try await worker.run { pair.a.close(); pair.b.close() }
+        worker.stop()
+    }
+
     @Test func garbageNeverCrashes() async throws {
         let worker = MediaWorker(name: "sctp-garbage")
         let pair = try await worker.run { try SCTPPair(worker: worker) }

@@ -111,8 +111,9 @@ typedef enum {
     SLUICE_SCTP_MAX_LIFETIME = 2,
 } SluiceSCTPReliability;
 
-/// One whole message (SCTP_EOR) with SNDINFO (stream, PPID, unordered) and PRINFO.
-/// Returns bytes accepted, or -errno (-EWOULDBLOCK when the send buffer lacks room).
+/// The rest of a message, ending it (SCTP_EOR), with SNDINFO (stream, PPID, unordered) and PRINFO.
+/// Returns bytes accepted, or -errno (-EWOULDBLOCK when the send buffer lacks room). Fewer bytes
+/// than `length` means the message is still open: send the remainder before anything else.
 long sluice_sctp_send(struct socket *so, const void *data, size_t length, uint16_t stream_id,
                       uint32_t ppid, int unordered, SluiceSCTPReliability reliability, uint32_t pr_value);
 
