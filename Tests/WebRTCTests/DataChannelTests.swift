@@ -143,6 +143,43 @@ final class PeerDataChannelEndpoint: PeerTransportDelegate, @unchecked Sendable 
         worker.stop()
     }
 
+    /// A peer that speaks nonsense over a valid association: bad DCEP, wrong-parity OPENs, data on
+    /// streams nobody opened, unknown PPIDs. Counted and ignored; the real channel keeps working.
+    @Test func hostilePeerMessagesAreIgnored() async throws {
+        let worker = MediaWorker(name: "dc-hostile")
+        let link = try await worker.run { try DirectSCTPLink(worker: worker) }
+        try await worker.run { try link.start() }
+        try await waitUntil("association up") { try await worker.run { link.a.connected && link.b.connected } }
+        try await worker.run { try link.a.open("_reliable") }
+        try await waitUntil("open") { try await worker.run { link.b.isOpen("_reliable") } }
+        try await worker.run {
+            let raw = link.a.manager.association
+            var rng = SystemRandomNumberGenerator()
+            for i in 0..<200 {
+                let n = Int.random(in: 1..<60, using: &rng)
+                var bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                if i % 3 == 0 { bytes[0] = 0x03 }
+                let ppid: UInt32 = [50, 50, 51, 52, 53, 54, 56, 57, 99][i % 9]
+                try raw.send(bytes, streamID: UInt16(4 + i % 40), ppid: ppid)
+            }
+            // A well-formed OPEN, but with the opener's (b's) own parity: refused.
+            try raw.send(DataChannelOpen(label: "evil", options: .init()).serialized(), streamID: 7,
+                         ppid: DataChannelPPID.dcep)
+            try link.a.send("_reliable", .text("after the noise"))
+        }
+        try await waitUntil("real message after noise") {
+            try await worker.run { link.b.messages("_reliable") == [.text("after the noise")] }
+        }
+        let (remote, malformed, unknown) = try await worker.run {
+            (link.b.remote.map(\.label), link.b.manager.malformedControlMessages, link.b.manager.messagesForUnknownStreams)
+        }
+        // Random bytes may form valid OPENs on even streams (the opener's parity): those open.
+        #expect(!remote.contains("evil"))
+        #expect(malformed > 0 && unknown > 0)
+        try await worker.run { link.close() }
+        worker.stop()
+    }
+
     @Test func overDTLSInMemory() async throws {
         let w1 = MediaWorker(name: "dc-dtls-a"), w2 = MediaWorker(name: "dc-dtls-b")
         let ca = try DTLSCertificate(), cb = try DTLSCertificate()
