@@ -193,8 +193,7 @@ public final class SCTPAssociation {
     /// Feeds one received SCTP packet (DTLS application data). Any bytes are safe: usrsctp checks
     /// the CRC32c and drops what it cannot parse.
     public func handlePacket(_ packet: UnsafeRawBufferPointer) {
-        guard let socket = self.socket, let base = packet.baseAddress, packet.count > 0 else { return }
-        _ = socket
+        guard socket != nil, let base = packet.baseAddress, packet.count > 0 else { return }
         packetsReceived += 1
         depth += 1
         usrsctp_conninput(address, base, packet.count, 0)
@@ -252,6 +251,7 @@ public final class SCTPAssociation {
     }
 
     /// Aborts the association (ABORT goes out through `output`) and releases it. Idempotent.
+    /// Dropping the association also closes it, but without the ABORT (the peer times out).
     public func close() {
         guard let socket else { return }
         self.socket = nil
