@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <usrsctp.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -67,5 +68,76 @@ int sluice_ssl_set_app_data(SSL *ssl, void *data);
 void *sluice_ssl_get_app_data(const SSL *ssl);
 /// The SSL* behind a verify-callback store context.
 SSL *sluice_x509_store_ctx_get_ssl(X509_STORE_CTX *store);
+
+// MARK: usrsctp (sctp_shims.c)
+
+/// Callbacks the usrsctp trampolines forward to. `addr`/`ulp` is the address registered for the
+/// association (an opaque id chosen by Swift). They may run on any thread that calls into usrsctp.
+typedef struct {
+    /// One outgoing SCTP packet (valid only during the call).
+    void (*output)(void *addr, const void *bytes, size_t length);
+    /// Received data or notification. `data` is malloc'ed by usrsctp and owned by the callee
+    /// (release it with free). `data == NULL` means end of file (the peer shut down).
+    void (*receive)(void *ulp, void *data, size_t length, uint16_t stream_id, uint32_t ppid,
+                    int is_notification, int is_end_of_record);
+    /// The send buffer has room again.
+    void (*writable)(void *ulp);
+} SluiceSCTPCallbacks;
+
+/// usrsctp_init_nothreads (no timer thread: drive usrsctp_handle_timers yourself) with the
+/// AF_CONN output trampoline, plus WebRTC-friendly sysctls. Call once per process.
+void sluice_sctp_init(const SluiceSCTPCallbacks *callbacks);
+
+/// An AF_CONN one-to-one socket whose receive/send callbacks go to the registered callbacks with
+/// `ulp` as the first argument. `send_threshold`: free send-buffer bytes that trigger `writable`.
+struct socket *sluice_sctp_socket_new(void *ulp, uint32_t send_threshold);
+
+/// Non-blocking, abortive close (linger 0), NODELAY, stream reset enabled, `streams` in/out,
+/// buffer sizes, and the notifications we handle. Returns 0 or an errno.
+int sluice_sctp_configure(struct socket *so, uint16_t streams, int send_buffer, int receive_buffer);
+/// Binds to (addr, port). Returns 0 or an errno.
+int sluice_sctp_bind(struct socket *so, void *addr, uint16_t port);
+/// Connects to (addr, port), non-blocking. Returns 0 (also for EINPROGRESS) or an errno.
+int sluice_sctp_connect(struct socket *so, void *addr, uint16_t port);
+/// Fixed path MTU (disables PMTU discovery) towards (addr, port). Returns 0 or an errno.
+int sluice_sctp_set_mtu(struct socket *so, void *addr, uint16_t port, uint32_t mtu);
+
+/// Partial reliability policy for `sluice_sctp_send`.
+typedef enum {
+    SLUICE_SCTP_RELIABLE = 0,
+    /// `pr_value` = maximum number of retransmissions.
+    SLUICE_SCTP_MAX_RETRANSMITS = 1,
+    /// `pr_value` = lifetime in milliseconds.
+    SLUICE_SCTP_MAX_LIFETIME = 2,
+} SluiceSCTPReliability;
+
+/// The rest of a message, ending it (SCTP_EOR), with SNDINFO (stream, PPID, unordered) and PRINFO.
+/// Returns bytes accepted, or -errno (-EWOULDBLOCK when the send buffer lacks room). Fewer bytes
+/// than `length` means the message is still open: send the remainder before anything else.
+long sluice_sctp_send(struct socket *so, const void *data, size_t length, uint16_t stream_id,
+                      uint32_t ppid, int unordered, SluiceSCTPReliability reliability, uint32_t pr_value);
+
+/// Resets the outgoing direction of `count` streams (RFC 6525). Returns 0 or an errno.
+int sluice_sctp_reset_streams(struct socket *so, const uint16_t *stream_ids, uint16_t count);
+
+/// The parts of an SCTP notification we use.
+typedef struct {
+    /// SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, ... (0 when malformed).
+    uint16_t type;
+    uint16_t flags;
+    /// SCTP_ASSOC_CHANGE: sac_state (SCTP_COMM_UP, SCTP_COMM_LOST, ...).
+    uint16_t state;
+    uint16_t error;
+    uint16_t outbound_streams;
+    uint16_t inbound_streams;
+    /// SCTP_PARTIAL_DELIVERY_EVENT: the stream whose partial message was aborted.
+    uint16_t stream;
+    /// SCTP_STREAM_RESET_EVENT: streams (pointing into the notification bytes).
+    const uint16_t *streams;
+    size_t stream_count;
+} SluiceSCTPNotification;
+
+/// Parses a notification; returns 0 if it is too short to read.
+int sluice_sctp_parse_notification(const void *data, size_t length, SluiceSCTPNotification *out);
 
 #endif
