@@ -88,7 +88,7 @@ func feed(_ track: PublishedTrack, _ packet: [UInt8], now: UInt64 = 0) -> [UInt8
         for seq in UInt16(100)...104 { _ = feed(track, rtp(seq: seq, pt: 111, payload: [UInt8(seq)])) }
         subscriber.rtp.removeAll()
         // Subscriber numbering: 100->65534, 101->65535, 102->0, 103->1, 104->2.
-        down.retransmit(packetID: 65535, bitmask: 0b101)  // 65535, 1 (=+2)
+        down.retransmit(packetID: 65535, bitmask: 0b10)  // 65535 and 1 (bit i = PID + i + 1)
         #expect(subscriber.rtp.count == 2)
         subscriber.rtp[0].withUnsafeBytes {
             let p = try! RTPPacket($0)
