@@ -96,6 +96,7 @@ class Viewer:
         self.ended = set()
         self.tasks = []
         self.location = None
+        self.connected_at = None
 
     async def start(self, http, base, room, publisher):
         self.pc.addTransceiver("video", direction="recvonly")
@@ -104,6 +105,11 @@ class Viewer:
         @self.pc.on("track")
         def on_track(track):
             self.tasks.append(asyncio.ensure_future(self.consume(track)))
+
+        @self.pc.on("connectionstatechange")
+        def on_state():
+            if self.pc.connectionState == "connected" and self.connected_at is None:
+                self.connected_at = time.monotonic()
 
         self.requested_at = time.monotonic()
         self.location, self.answer = await post_offer(
@@ -158,7 +164,11 @@ async def whip_whep_round(server, codec_mime):
                 assert "a=sendonly" in v.answer and "a=ssrc:" in v.answer
             await wait_for(lambda: all(v.video > 0 and v.audio > 0 for v in viewers), 15, "viewers playing")
             for v in viewers:
-                print(f"{v.name}: first video frame {v.first_video_at - v.requested_at:.2f} s after its WHEP POST")
+                keyframe_delay = v.first_video_at - v.connected_at
+                print(f"{v.name}: first video frame {v.first_video_at - v.requested_at:.2f} s after its WHEP POST, "
+                      f"{keyframe_delay:.2f} s after connecting")
+                # Joined mid-stream: the PLI on subscribe must get it a keyframe fast.
+                assert keyframe_delay < 1.0, f"{v.name} waited {keyframe_delay:.2f} s for a keyframe"
 
             async with api.LiveKitAPI(url=base, api_key=API_KEY, api_secret=API_SECRET) as lk:
                 rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
@@ -186,6 +196,8 @@ async def whip_whep_round(server, codec_mime):
             async with http.delete(base + pub_location,
                                    headers={"Authorization": "Bearer " + token("camera-1", room, publish=True)}) as r:
                 assert r.status == 404
+            # Viewers see the publisher's tracks end (RTCP BYE).
+            await wait_for(lambda: all(v.ended == {"audio", "video"} for v in viewers), 5, "viewer tracks ended")
             for v in viewers:
                 async with http.delete(base + v.location,
                                        headers={"Authorization": "Bearer " + token(v.name, room, subscribe=True)}) as r:

@@ -16,6 +16,9 @@ public final class DownTrack {
     private let initialSequence: UInt16
     /// Video waits for a keyframe before it starts so the subscriber's decoder can begin.
     public internal(set) var waitingForKeyframe: Bool
+    /// False until the subscriber's transport can carry media (see `Room.activate`): packets sent
+    /// before that would be lost, and with them the keyframe the subscriber starts from.
+    public internal(set) var isActive: Bool
 
     public private(set) var packetsSent: UInt32 = 0
     /// Payload octets sent (for sender reports).
@@ -28,7 +31,8 @@ public final class DownTrack {
     public private(set) var senderReportsSent = 0
 
     public init(track: PublishedTrack, subscriberID: String, ssrc: UInt32, payloadType: UInt8,
-                transport: any MediaTransport, initialSequence: UInt16 = UInt16.random(in: 0...0x7FFF)) {
+                transport: any MediaTransport, initialSequence: UInt16 = UInt16.random(in: 0...0x7FFF),
+                active: Bool = true) {
         self.track = track
         self.subscriberID = subscriberID
         self.ssrc = ssrc
@@ -36,6 +40,7 @@ public final class DownTrack {
         self.transport = transport
         self.initialSequence = initialSequence
         self.waitingForKeyframe = track.kind == .video
+        self.isActive = active
     }
 
     public var isStarted: Bool { sequence.isStarted }

@@ -61,7 +61,7 @@ public final class PublishedTrack {
         var keyframeKnown = false
         var keyframe = false
         var someoneWaits = false
-        for downTrack in downTracks {
+        for downTrack in downTracks where downTrack.isActive {
             if downTrack.waitingForKeyframe {
                 if !keyframeKnown {
                     keyframe = isKeyframeStart(packet.packet)
@@ -105,7 +105,7 @@ public final class PublishedTrack {
     /// A sender report from the publisher: each started DownTrack sends its own (same NTP/RTP
     /// pair, since timestamps pass through unchanged; its own SSRC and counts).
     public func receiveSenderReport(ntp: UInt64, rtpTimestamp: UInt32) {
-        for downTrack in downTracks where downTrack.isStarted {
+        for downTrack in downTracks where downTrack.isStarted && downTrack.isActive {
             downTrack.sendSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp)
         }
         senderReportsForwarded += 1

@@ -67,16 +67,29 @@ public actor Room {
         return track
     }
 
-    /// Starts sending `track` to `subscriber` with the subscriber's SSRC and payload type. Video
-    /// starts at the next keyframe, which is requested right away (throttled).
+    /// Adds a DownTrack of `track` for `subscriber` with the subscriber's SSRC and payload type.
+    /// It sends once `activate` says the subscriber's transport is up (pass `active: true` when it
+    /// already is); video then starts at the next keyframe.
     @discardableResult
-    public func subscribe(_ subscriber: Participant, to track: PublishedTrack, ssrc: UInt32, payloadType: UInt8) -> DownTrack {
+    public func subscribe(_ subscriber: Participant, to track: PublishedTrack, ssrc: UInt32, payloadType: UInt8,
+                          active: Bool = false) -> DownTrack {
         let downTrack = DownTrack(track: track, subscriberID: subscriber.sid, ssrc: ssrc, payloadType: payloadType,
-                                  transport: subscriber.transport)
+                                  transport: subscriber.transport, active: active)
         track.add(downTrack)
         subscriber.downTracks.append(downTrack)
-        track.requestKeyframe(now: clock())
+        if active { track.requestKeyframe(now: clock()) }
         return downTrack
+    }
+
+    /// The subscriber's transport connected: its DownTracks start, and each video track asks its
+    /// publisher for a keyframe (throttled; retried while someone still waits) so playback
+    /// begins fast.
+    public func activate(_ subscriber: Participant) {
+        let now = clock()
+        for downTrack in subscriber.downTracks where !downTrack.isActive {
+            downTrack.isActive = true
+            downTrack.track.requestKeyframe(now: now)
+        }
     }
 
     // MARK: Packets in (on the executor)

@@ -154,6 +154,10 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
     func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         switch state {
         case .connected:
+            if let found = participant {
+                nonisolated(unsafe) let participant = found
+                room.assumeIsolated { $0.activate(participant) }
+            }
             logger.info("media session connected", metadata: [
                 "session": "\(id)", "room": "\(roomName)", "identity": "\(identity)",
                 "srtp": "\(connection.transport.srtpProfile.map { "\($0)" } ?? "-")"])
