@@ -16,6 +16,8 @@ public final class SluiceApplication: Sendable {
     public let rooms: RoomManager
     let tokens: AccessToken
     let webhooks: WebhookNotifier
+    /// WHIP/WHEP sessions and the media rooms they run in.
+    let mediaSessions: MediaSessions
 
     /// Seconds between sweeps that close rooms left empty past their timeout.
     let idleSweepInterval: Duration
@@ -29,12 +31,18 @@ public final class SluiceApplication: Sendable {
         self.logger = logger
         self.store = try SluiceStore(path: config.storagePath)
         self.tokens = AccessToken(keys: config.keys)
-        self.rooms = RoomManager(
+        let rooms = RoomManager(
             store: store,
             defaults: RoomDefaults(emptyTimeout: config.room.emptyTimeout, departureTimeout: config.room.departureTimeout,
                                    maxParticipants: config.room.maxParticipants, autoCreate: config.room.autoCreate),
             logger: logger)
+        self.rooms = rooms
         self.idleSweepInterval = idleSweepInterval
+        self.mediaSessions = try MediaSessions(
+            settings: MediaSessions.Settings(config: config), logger: logger,
+            onSessionEnded: { session in
+                Task { await rooms.mediaParticipantLeft(room: session.roomName, publisher: session.role == .publisher) }
+            })
         let webhookKey = config.webhook.apiKey.isEmpty ? (config.keys.keys.sorted().first ?? "") : config.webhook.apiKey
         self.webhooks = WebhookNotifier(urls: config.webhook.urls, apiKey: webhookKey,
                                         apiSecret: config.keys[webhookKey] ?? "", logger: logger)
@@ -89,6 +97,7 @@ public final class SluiceApplication: Sendable {
             }
             return await service.respond(to: request, method: method, tokens: tokens, logger: logger)
         }
+        WHIPRoutes(app: self).register(on: router)
         return router
     }
 

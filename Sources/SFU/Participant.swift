@@ -1,0 +1,37 @@
+/// A participant's media side in a `Room`: its transport, the tracks it publishes and the
+/// DownTracks it receives. Loop-confined; owned by its `Room`.
+public final class Participant {
+    public let sid: String
+    public let identity: String
+    public let transport: any MediaTransport
+    public internal(set) var publishedTracks: [PublishedTrack] = []
+    public internal(set) var downTracks: [DownTrack] = []
+
+    public private(set) var receiverReports = 0
+    public private(set) var keyframeRequests = 0
+    public private(set) var nackItems = 0
+    public private(set) var unknownFeedback = 0
+    public private(set) var malformedRTCP = 0
+
+    public init(sid: String = SessionID.participant(), identity: String, transport: any MediaTransport) {
+        self.sid = sid
+        self.identity = identity
+        self.transport = transport
+    }
+
+    func downTrack(ssrc: UInt32) -> DownTrack? {
+        for downTrack in downTracks where downTrack.ssrc == ssrc { return downTrack }
+        return nil
+    }
+
+    func publishedTrack(ssrc: UInt32) -> PublishedTrack? {
+        for track in publishedTracks where track.ssrc == ssrc { return track }
+        return nil
+    }
+
+    func countReceiverReport() { receiverReports += 1 }
+    func countKeyframeRequest() { keyframeRequests += 1 }
+    func countNACKItem() { nackItems += 1 }
+    func countUnknownFeedback() { unknownFeedback += 1 }
+    func countMalformedRTCP() { malformedRTCP += 1 }
+}

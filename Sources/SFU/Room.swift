@@ -1,0 +1,157 @@
+import Media
+
+/// The media side of one room, pinned to one serial executor (a media worker): every track,
+/// DownTrack and transport callback of the room runs there, so transport callbacks enter with
+/// `room.assumeIsolated { ... }` — no Task, hop or lock per packet.
+///
+/// Ownership goes down (room -> participants -> tracks -> DownTracks); the transports report
+/// packets up by calling `receiveRTP`/`receiveRTCP` on the executor.
+public actor Room {
+    public nonisolated let name: String
+    public nonisolated let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private let clock: MonotonicClock
+
+    public private(set) var participants: [Participant] = []
+
+    public init(name: String, executor: any SerialExecutor, clock: @escaping MonotonicClock = SystemClock.monotonic) {
+        self.name = name
+        self.executor = executor
+        self.clock = clock
+    }
+
+    public var isEmpty: Bool { participants.isEmpty }
+
+    public func participant(identity: String) -> Participant? {
+        participants.first { $0.identity == identity }
+    }
+
+    /// The participant with `identity` that publishes tracks (a subscriber may share the identity).
+    public func publisher(identity: String) -> Participant? {
+        participants.first { $0.identity == identity && !$0.publishedTracks.isEmpty }
+    }
+
+    // MARK: Membership
+
+    public func join(_ participant: Participant) {
+        participants.append(participant)
+    }
+
+    /// Removes a participant: its DownTracks leave their tracks, and its published tracks end for
+    /// every subscriber (an RTCP BYE each).
+    public func leave(_ participant: Participant) {
+        for downTrack in participant.downTracks { downTrack.track.remove(downTrack) }
+        participant.downTracks.removeAll()
+        for track in participant.publishedTracks {
+            for downTrack in track.downTracks {
+                downTrack.sendGoodbye()
+                if let subscriber = participants.first(where: { $0.sid == downTrack.subscriberID }) {
+                    subscriber.downTracks.removeAll { $0 === downTrack }
+                }
+            }
+            track.downTracks.removeAll()
+        }
+        participant.publishedTracks.removeAll()
+        participants.removeAll { $0 === participant }
+    }
+
+    // MARK: Tracks
+
+    @discardableResult
+    public func publish(_ participant: Participant, kind: TrackKind, codec: TrackCodec, ssrc: UInt32?,
+                        id: String = SessionID.track()) -> PublishedTrack {
+        let track = PublishedTrack(id: id, kind: kind, codec: codec, ssrc: ssrc,
+                                   publisherTransport: participant.transport,
+                                   feedbackSSRC: UInt32.random(in: 1...UInt32.max))
+        participant.publishedTracks.append(track)
+        return track
+    }
+
+    /// Adds a DownTrack of `track` for `subscriber` with the subscriber's SSRC and payload type.
+    /// It sends once `activate` says the subscriber's transport is up (pass `active: true` when it
+    /// already is); video then starts at the next keyframe.
+    @discardableResult
+    public func subscribe(_ subscriber: Participant, to track: PublishedTrack, ssrc: UInt32, payloadType: UInt8,
+                          active: Bool = false) -> DownTrack {
+        let downTrack = DownTrack(track: track, subscriberID: subscriber.sid, ssrc: ssrc, payloadType: payloadType,
+                                  transport: subscriber.transport, active: active)
+        track.add(downTrack)
+        subscriber.downTracks.append(downTrack)
+        if active { track.requestKeyframe(now: clock()) }
+        return downTrack
+    }
+
+    /// The subscriber's transport connected: its DownTracks start, and each video track asks its
+    /// publisher for a keyframe (throttled; retried while someone still waits) so playback
+    /// begins fast.
+    public func activate(_ subscriber: Participant) {
+        let now = clock()
+        for downTrack in subscriber.downTracks where !downTrack.isActive {
+            downTrack.isActive = true
+            downTrack.track.requestKeyframe(now: now)
+        }
+    }
+
+    // MARK: Packets in (on the executor)
+
+    /// RTP of `track` from its publisher; fanned out to its DownTracks.
+    public func receiveRTP(_ packet: UnsafeMutableRawBufferPointer, track: PublishedTrack) {
+        track.receive(packet, now: clock())
+    }
+
+    /// A compound RTCP packet from `participant`: sender reports of its tracks go to their
+    /// subscribers; PLI/FIR about a DownTrack become a (throttled) PLI to the publisher; NACKs are
+    /// answered from the cache; receiver reports are absorbed.
+    public func receiveRTCP(_ packet: UnsafeRawBufferPointer, from participant: Participant) {
+        var iterator = RTCPCompoundIterator(packet)
+        while let view = iterator.next() {
+            let body = view.body
+            switch view.packetType {
+            case RTCPPacketType.senderReport:
+                guard body.count >= 24 else { participant.countMalformedRTCP(); continue }
+                let ssrc = body.sfuU32(0)
+                if let track = participant.publishedTrack(ssrc: ssrc) {
+                    let ntp = UInt64(body.sfuU32(4)) << 32 | UInt64(body.sfuU32(8))
+                    track.receiveSenderReport(ntp: ntp, rtpTimestamp: body.sfuU32(12))
+                }
+            case RTCPPacketType.receiverReport:
+                participant.countReceiverReport()
+            case RTCPPacketType.payloadFeedback:
+                guard body.count >= 8 else { participant.countMalformedRTCP(); continue }
+                switch view.format {
+                case 1:  // PLI
+                    keyframeRequested(by: participant, ssrc: body.sfuU32(4))
+                case 4:  // FIR: media SSRCs are in the FCI entries (8 bytes each)
+                    var offset = 8
+                    while offset + 8 <= body.count {
+                        keyframeRequested(by: participant, ssrc: body.sfuU32(offset))
+                        offset += 8
+                    }
+                default:
+                    participant.countUnknownFeedback()  // REMB and others: no bandwidth estimation yet
+                }
+            case RTCPPacketType.transportFeedback:
+                guard body.count >= 8 else { participant.countMalformedRTCP(); continue }
+                if view.format == 1, let downTrack = participant.downTrack(ssrc: body.sfuU32(4)) {
+                    var offset = 8
+                    while offset + 4 <= body.count {
+                        participant.countNACKItem()
+                        downTrack.retransmit(packetID: body.sfuU16(offset), bitmask: body.sfuU16(offset + 2))
+                        offset += 4
+                    }
+                } else {
+                    participant.countUnknownFeedback()  // transport-wide CC: not used yet
+                }
+            default:
+                break  // SDES, BYE, APP, XR
+            }
+        }
+        if iterator.error != nil { participant.countMalformedRTCP() }
+    }
+
+    private func keyframeRequested(by participant: Participant, ssrc: UInt32) {
+        guard let downTrack = participant.downTrack(ssrc: ssrc) else { return }
+        participant.countKeyframeRequest()
+        downTrack.track.requestKeyframe(now: clock())
+    }
+}

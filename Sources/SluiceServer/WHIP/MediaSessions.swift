@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import Media
+import SFU
+import WebRTC
+
+/// The media plane's bookkeeping for WHIP/WHEP: a small pool of media workers, one SFU `Room`
+/// per room name pinned to one worker, and the open sessions by id. Control plane only: each
+/// call reaches the worker with a few awaited jobs; packets never come through here.
+actor MediaSessions {
+    struct Settings: Sendable {
+        var localAddresses: [String]
+        var portRange: ClosedRange<UInt16>?
+        var workerCount: Int
+        var gatheringTimeout: Duration = .seconds(5)
+    }
+
+    private struct RoomEntry {
+        let room: SFU.Room
+        let worker: MediaWorker
+        var sessions: Set<String> = []
+    }
+
+    let settings: Settings
+    let logger: Logger
+    private let certificate: DTLSCertificate
+    private let workers: [MediaWorker]
+    private var nextWorker = 0
+    private var rooms: [String: RoomEntry] = [:]
+    private var sessions: [String: MediaSession] = [:]
+    private var leaveObservers: [@Sendable (MediaSession) -> Void] = []
+    /// Sessions that were answered (observers hear about these only).
+    private var established: Set<String> = []
+
+    init(settings: Settings, logger: Logger,
+         onSessionEnded: (@Sendable (MediaSession) -> Void)? = nil) throws {
+        self.settings = settings
+        if let onSessionEnded { leaveObservers.append(onSessionEnded) }
+        self.logger = logger
+        certificate = try DTLSCertificate(commonName: "sluice")
+        workers = (0..<max(1, settings.workerCount)).map { MediaWorker(name: "sluice-media-\($0)") }
+    }
+
+    /// Called (on the control plane) whenever a session ends, however it ended.
+    func onSessionEnded(_ observer: @escaping @Sendable (MediaSession) -> Void) {
+        leaveObservers.append(observer)
+    }
+
+    var sessionCount: Int { sessions.count }
+    var roomCount: Int { rooms.count }
+
+    func session(id: String) -> MediaSession? { sessions[id] }
+
+    /// True when `identity` currently publishes in `room`.
+    func hasPublisher(room: String, identity: String) -> Bool {
+        sessions.values.contains { $0.roomName == room && $0.identity == identity && $0.role == .publisher }
+    }
+
+    /// Opens a session and returns it with its SDP answer. Throws `NegotiationError` for offers
+    /// we cannot answer (a 400), `MediaSessionError.publisherGone` for a WHEP target that does
+    /// not publish (a 404).
+    func open(room roomName: String, identity: String, role: MediaSession.Role,
+              offer: SessionDescription) async throws -> (MediaSession, String) {
+        let entry = roomEntry(roomName)
+        let id = SessionID.make(prefix: role == .publisher ? "WHIP_" : "WHEP_")
+        let session = MediaSession(id: id, roomName: roomName, identity: identity, role: role,
+                                   worker: entry.worker, room: entry.room, logger: logger,
+                                   onClosed: { [weak self] session in
+                                       guard let self else { return }
+                                       Task { await self.forget(session) }
+                                   })
+        sessions[id] = session
+        rooms[roomName]?.sessions.insert(id)
+        do {
+            let certificate = self.certificate
+            let settings = self.settings
+            try await entry.worker.run {
+                try session.open(offer: offer, certificate: certificate, localAddresses: settings.localAddresses,
+                                 portRange: settings.portRange)
+            }
+            let deadline = ContinuousClock.now + settings.gatheringTimeout
+            while !(try await entry.worker.run { session.isGatheringDone }) {
+                guard ContinuousClock.now < deadline else { throw MediaSessionError.gatheringTimedOut }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            let answer: String = try await entry.worker.run {
+                switch role {
+                case .publisher: try session.answerAsPublisher()
+                case .subscriber(let publisher): try session.answerAsSubscriber(publisherIdentity: publisher)
+                }
+            }
+            established.insert(id)
+            logger.info("media session opened", metadata: [
+                "session": "\(id)", "room": "\(roomName)", "identity": "\(identity)", "role": "\(role)"])
+            return (session, answer)
+        } catch {
+            await close(session)
+            throw error
+        }
+    }
+
+    /// Closes a session (DELETE, replaced publisher, room deleted). Frees everything it held.
+    func close(_ session: MediaSession) async {
+        _ = try? await session.worker.run { session.close() }
+        forget(session)
+    }
+
+    /// Closes the publisher sessions of `identity` in `room` (a new WHIP session with the same
+    /// identity replaces the old one, as LiveKit does with duplicate identities).
+    func closePublisher(room: String, identity: String) async {
+        for session in sessions.values where session.roomName == room && session.identity == identity && session.role == .publisher {
+            await close(session)
+        }
+    }
+
+    /// Closes every session of a room.
+    func closeRoom(_ name: String) async {
+        for session in sessions.values where session.roomName == name {
+            await close(session)
+        }
+    }
+
+    private func forget(_ session: MediaSession) {
+        guard sessions.removeValue(forKey: session.id) != nil else { return }
+        rooms[session.roomName]?.sessions.remove(session.id)
+        if let entry = rooms[session.roomName], entry.sessions.isEmpty {
+            rooms[session.roomName] = nil
+        }
+        logger.info("media session closed", metadata: ["session": "\(session.id)", "room": "\(session.roomName)"])
+        if established.remove(session.id) != nil {
+            for observer in leaveObservers { observer(session) }
+        }
+    }
+
+    private func roomEntry(_ name: String) -> RoomEntry {
+        if let entry = rooms[name] { return entry }
+        let worker = workers[nextWorker % workers.count]
+        nextWorker += 1
+        let entry = RoomEntry(room: SFU.Room(name: name, executor: worker), worker: worker)
+        rooms[name] = entry
+        return entry
+    }
+}
+
+extension MediaSessions.Settings {
+    /// Media addresses and ports from the server config: `rtc.node_ip` if set, else the bind
+    /// addresses (a wildcard bind means every interface); UDP ports from `rtc.port_range_*`.
+    init(config: ServerConfig) {
+        var addresses: [String]
+        if !config.rtc.nodeIP.isEmpty {
+            addresses = [config.rtc.nodeIP]
+        } else {
+            addresses = config.bindAddresses.filter { $0 != "0.0.0.0" && $0 != "::" && $0 != "*" }
+            if addresses.count != config.bindAddresses.count { addresses = [] }
+        }
+        var range: ClosedRange<UInt16>?
+        if let low = UInt16(exactly: config.rtc.portRangeStart), let high = UInt16(exactly: config.rtc.portRangeEnd),
+           low > 0, low <= high {
+            range = low...high
+        }
+        self.init(localAddresses: addresses, portRange: range,
+                  workerCount: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))
+    }
+}
