@@ -175,6 +175,11 @@ async def whip_whep_round(server, codec_mime):
             async with api.LiveKitAPI(url=base, api_key=API_KEY, api_secret=API_SECRET) as lk:
                 rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
                 assert rooms.rooms[0].num_participants == 3 and rooms.rooms[0].num_publishers == 1
+                parts = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+                assert sorted(p.identity for p in parts.participants) == sorted(
+                    ["camera-1", "viewer-a", "viewer-b"]), [p.identity for p in parts.participants]
+                pub = [p for p in parts.participants if p.identity == "camera-1"][0]
+                assert sorted(t.type for t in pub.tracks) == [0, 1] and all(t.sid.startswith("TR_") for t in pub.tracks)
 
             sent0, asent0 = video.sent, audio.sent
             got0 = [(v.video, v.audio) for v in viewers]

@@ -128,25 +128,6 @@ public actor RoomManager {
         return snapshot(room)
     }
 
-    /// A media-only participant (WHIP/WHEP session) joined `room`: counted like a participant.
-    public func mediaParticipantJoined(room name: String, publisher: Bool) {
-        guard var room = rooms[name] else { return }
-        room.participantCount += 1
-        if publisher { room.publisherCount += 1 }
-        room.hadParticipants = true
-        room.emptySinceMs = nil
-        rooms[name] = room
-    }
-
-    /// The counterpart of `mediaParticipantJoined`.
-    public func mediaParticipantLeft(room name: String, publisher: Bool) {
-        guard var room = rooms[name] else { return }
-        room.participantCount = room.participantCount > 0 ? room.participantCount - 1 : 0
-        if publisher, room.publisherCount > 0 { room.publisherCount -= 1 }
-        if room.participantCount == 0 { room.emptySinceMs = nowMs() }
-        rooms[name] = room
-    }
-
     /// Closes every room that has been empty for longer than its timeout. Returns the closed names.
     @discardableResult
     public func closeIdleRooms() async -> [String] {

@@ -18,6 +18,7 @@ public final class SluiceApplication: Sendable {
     let webhooks: WebhookNotifier
     /// WHIP/WHEP sessions and the media rooms they run in.
     let mediaSessions: MediaSessions
+    let whipMembership: WHIPMembership
 
     /// Seconds between sweeps that close rooms left empty past their timeout.
     let idleSweepInterval: Duration
@@ -38,10 +39,12 @@ public final class SluiceApplication: Sendable {
             logger: logger)
         self.rooms = rooms
         self.idleSweepInterval = idleSweepInterval
+        let membership = WHIPMembership(rooms: rooms)
+        self.whipMembership = membership
         self.mediaSessions = try MediaSessions(
             settings: MediaSessions.Settings(config: config), logger: logger,
             onSessionEnded: { session in
-                Task { await rooms.mediaParticipantLeft(room: session.roomName, publisher: session.role == .publisher) }
+                Task { await membership.sessionEnded(session.id) }
             })
         let webhookKey = config.webhook.apiKey.isEmpty ? (config.keys.keys.sorted().first ?? "") : config.webhook.apiKey
         self.webhooks = WebhookNotifier(urls: config.webhook.urls, apiKey: webhookKey,

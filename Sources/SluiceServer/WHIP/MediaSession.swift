@@ -1,6 +1,8 @@
+import LiveKitProto
 import Logging
 import Media
 import SFU
+import Synchronization
 import WebRTC
 
 /// Adapts a `PeerConnection` to the SFU's `MediaTransport` (the SFU does not import WebRTC).
@@ -19,6 +21,9 @@ final class PeerConnectionMediaTransport: MediaTransport {
 /// room's media worker (hence `@unchecked Sendable`: the reference crosses threads, its state
 /// does not).
 final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
+    /// LiveKit's view of what this WHIP publisher publishes, readable from any thread.
+    let publishedTrackInfos = Mutex<[Livekit_TrackInfo]>([])
+
     enum Role: Sendable, Equatable {
         case publisher
         case subscriber(publisherIdentity: String)
@@ -90,6 +95,17 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
             }
         }
         tracksByMedia = tracks
+        publishedTrackInfos.withLock { infos in
+            infos = tracks.compactMap { $0 }.map { track in
+                Livekit_TrackInfo.with {
+                    $0.sid = track.id
+                    $0.type = track.kind == .audio ? .audio : .video
+                    $0.source = track.kind == .audio ? .microphone : .camera
+                    $0.mimeType = (track.kind == .audio ? "audio/" : "video/") + track.codec.name
+                    $0.name = track.kind == .audio ? "audio" : "video"
+                }
+            }
+        }
         return answer.sdp
     }
 

@@ -22,6 +22,7 @@ import WebRTC
 struct WHIPRoutes: Sendable {
     let sessions: MediaSessions
     let rooms: RoomManager
+    let membership: WHIPMembership
     let tokens: AccessToken
     let autoCreateRooms: Bool
     let logger: Logger
@@ -31,6 +32,7 @@ struct WHIPRoutes: Sendable {
     init(app: SluiceApplication) {
         sessions = app.mediaSessions
         rooms = app.rooms
+        membership = app.whipMembership
         tokens = app.tokens
         autoCreateRooms = app.config.room.autoCreate
         logger = app.logger
@@ -66,7 +68,7 @@ struct WHIPRoutes: Sendable {
             let identity = claims.identity.isEmpty ? SessionID.participant() : claims.identity
             await sessions.closePublisher(room: room, identity: identity)
             let (session, answer) = try await open(room: room, identity: identity, role: .publisher, offer: offer)
-            await rooms.mediaParticipantJoined(room: room, publisher: true)
+            try await join(session, claims: claims, identity: identity)
             return created(answer, location: "/whip/\(escape(room))/\(session.id)", session: session)
         } catch {
             return failure(error)
@@ -85,7 +87,7 @@ struct WHIPRoutes: Sendable {
             let identity = claims.identity.isEmpty ? SessionID.participant() : claims.identity
             let (session, answer) = try await open(room: room, identity: identity,
                                                    role: .subscriber(publisherIdentity: publisher), offer: offer)
-            await rooms.mediaParticipantJoined(room: room, publisher: false)
+            try await join(session, claims: claims, identity: identity)
             return created(answer, location: "/whep/\(escape(room))/\(session.id)", session: session)
         } catch {
             return failure(error)
@@ -107,6 +109,18 @@ struct WHIPRoutes: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Adds the session's participant to the room; if the room refuses, the session is closed.
+    private func join(_ session: MediaSession, claims: AccessTokenClaims, identity: String) async throws {
+        let parameters = JoinParameters(identity: identity, name: claims.name ?? "", metadata: claims.metadata ?? "",
+                                        attributes: claims.attributes ?? [:], grant: claims.grant)
+        do {
+            try await membership.join(session, claims: parameters, sessions: sessions)
+        } catch let error as JoinError {
+            await sessions.close(session)
+            throw WHIPError(HTTPResponse.Status(code: error.httpStatus), error.description)
+        }
+    }
 
     private func open(room: String, identity: String, role: MediaSession.Role,
                       offer: SessionDescription) async throws -> (MediaSession, String) {
