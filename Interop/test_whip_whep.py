@@ -285,3 +285,47 @@ def test_bad_requests(server):
                 await pc.close()
 
     asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_vanished_viewer_is_freed_by_consent_freshness(server):
+    """A viewer killed without DELETE stops answering ICE consent checks (RFC 7675): its session
+    and room membership are freed within ~30 s, while the publisher carries on."""
+    import subprocess
+    import sys
+
+    async def run():
+        room = "consent"
+        video, audio = CountingVideo(), CountingAudio()
+        publisher = RTCPeerConnection()
+        viewer = None
+        async with aiohttp.ClientSession() as http, \
+                api.LiveKitAPI(url=server.http_url, api_key=API_KEY, api_secret=API_SECRET) as lk:
+            try:
+                publisher.addTransceiver(video, direction="sendonly")
+                publisher.addTransceiver(audio, direction="sendonly")
+                await post_offer(http, f"{server.http_url}/whip/{room}", token("cam", room, publish=True), publisher)
+                await wait_for(lambda: publisher.connectionState == "connected", 15, "publisher connected")
+                viewer = subprocess.Popen(
+                    [sys.executable, os.path.join(os.path.dirname(__file__), "whep_viewer.py"),
+                     f"{server.http_url}/whep/{room}/cam", token("ghost-viewer", room, subscribe=True)],
+                    stdout=subprocess.PIPE, text=True)
+                line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, viewer.stdout.readline), 30)
+                assert line.strip() == "playing", line
+
+                async def identities():
+                    parts = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+                    return sorted(p.identity for p in parts.participants)
+                assert await identities() == ["cam", "ghost-viewer"]
+                viewer.kill()
+                viewer.wait(5)
+                killed_at = time.monotonic()
+                while await identities() != ["cam"]:
+                    assert time.monotonic() - killed_at < 50, "vanished viewer still in the room"
+                    await asyncio.sleep(1)
+                print(f"\nvanished WHEP viewer freed {time.monotonic() - killed_at:.1f} s after SIGKILL")
+                assert publisher.connectionState == "connected"
+            finally:
+                if viewer and viewer.poll() is None:
+                    viewer.kill()
+                await publisher.close()
+    asyncio.run(asyncio.wait_for(run(), 120))

@@ -34,10 +34,13 @@ public struct ICEConfiguration: Sendable {
     /// Trickle ICE (RFC 8838): remote candidates may arrive after checks start; call
     /// `remoteGatheringDone()` at the peer's end-of-candidates.
     public var trickle: Bool
+    /// RFC 7675 consent freshness: detect a peer that stopped answering after connecting.
+    public var consentFreshness: Bool
 
     public init(controlling: Bool, localAddresses: [String] = ["127.0.0.1"],
                 portRange: ClosedRange<UInt16>? = nil, regularNomination: Bool = false,
-                trickle: Bool = false) {
+                trickle: Bool = false, consentFreshness: Bool = true) {
+        self.consentFreshness = consentFreshness
         self.controlling = controlling
         self.localAddresses = localAddresses
         self.portRange = portRange
@@ -88,6 +91,9 @@ public final class ICEAgent {
         var options: UInt32 = 0
         if configuration.regularNomination { options |= NICE_AGENT_OPTION_REGULAR_NOMINATION.rawValue }
         if configuration.trickle { options |= NICE_AGENT_OPTION_ICE_TRICKLE.rawValue }
+        // RFC 7675: keep asking the peer for consent, and fail the component when it stops
+        // answering (about 30 s), so a peer that vanishes without a goodbye is freed.
+        if configuration.consentFreshness { options |= NICE_AGENT_OPTION_CONSENT_FRESHNESS.rawValue }
         guard let agent = sluice_nice_agent_new(worker.context, configuration.controlling ? 1 : 0, options) else {
             throw .agentCreation
         }
