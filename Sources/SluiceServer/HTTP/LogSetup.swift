@@ -45,7 +45,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: Any] = [
-            "ts": ISO8601DateFormatter().string(from: Date()),
+            "ts": Date().formatted(.iso8601),
             "level": event.level.rawValue,
             "logger": label,
             "msg": event.message.description,

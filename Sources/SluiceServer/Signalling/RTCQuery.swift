@@ -5,9 +5,6 @@ struct RTCQuery: Sendable {
     var accessToken: String?
     var autoSubscribe = true
     var protocolVersion: Int32 = 0
-    var reconnect = false
-    var participantSid: String?
-    var sdk: String = ""
 
     /// `target` is the request target (`/rtc?access_token=...`).
     init(target: String) {
@@ -17,9 +14,6 @@ struct RTCQuery: Sendable {
         accessToken = value("access_token")
         autoSubscribe = flag("auto_subscribe") ?? true
         protocolVersion = value("protocol").flatMap { Int32($0) } ?? 0
-        reconnect = flag("reconnect") ?? false
-        participantSid = value("sid")
-        sdk = value("sdk") ?? ""
     }
 
     /// The path without the query.
