@@ -82,3 +82,46 @@ def test_room_and_participant_events_are_signed_webhooks(workdir):
     finally:
         server.stop()
         receiver.close()
+
+
+def test_track_events_from_a_real_client_are_signed_webhooks(workdir):
+    """A LiveKit SDK publisher's whole session, seen through webhooks verified by livekit-api."""
+    from livekit import rtc as lkrtc
+    from lk_rtc import VideoPattern, connect, publish_video
+
+    receiver = Receiver()
+    server = SluiceServer(workdir, extra_config=(
+        "webhook:\n  api_key: devkey\n  urls:\n"
+        f"    - http://127.0.0.1:{receiver.port}/hook\n")).start()
+    try:
+        async def go():
+            lk = api.LiveKitAPI(url=server.http_url, api_key=API_KEY, api_secret=API_SECRET)
+            try:
+                host = await connect(server, "host", "live")
+                pattern = VideoPattern(160, 120, (10, 200, 10))
+                pub = await publish_video(host, "camera", lkrtc.TrackSource.SOURCE_CAMERA, pattern)
+                await pattern.run(1.0)
+                await host.local_participant.unpublish_track(pub.sid)
+                await asyncio.sleep(1.0)
+                await host.disconnect()
+                await asyncio.sleep(0.5)
+                await lk.room.delete_room(api.DeleteRoomRequest(room="live"))
+                return pub.sid
+            finally:
+                await lk.aclose()
+        track_sid = asyncio.run(go())
+        verifier = api.WebhookReceiver(api.TokenVerifier(API_KEY, API_SECRET))
+        events = []
+        for _ in range(6):
+            body, auth, _ = receiver.got.get(timeout=10)
+            events.append(verifier.receive(body, auth))
+        names = [e.event for e in events]
+        print(f"\nwebhooks verified by livekit-api: {names}")
+        assert names == ["room_started", "participant_joined", "track_published", "track_unpublished",
+                         "participant_left", "room_finished"], names
+        assert events[2].track.sid == track_sid and events[2].track.name == "camera"
+        assert events[2].participant.identity == "host"
+        assert events[3].track.sid == track_sid
+    finally:
+        server.stop()
+        receiver.close()

@@ -3,7 +3,11 @@
 public final class Participant {
     public let sid: String
     public let identity: String
-    public let transport: any MediaTransport
+    /// Where RTCP about its published tracks (PLI, NACK) goes.
+    public let publisherTransport: any MediaTransport
+    /// Where its DownTracks send. LiveKit clients use a second peer connection for this;
+    /// WHIP/WHEP sessions use one for both.
+    public let subscriberTransport: any MediaTransport
     public internal(set) var publishedTracks: [PublishedTrack] = []
     public internal(set) var downTracks: [DownTrack] = []
 
@@ -13,10 +17,20 @@ public final class Participant {
     public private(set) var unknownFeedback = 0
     public private(set) var malformedRTCP = 0
 
-    public init(sid: String = SessionID.participant(), identity: String, transport: any MediaTransport) {
+    public convenience init(sid: String = SessionID.participant(), identity: String, transport: any MediaTransport) {
+        self.init(sid: sid, identity: identity, publisherTransport: transport, subscriberTransport: transport)
+    }
+
+    public init(sid: String = SessionID.participant(), identity: String, publisherTransport: any MediaTransport,
+                subscriberTransport: any MediaTransport) {
         self.sid = sid
         self.identity = identity
-        self.transport = transport
+        self.publisherTransport = publisherTransport
+        self.subscriberTransport = subscriberTransport
+    }
+
+    public func publishedTrack(id: String) -> PublishedTrack? {
+        publishedTracks.first { $0.id == id }
     }
 
     func downTrack(ssrc: UInt32) -> DownTrack? {

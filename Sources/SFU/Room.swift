@@ -61,7 +61,7 @@ public actor Room {
     public func publish(_ participant: Participant, kind: TrackKind, codec: TrackCodec, ssrc: UInt32?,
                         id: String = SessionID.track()) -> PublishedTrack {
         let track = PublishedTrack(id: id, kind: kind, codec: codec, ssrc: ssrc,
-                                   publisherTransport: participant.transport,
+                                   publisherTransport: participant.publisherTransport,
                                    feedbackSSRC: UInt32.random(in: 1...UInt32.max))
         participant.publishedTracks.append(track)
         return track
@@ -74,11 +74,39 @@ public actor Room {
     public func subscribe(_ subscriber: Participant, to track: PublishedTrack, ssrc: UInt32, payloadType: UInt8,
                           active: Bool = false) -> DownTrack {
         let downTrack = DownTrack(track: track, subscriberID: subscriber.sid, ssrc: ssrc, payloadType: payloadType,
-                                  transport: subscriber.transport, active: active)
+                                  transport: subscriber.subscriberTransport, active: active)
         track.add(downTrack)
         subscriber.downTracks.append(downTrack)
         if active { track.requestKeyframe(now: clock()) }
         return downTrack
+    }
+
+    /// Ends `subscriber`'s DownTrack of `track` (an RTCP BYE tells its decoder).
+    public func unsubscribe(_ subscriber: Participant, from track: PublishedTrack) {
+        for downTrack in subscriber.downTracks where downTrack.track === track {
+            downTrack.sendGoodbye()
+            track.remove(downTrack)
+        }
+        subscriber.downTracks.removeAll { $0.track === track }
+    }
+
+    /// Ends one published track: every subscriber's DownTrack of it goes.
+    public func unpublish(_ participant: Participant, track: PublishedTrack) {
+        for downTrack in track.downTracks {
+            downTrack.sendGoodbye()
+            if let subscriber = participants.first(where: { $0.sid == downTrack.subscriberID }) {
+                subscriber.downTracks.removeAll { $0 === downTrack }
+            }
+        }
+        track.downTracks.removeAll()
+        participant.publishedTracks.removeAll { $0 === track }
+    }
+
+    /// Starts one DownTrack (its subscriber now knows its SSRC), asking for a keyframe.
+    public func activate(_ downTrack: DownTrack) {
+        guard !downTrack.isActive else { return }
+        downTrack.isActive = true
+        downTrack.track.requestKeyframe(now: clock())
     }
 
     /// The subscriber's transport connected: its DownTracks start, and each video track asks its

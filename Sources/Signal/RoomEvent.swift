@@ -6,4 +6,6 @@ public enum RoomEvent: Sendable, Equatable {
     case finished(RoomSnapshot)
     case participantJoined(RoomSnapshot, Livekit_ParticipantInfo)
     case participantLeft(RoomSnapshot, Livekit_ParticipantInfo)
+    case trackPublished(RoomSnapshot, Livekit_ParticipantInfo, Livekit_TrackInfo)
+    case trackUnpublished(RoomSnapshot, Livekit_ParticipantInfo, Livekit_TrackInfo)
 }

@@ -175,7 +175,7 @@ public actor RoomManager {
             } catch {
                 switch error {
                 case .invalidName(let why): throw .invalidRoomName(why)
-                case .notFound, .participantNotFound: throw .roomNotFound(roomName)
+                case .notFound, .participantNotFound, .trackNotFound: throw .roomNotFound(roomName)
                 case .storage(let why): throw .storage(why)
                 }
             }
@@ -266,6 +266,8 @@ public actor RoomManager {
         if room.members.isEmpty { room.emptySinceMs = nowMs() }
         if !member.hidden {
             broadcast(in: room, [member.info], except: sid)
+            // LiveKit reports a leaver's tracks as unpublished before the participant itself.
+            for track in member.info.tracks { emit(.trackUnpublished(snapshot(room), member.info, track)) }
             emit(.participantLeft(snapshot(room), member.info))
         }
         let store = self.store, at = nowMs(), logger = self.logger
@@ -286,14 +288,49 @@ public actor RoomManager {
     @discardableResult
     public func setTracks(roomName: String, participantSid: String, _ tracks: [Livekit_TrackInfo]) -> Livekit_ParticipantInfo? {
         guard var room = rooms[roomName], var member = room.members[participantSid] else { return nil }
+        let before = member.info.tracks
         room.version += 1
         member.info.tracks = tracks
         member.info.isPublisher = !tracks.isEmpty
         member.info.version = room.version
         room.members[participantSid] = member
         rooms[roomName] = room
-        if !member.hidden { broadcast(in: room, [member.info], except: nil) }
+        if !member.hidden {
+            broadcast(in: room, [member.info], except: nil)
+            let now = Set(tracks.map(\.sid)), earlier = Set(before.map(\.sid))
+            for track in before where !now.contains(track.sid) { emit(.trackUnpublished(snapshot(room), member.info, track)) }
+            for track in tracks where !earlier.contains(track.sid) { emit(.trackPublished(snapshot(room), member.info, track)) }
+        }
         return member.info
+    }
+
+    /// Mutes or unmutes a published track on the API's request: the publisher is told to mute
+    /// (its client then stops sending), everyone sees the new state.
+    public func mutePublishedTrack(roomName: String, identity: String, trackSid: String, muted: Bool)
+        throws(RoomError) -> Livekit_TrackInfo {
+        guard var room = rooms[roomName] else { throw .notFound(roomName) }
+        guard var member = room.member(identity: identity) else { throw .participantNotFound(identity) }
+        guard let index = member.info.tracks.firstIndex(where: { $0.sid == trackSid }) else {
+            throw .trackNotFound(trackSid)
+        }
+        member.info.tracks[index].muted = muted
+        room.version += 1
+        member.info.version = room.version
+        room.members[member.info.sid] = member
+        rooms[roomName] = room
+        var mute = Livekit_SignalResponse()
+        mute.mute = Livekit_MuteTrackRequest.with {
+            $0.sid = trackSid
+            $0.muted = muted
+        }
+        member.sink.send(mute)
+        if !member.hidden { broadcast(in: room, [member.info], except: member.info.sid) }
+        return member.info.tracks[index]
+    }
+
+    /// The identities present in a room (hidden ones included), for data delivery checks.
+    public func identities(roomName: String) -> Set<String> {
+        Set(rooms[roomName]?.members.values.map(\.info.identity) ?? [])
     }
 
     /// Visible participants of a room, in join order.

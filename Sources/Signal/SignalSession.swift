@@ -55,6 +55,12 @@ public actor SignalSession {
         sink.send(response)
     }
 
+    /// Something arrived from the client that is handled elsewhere (SDP, candidates): it still
+    /// counts as a sign of life for the ping timeout.
+    public func touch() {
+        lastHeardMs = nowMs()
+    }
+
     /// Handles one request from the client.
     public func handle(_ request: Livekit_SignalRequest) async {
         lastHeardMs = nowMs()
@@ -106,6 +112,35 @@ public actor SignalSession {
         case .some(let other):
             logger.debug("signal request not handled yet", metadata: ["participant": "\(sid)", "request": "\(Self.name(of: other))"])
         }
+    }
+
+    /// Publishes the tracks whose media appeared in the client's publisher offer (matched to
+    /// its AddTrackRequests) and unpublishes those whose m-lines stopped; the room hears of both.
+    /// Returns the m-lines that became tracks, with their TrackInfo.
+    public func publisherMediaChanged(added: [PublisherMedia], removed: [String]) async
+        -> [(line: Int, track: Livekit_TrackInfo)] {
+        guard let sid = participantSid, !ended else { return [] }
+        var bound: [(line: Int, track: Livekit_TrackInfo)] = []
+        for media in added {
+            if let track = publications.publish(msidTrackID: media.msidTrackID, type: media.type, mid: media.mid,
+                                                mimeType: media.mimeType) {
+                bound.append((media.line, track))
+            } else {
+                logger.info("offer m-line matches no AddTrackRequest; ignored",
+                            metadata: ["participant": "\(sid)", "mid": "\(media.mid)", "msid": "\(media.msidTrackID)"])
+            }
+        }
+        var unpublished: [String] = []
+        for trackSid in removed where publications.unpublish(sid: trackSid) != nil {
+            unpublished.append(trackSid)
+            var response = Livekit_SignalResponse()
+            response.trackUnpublished = Livekit_TrackUnpublishedResponse.with { $0.trackSid = trackSid }
+            sink.send(response)
+        }
+        if !bound.isEmpty || !unpublished.isEmpty {
+            await rooms.setTracks(roomName: roomName, participantSid: sid, publications.publishedInOrder)
+        }
+        return bound
     }
 
     /// The connection ended (closed by the client, dropped, or timed out).

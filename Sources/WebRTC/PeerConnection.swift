@@ -4,25 +4,42 @@ import Media
 /// during the call (already unprotected, writable in place).
 public protocol PeerConnectionDelegate: AnyObject {
     func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State)
-    /// RTP of the negotiated m-line `connection.negotiated[media]`.
+    /// RTP of the m-line at index `media` of the SDP (see `negotiatedMedia(at:)`).
     func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int)
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer)
+    /// The SCTP association for data channels exists (after the data m-line was negotiated);
+    /// set its callbacks here. It connects once DTLS is up.
+    func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager)
 }
 
-/// A server-side WebRTC peer that answers one offer (WHIP/WHEP style: candidates gathered before
-/// answering, no trickle, no renegotiation) over a `PeerTransport`, and routes inbound RTP to the
-/// negotiated m-lines by SSRC (from the offer, or learned from the mid header extension or a
-/// payload type only one m-line uses).
+extension PeerConnectionDelegate {
+    public func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {}
+}
+
+/// A server-side WebRTC peer over one BUNDLEd `PeerTransport`.
+///
+/// Two ways in:
+/// - answerer (`init(offer:)`, WHIP/WHEP and LiveKit's publisher connection): answers the offer,
+///   and later offers on the same transport (`answer(offer:mode:)`) for renegotiation;
+/// - offerer (`init(offering:)`, LiveKit's subscriber connection): `offer(_:)` builds offers,
+///   `setAnswer(_:)` applies answers; the answer decides our DTLS role.
+/// Candidates are gathered before the first description and sent inline; remote candidates come
+/// inline or trickled (`addRemoteCandidate`). Inbound RTP is routed to m-lines by SSRC (from the
+/// SDP, or learned from the mid header extension or a payload type only one m-line uses).
 ///
 /// Loop-confined: create, use and drop it on its worker.
 public final class PeerConnection {
     public let worker: MediaWorker
     public let transport: PeerTransport
     public weak var delegate: (any PeerConnectionDelegate)?
-    public let remote: RemoteTransportDescription
-    public let offer: SessionDescription
+    /// The peer's transport parameters, once known (from its offer or answer).
+    public private(set) var remote: RemoteTransportDescription?
+    /// The last remote offer (answerer) or the last offer we made (offerer).
+    public private(set) var offer: SessionDescription?
     public private(set) var negotiated: [NegotiatedMedia] = []
     public private(set) var localDescription: SessionDescription?
+    /// The data channels, once a data m-line was negotiated.
+    public private(set) var dataChannels: DataChannelManager?
 
     public private(set) var unroutablePackets = 0
     public private(set) var malformedPackets = 0
@@ -30,23 +47,60 @@ public final class PeerConnection {
 
     private var ssrcRoutes: [UInt32: Int] = [:]
     private var midExtensionID: UInt8?
-    private var mids: [[UInt8]] = []
-    /// payload type -> negotiated index when exactly one m-line uses it, else -1.
+    /// By m-line index: the negotiated media there (nil for data or rejected m-lines).
+    private var mediaByLine: [NegotiatedMedia?] = []
+    /// payload type -> m-line index when exactly one m-line uses it, else -1.
     private var payloadTypeRoutes = [Int](repeating: -1, count: 128)
     private let listener = Listener()
     private var connectTimer: LoopTimer?
+    private let sessionID = String(UInt64.random(in: 1...UInt64(Int64.max)))
+    private var sessionVersion: UInt64 = 1
+    /// Trickled candidates that arrived before the peer's credentials.
+    private var earlyCandidates: [String] = []
+    private var remoteSCTPPort: UInt16 = 5000
+    /// The peer's credentials were applied and ICE checks may run.
+    private var started = false
 
-    /// Parses the offer's transport, creates the ICE/DTLS transport (controlled ICE agent, DTLS
-    /// role from a=setup) and starts gathering host candidates on `localAddresses`.
+    /// Answerer: parses the offer's transport, creates the ICE/DTLS transport (controlled ICE
+    /// agent, DTLS role from a=setup) and starts gathering host candidates on `localAddresses`.
     public init(worker: MediaWorker, certificate: DTLSCertificate, offer: SessionDescription,
-                localAddresses: [String], portRange: ClosedRange<UInt16>?) throws {
+                localAddresses: [String], portRange: ClosedRange<UInt16>?, trickle: Bool = false) throws {
         worker.preconditionIsCurrent()
         self.worker = worker
         self.offer = offer
-        remote = try SDPAnswerer.remoteTransport(of: offer)
-        let ice = ICEConfiguration(controlling: false, localAddresses: localAddresses, portRange: portRange)
+        let remote = try SDPAnswerer.remoteTransport(of: offer)
+        self.remote = remote
+        let ice = ICEConfiguration(controlling: false, localAddresses: localAddresses, portRange: portRange, trickle: trickle)
         transport = try PeerTransport(worker: worker, configuration: PeerTransportConfiguration(
             ice: ice, dtlsRole: remote.localSetup == .active ? .client : .server), certificate: certificate)
+        listener.owner = self
+        transport.delegate = listener
+        try transport.gatherCandidates()
+    }
+
+    /// Answerer whose offer comes later (LiveKit's publisher connection, prepared at join so the
+    /// client's first offer is answered at once): controlled ICE agent, trickle, gathering.
+    public init(worker: MediaWorker, certificate: DTLSCertificate, answeringOn localAddresses: [String],
+                portRange: ClosedRange<UInt16>?) throws {
+        worker.preconditionIsCurrent()
+        self.worker = worker
+        let ice = ICEConfiguration(controlling: false, localAddresses: localAddresses, portRange: portRange, trickle: true)
+        transport = try PeerTransport(worker: worker, configuration: PeerTransportConfiguration(ice: ice, dtlsRole: .server),
+                                      certificate: certificate)
+        listener.owner = self
+        transport.delegate = listener
+        try transport.gatherCandidates()
+    }
+
+    /// Offerer: creates the transport (controlling ICE agent, as the offerer is) and starts
+    /// gathering. The DTLS role is settled by the answer.
+    public init(worker: MediaWorker, certificate: DTLSCertificate, offeringOn localAddresses: [String],
+                portRange: ClosedRange<UInt16>?) throws {
+        worker.preconditionIsCurrent()
+        self.worker = worker
+        let ice = ICEConfiguration(controlling: true, localAddresses: localAddresses, portRange: portRange, trickle: true)
+        transport = try PeerTransport(worker: worker, configuration: PeerTransportConfiguration(ice: ice, dtlsRole: .server),
+                                      certificate: certificate)
         listener.owner = self
         transport.delegate = listener
         try transport.gatherCandidates()
@@ -55,32 +109,116 @@ public final class PeerConnection {
     public var isGatheringDone: Bool { transport.iceGatheringDone }
     public var state: PeerTransport.State { transport.state }
 
-    /// Builds the answer from the gathered candidates, then applies the offer's credentials and
-    /// candidates so ICE checks start. Call once gathering is done.
-    public func answer(mode: SDPAnswerer.Mode, connectTimeoutMilliseconds: Int = 20_000) throws -> SessionDescription {
+    /// The negotiated media of the m-line at `index`, if it carries RTP.
+    public func negotiatedMedia(at index: Int) -> NegotiatedMedia? {
+        index >= 0 && index < mediaByLine.count ? mediaByLine[index] : nil
+    }
+
+    private var localTransport: LocalTransportDescription {
         let credentials = transport.localCredentials
-        let local = LocalTransportDescription(ufrag: credentials.ufrag, password: credentials.password,
-                                              fingerprint: transport.localFingerprint,
-                                              candidates: transport.localCandidates)
-        let (answer, negotiated) = try SDPAnswerer.answer(to: offer, mode: mode, local: local)
-        self.negotiated = negotiated
-        for (index, media) in negotiated.enumerated() {
-            for ssrc in media.remoteSSRCs { ssrcRoutes[ssrc] = index }
-            if let id = media.midExtensionID { midExtensionID = id }
-            mids.append(Array(media.mid.utf8))
-            let pt = Int(media.codec.payloadType)
-            payloadTypeRoutes[pt] = payloadTypeRoutes[pt] == -1 ? index : -2
+        return LocalTransportDescription(ufrag: credentials.ufrag, password: credentials.password,
+                                         fingerprint: transport.localFingerprint, candidates: transport.localCandidates)
+    }
+
+    // MARK: Answerer
+
+    /// Answers the offer given at creation, then applies its credentials and candidates so ICE
+    /// checks start. Call once gathering is done.
+    public func answer(mode: SDPAnswerer.Mode, acceptData: Bool = false,
+                       connectTimeoutMilliseconds: Int = 20_000) throws -> SessionDescription {
+        guard let offer else { throw NegotiationError.noUsableMedia("no remote offer") }
+        return try answer(offer: offer, mode: mode, acceptData: acceptData, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
+    }
+
+    /// Answers an offer on this transport: the first one, or a renegotiation (new m-lines, tracks
+    /// stopped). A changed ICE ufrag (ICE restart) is refused for now.
+    public func answer(offer: SessionDescription, mode: SDPAnswerer.Mode, acceptData: Bool = false,
+                       connectTimeoutMilliseconds: Int = 20_000) throws -> SessionDescription {
+        let incoming = try SDPAnswerer.remoteTransport(of: offer)
+        let first = localDescription == nil
+        if !first, let remote, remote.ufrag != incoming.ufrag {
+            throw NegotiationError.malformedSDP("ICE restart is not supported")
         }
+        sessionVersion += 1
+        let (answer, negotiated) = try SDPAnswerer.answer(to: offer, mode: mode, local: localTransport, sessionID: sessionID,
+                                                          sessionVersion: sessionVersion, acceptData: acceptData)
+        self.offer = offer
+        adopt(negotiated, lineCount: offer.mediaSections.count)
         localDescription = answer
-        try transport.setRemote(ufrag: remote.ufrag, password: remote.password, fingerprint: remote.fingerprint)
-        for candidate in remote.candidates { try transport.addRemoteCandidate(candidate) }
-        let timer = LoopTimer(worker: worker) { [weak self] in
-            guard let self, self.transport.state != .connected, self.transport.state != .closed else { return }
-            self.transport.close()
+        if let data = offer.mediaSections.first(where: { $0.kind == "application" && !$0.isRejected }),
+           answer.mediaSections.contains(where: { $0.kind == "application" && !$0.isRejected }) {
+            remoteSCTPPort = UInt16(clamping: data.sctpPort ?? 5000)
+            try createDataChannelsIfNeeded(role: incoming.localSetup == .active ? .client : .server)
         }
-        timer.schedule(afterMilliseconds: connectTimeoutMilliseconds)
-        connectTimer = timer
+        if first {
+            try transport.setDTLSRole(incoming.localSetup == .active ? .client : .server)
+            try start(remote: incoming, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
+        } else {
+            for candidate in incoming.candidates { _ = try? transport.addRemoteCandidate(candidate) }
+        }
         return answer
+    }
+
+    // MARK: Offerer
+
+    /// Builds an offer of `sections` (a new one each call: renegotiation keeps earlier m-lines in
+    /// place). Call once gathering is done.
+    public func offer(_ sections: [OfferedSection]) -> SessionDescription {
+        sessionVersion += 1
+        let offer = SDPOfferer.offer(sections, local: localTransport, sessionID: sessionID, sessionVersion: sessionVersion)
+        self.offer = offer
+        localDescription = offer
+        return offer
+    }
+
+    /// Applies the answer to our last offer. `media` maps what each offered m-line carries, for
+    /// routing RTCP and negotiated state; the first answer starts ICE.
+    @discardableResult
+    public func setAnswer(_ answer: SessionDescription, connectTimeoutMilliseconds: Int = 20_000) throws -> [AnsweredSection] {
+        guard let offer else { throw NegotiationError.malformedSDP("an answer without an offer") }
+        let (incoming, sections) = try SDPOfferer.read(answer: answer, to: offer)
+        var negotiated: [NegotiatedMedia] = []
+        for (index, (offered, fate)) in zip(offer.mediaSections, sections).enumerated() where fate.accepted {
+            guard let kind = NegotiatedKind(rawValue: offered.kind), let codec = offered.codecs.first else { continue }
+            negotiated.append(NegotiatedMedia(
+                index: index, mid: fate.mid, kind: kind, direction: offered.direction ?? .inactive,
+                codec: NegotiatedCodec(payloadType: codec.payloadType, name: codec.name, clockRate: codec.clockRate,
+                                       channels: codec.channels, parameters: codec.parameters),
+                remoteSSRCs: SDPAnswerer.mediaSSRCs(of: answer.mediaSections[index]), midExtensionID: nil))
+        }
+        adopt(negotiated, lineCount: offer.mediaSections.count)
+        let first = !started
+        if first {
+            try transport.setDTLSRole(incoming.localSetup == .active ? .client : .server)
+        }
+        if zip(offer.mediaSections, sections).contains(where: { $0.0.kind == "application" && $0.1.accepted }) {
+            if let data = answer.mediaSections.first(where: { $0.kind == "application" }) {
+                remoteSCTPPort = UInt16(clamping: data.sctpPort ?? 5000)
+            }
+            try createDataChannelsIfNeeded(role: incoming.localSetup == .active ? .client : .server)
+        }
+        if first {
+            try start(remote: incoming, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
+        } else {
+            for candidate in incoming.candidates { _ = try? transport.addRemoteCandidate(candidate) }
+        }
+        return sections
+    }
+
+    // MARK: Both
+
+    /// A trickled remote candidate ("candidate:..."); kept until the peer's credentials are known.
+    public func addRemoteCandidate(_ candidate: String) throws {
+        guard started else {
+            earlyCandidates.append(candidate)
+            return
+        }
+        try transport.addRemoteCandidate(candidate)
+    }
+
+    /// The peer said it has no more candidates.
+    public func remoteCandidatesComplete() {
+        transport.remoteCandidatesComplete()
     }
 
     /// Sends plain RTP (protected by the transport). False before DTLS completes or on failure.
@@ -100,7 +238,55 @@ public final class PeerConnection {
     public func close() {
         connectTimer?.cancel()
         connectTimer = nil
+        dataChannels?.close()
         transport.close()
+    }
+
+    private func start(remote incoming: RemoteTransportDescription, connectTimeoutMilliseconds: Int) throws {
+        remote = incoming
+        started = true
+        try transport.setRemote(ufrag: incoming.ufrag, password: incoming.password, fingerprint: incoming.fingerprint)
+        for candidate in incoming.candidates { _ = try? transport.addRemoteCandidate(candidate) }
+        for candidate in earlyCandidates { _ = try? transport.addRemoteCandidate(candidate) }
+        earlyCandidates = []
+        let timer = LoopTimer(worker: worker) { [weak self] in
+            guard let self, self.transport.state != .connected, self.transport.state != .closed else { return }
+            self.transport.close()
+        }
+        timer.schedule(afterMilliseconds: connectTimeoutMilliseconds)
+        connectTimer = timer
+    }
+
+    private func adopt(_ negotiated: [NegotiatedMedia], lineCount: Int) {
+        self.negotiated = negotiated
+        mediaByLine = Array(repeating: nil, count: lineCount)
+        payloadTypeRoutes = [Int](repeating: -1, count: 128)
+        var routes: [UInt32: Int] = [:]
+        for media in negotiated {
+            mediaByLine[media.index] = media
+            for ssrc in media.remoteSSRCs { routes[ssrc] = media.index }
+            if let id = media.midExtensionID { midExtensionID = id }
+            let pt = Int(media.codec.payloadType & 0x7F)
+            payloadTypeRoutes[pt] = payloadTypeRoutes[pt] == -1 ? media.index : -2
+        }
+        // Keep learned routes whose m-line still receives.
+        for (ssrc, index) in ssrcRoutes where routes[ssrc] == nil && index < mediaByLine.count && mediaByLine[index] != nil {
+            routes[ssrc] = index
+        }
+        ssrcRoutes = routes
+    }
+
+    private func createDataChannelsIfNeeded(role: DTLSTransport.Role) throws {
+        guard dataChannels == nil else { return }
+        let manager = try DataChannelManager(
+            worker: worker, role: role,
+            configuration: SCTPAssociation.Configuration(remotePort: remoteSCTPPort, maxMessageSize: SDPAnswerer.maxMessageSize))
+        manager.output = { [weak self] packet in
+            try? self?.transport.sendApplicationData(packet)
+        }
+        dataChannels = manager
+        delegate?.peerConnection(self, didCreateDataChannels: manager)
+        if transport.state == .connected { try? manager.start() }
     }
 
     // MARK: Inbound routing
@@ -112,13 +298,13 @@ public final class PeerConnection {
         var index = ssrcRoutes[packet.ssrc] ?? -1
         if index < 0 {
             if let id = midExtensionID, let mid = packet.headerExtension(id: id) {
-                index = mids.firstIndex { $0.elementsEqual(mid) } ?? -1
+                index = mediaByLine.firstIndex { $0.map { Array($0.mid.utf8).elementsEqual(mid) } ?? false } ?? -1
             }
             if index < 0 { index = payloadTypeRoutes[Int(packet.payloadType)] }
             guard index >= 0 else { unroutablePackets += 1; return }
             ssrcRoutes[packet.ssrc] = index
         }
-        guard packet.payloadType == negotiated[index].codec.payloadType else {
+        guard index < mediaByLine.count, let media = mediaByLine[index], packet.payloadType == media.codec.payloadType else {
             unexpectedPayloadTypePackets += 1
             return
         }
@@ -130,7 +316,14 @@ public final class PeerConnection {
             connectTimer?.cancel()
             connectTimer = nil
         }
+        if state == .connected, let dataChannels, dataChannels.state == .new {
+            try? dataChannels.start()
+        }
         delegate?.peerConnection(self, didChangeState: state)
+    }
+
+    fileprivate func receivedApplicationData(_ data: UnsafeRawBufferPointer) {
+        dataChannels?.handlePacket(data)
     }
 
     private final class Listener: PeerTransportDelegate {
@@ -146,6 +339,9 @@ public final class PeerConnection {
         func peerTransport(_ transport: PeerTransport, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
             guard let owner else { return }
             owner.delegate?.peerConnection(owner, didReceiveRTCP: packet)
+        }
+        func peerTransport(_ transport: PeerTransport, didReceiveApplicationData data: UnsafeRawBufferPointer) {
+            owner?.receivedApplicationData(data)
         }
     }
 }

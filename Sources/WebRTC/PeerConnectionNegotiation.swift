@@ -129,6 +129,9 @@ public enum SDPAnswerer {
     }
 
     public static let supportedFeedback: Set<String> = ["nack", "nack pli", "ccm fir", "goog-remb"]
+    /// Largest data channel message we accept (`a=max-message-size`); larger ones would be cut
+    /// off silently by some stacks, so we say it.
+    public static let maxMessageSize = 262_144
 
     /// Remote ICE/DTLS parameters of the offer (from the first non-rejected m-line or session level).
     public static func remoteTransport(of offer: SessionDescription) throws(NegotiationError) -> RemoteTransportDescription {
@@ -159,17 +162,22 @@ public enum SDPAnswerer {
     }
 
     /// Builds the answer and what was negotiated per m-line.
+    /// With `acceptData`, an SCTP data m-line (RFC 8841) is accepted too (sctp-port 5000 and
+    /// `maxMessageSize` advertised), and an offer carrying only data is a valid offer.
     public static func answer(to offer: SessionDescription, mode: Mode, local: LocalTransportDescription,
-                              sessionID: String = String(UInt64.random(in: 1...UInt64(Int64.max))))
+                              sessionID: String = String(UInt64.random(in: 1...UInt64(Int64.max))),
+                              sessionVersion: UInt64 = 2, acceptData: Bool = false,
+                              maxMessageSize: Int = SDPAnswerer.maxMessageSize)
         throws(NegotiationError) -> (SessionDescription, [NegotiatedMedia]) {
         let remote = try remoteTransport(of: offer)
-        var answer = SessionDescription(origin: SDPOrigin(sessionID: sessionID, sessionVersion: 2, address: "127.0.0.1"))
+        var answer = SessionDescription(origin: SDPOrigin(sessionID: sessionID, sessionVersion: sessionVersion, address: "127.0.0.1"))
         answer.timing = SDPTiming()
         var negotiated: [NegotiatedMedia] = []
         var bundle: [String] = []
         var unusedTracks: [OutgoingTrack]
         if case .send(let tracks) = mode { unusedTracks = tracks } else { unusedTracks = [] }
         var reasons: [String] = []
+        var acceptedData = false
 
         for (index, offered) in offer.mediaSections.enumerated() {
             let mid = offered.mid ?? String(index)
@@ -238,13 +246,23 @@ public enum SDPAnswerer {
                         remoteSSRCs: mediaSSRCs(of: offered), midExtensionID: midExtension, sending: sending))
                     bundle.append(mid)
                 }
+            } else if acceptData, offered.kind == "application", offered.proto.uppercased().contains("SCTP"),
+                      !acceptedData {
+                // One SCTP association per transport: the first data m-line carries it.
+                section.formats = offered.formats.isEmpty ? ["webrtc-datachannel"] : offered.formats
+                section.sctpPort = 5000
+                section.maxMessageSize = maxMessageSize
+                acceptedData = true
+                bundle.append(mid)
             } else {
                 reject("\(offered.kind) \(offered.proto) is not supported")
             }
             if section.port != 0 {
                 section.connection = SDPConnection(address: "0.0.0.0")
-                section.rtcp = "9 IN IP4 0.0.0.0"
-                section.rtcpMux = true
+                if section.kind != "application" {
+                    section.rtcp = "9 IN IP4 0.0.0.0"
+                    section.rtcpMux = true
+                }
                 section.iceUfrag = local.ufrag
                 section.icePwd = local.password
                 section.iceOptions = []
@@ -257,7 +275,7 @@ public enum SDPAnswerer {
             }
             answer.mediaSections.append(section)
         }
-        guard !negotiated.isEmpty else {
+        guard !negotiated.isEmpty || acceptedData else {
             throw .noUsableMedia(reasons.isEmpty ? "offer has no audio or video" : reasons.joined(separator: "; "))
         }
         answer.groups = [SDPGroup(semantics: "BUNDLE", identifiers: bundle)]

@@ -55,7 +55,7 @@ public final class PeerTransport {
     public static let maxPacketSize = 1500
 
     public let worker: MediaWorker
-    public let configuration: PeerTransportConfiguration
+    public private(set) var configuration: PeerTransportConfiguration
     public let certificate: DTLSCertificate
     public weak var delegate: (any PeerTransportDelegate)?
     public private(set) var state: State = .new
@@ -68,7 +68,7 @@ public final class PeerTransport {
     public private(set) var sendFailures = 0
 
     private let ice: ICEAgent
-    private let dtls: DTLSTransport
+    private var dtls: DTLSTransport
     private var inbound: SRTPSession?
     private var outbound: SRTPSession?
     private let scratch: UnsafeMutableRawBufferPointer
@@ -114,6 +114,22 @@ public final class PeerTransport {
         dtls.remoteFingerprint = fingerprint
         do { try ice.setRemoteCredentials(ufrag: ufrag, password: password) } catch { throw .ice(error) }
         if state == .new { setState(.connecting) }
+    }
+
+    /// Changes the DTLS role before the handshake starts. An offerer (`a=setup:actpass`) learns its
+    /// role only from the answer, after its transport was created to gather candidates.
+    public func setDTLSRole(_ role: DTLSTransport.Role) throws(PeerTransportError) {
+        guard role != configuration.dtlsRole else { return }
+        guard state == .new || state == .connecting else { return }
+        let replacement: DTLSTransport
+        do {
+            replacement = try DTLSTransport(certificate: certificate, role: role, remoteFingerprint: dtls.remoteFingerprint,
+                                            worker: worker)
+        } catch { throw .dtls(error) }
+        dtls.delegate = nil
+        dtls = replacement
+        dtls.delegate = listener
+        configuration.dtlsRole = role
     }
 
     /// One remote `candidate:` line (trickled or from the SDP).

@@ -8,6 +8,8 @@ import Signal
 /// per-room methods `roomAdmin` with `room` naming the request's room.
 struct RoomService: Sendable {
     let rooms: RoomManager
+    /// Live media, for the methods that act on connections (SendData, UpdateSubscriptions).
+    let media: MediaSessions?
 
     func router() -> TwirpRouter {
         var r = TwirpRouter(service: "livekit.RoomService")
@@ -60,6 +62,47 @@ struct RoomService: Sendable {
                     permission: req.hasPermission ? req.permission : nil)
             }
         }
+        r.register("MutePublishedTrack", Livekit_MuteRoomTrackRequest.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            let track = try await call {
+                try await rooms.mutePublishedTrack(roomName: req.room, identity: req.identity, trackSid: req.trackSid,
+                                                   muted: req.muted)
+            }
+            return Livekit_MuteRoomTrackResponse.with { $0.track = track }
+        }
+        r.register("UpdateSubscriptions", Livekit_UpdateSubscriptionsRequest.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            _ = try await call { try await rooms.participant(roomName: req.room, identity: req.identity) }
+            let sids = req.trackSids + req.participantTracks.flatMap(\.trackSids)
+            if let hub = await media?.hub(room: req.room) {
+                let identity = req.identity, subscribe = req.subscribe
+                _ = try? await hub.worker.run {
+                    guard let member = hub.member(identity: identity) else { return }
+                    hub.setSubscribed(member, trackSids: sids, subscribe: subscribe)
+                }
+            }
+            return Livekit_UpdateSubscriptionsResponse()
+        }
+        r.register("SendData", Livekit_SendDataRequest.self) { req, claims in
+            try requireAdmin(claims, room: req.room)
+            guard await rooms.room(named: req.room) != nil else { throw TwirpError(.notFound, "room \(req.room) not found") }
+            guard req.data.count <= 65_535 else { throw TwirpError(.invalidArgument, "data is larger than 64 KiB") }
+            var packet = Livekit_DataPacket()
+            packet.kind = req.kind
+            packet.destinationIdentities = req.destinationIdentities
+            packet.value = .user(Livekit_UserPacket.with {
+                $0.payload = req.data
+                $0.destinationIdentities = req.destinationIdentities
+                if req.hasTopic { $0.topic = req.topic }
+                $0.nonce = req.nonce
+            })
+            if let hub = await media?.hub(room: req.room) {
+                nonisolated(unsafe) var outgoing = packet
+                let reliable = req.kind == .reliable
+                _ = try? await hub.worker.run { hub.relay(&outgoing, reliable: reliable, from: nil) }
+            }
+            return Livekit_SendDataResponse()
+        }
         return r
     }
 
@@ -80,7 +123,7 @@ struct RoomService: Sendable {
         } catch let error as RoomError {
             switch error {
             case .invalidName(let why): throw TwirpError(.invalidArgument, why)
-            case .notFound, .participantNotFound: throw TwirpError(.notFound, error.description)
+            case .notFound, .participantNotFound, .trackNotFound: throw TwirpError(.notFound, error.description)
             case .storage: throw TwirpError(.internalError, error.description)
             }
         }

@@ -72,6 +72,16 @@ public final class SluiceApplication: Sendable {
                 hook.event = "participant_left"
                 hook.room = room.proto
                 hook.participant = participant
+            case .trackPublished(let room, let participant, let track):
+                hook.event = "track_published"
+                hook.room = room.proto
+                hook.participant = participant
+                hook.track = track
+            case .trackUnpublished(let room, let participant, let track):
+                hook.event = "track_unpublished"
+                hook.room = room.proto
+                hook.participant = participant
+                hook.track = track
             }
             Task { await webhooks.send(hook) }
         }
@@ -88,7 +98,7 @@ public final class SluiceApplication: Sendable {
         router.get("/rtc/validate") { request, _ in await signal.validate(request, upgradeAttempt: false) }
         // `/rtc/v1` and `/rtc/v1/validate` stay unrouted: the 404 makes SDKs fall back to `/rtc`.
 
-        let twirpServices = [RoomService(rooms: rooms).router()]
+        let twirpServices = [RoomService(rooms: rooms, media: mediaSessions).router()]
         let byName = Dictionary(uniqueKeysWithValues: twirpServices.map { ($0.service, $0) })
         let tokens = self.tokens
         let logger = self.logger
@@ -106,7 +116,7 @@ public final class SluiceApplication: Sendable {
 
     var signalEndpoint: SignalEndpoint {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms),
-                       rooms: rooms, logger: logger)
+                       rooms: rooms, media: mediaSessions, logger: logger)
     }
 
     /// Runs until SIGINT/SIGTERM: one HTTP listener per bind address plus the idle-room sweeper.

@@ -14,6 +14,7 @@ import Synchronization
 struct SignalEndpoint: Sendable {
     let admission: RTCAdmission
     let rooms: RoomManager
+    let media: MediaSessions
     let logger: Logger
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
@@ -50,6 +51,21 @@ struct SignalEndpoint: Sendable {
                 group.cancelAll()
                 return
             }
+            // Both peer connections, and the first subscriber offer (data channels, and the
+            // tracks already published when auto-subscribing).
+            let participant: RTCParticipant
+            do {
+                participant = try await openMedia(admitted, session: session, sink: sink)
+            } catch {
+                logger.error("media setup failed", metadata: ["room": "\(admitted.roomName)", "error": "\(error)"])
+                var leave = Livekit_SignalResponse()
+                leave.leave = Livekit_LeaveRequest.with { $0.reason = .stateMismatch; $0.action = .disconnect }
+                sink.send(leave)
+                await session.end(reason: .stateMismatch)
+                sink.close()
+                return
+            }
+            let bridge = ParticipantMediaBridge(session: session, media: participant, sink: sink, logger: logger)
             // Drop clients that stop pinging, as LiveKit does.
             let watchdog = Task {
                 while !Task.isCancelled {
@@ -61,16 +77,38 @@ struct SignalEndpoint: Sendable {
                     }
                 }
             }
-            await self.read(inbound, into: session, sink: sink, json: json)
+            await self.read(inbound, into: session, bridge: bridge, sink: sink, json: json)
             watchdog.cancel()
             await session.end(reason: .clientInitiated)
+            await media.closeParticipant(participant)
             // The writer drains what is queued (a leave, say) and closes the socket.
             sink.close()
         }
     }
 
-    private func read(_ inbound: WebSocketInboundStream, into session: SignalSession, sink: WebSocketSignalSink,
-                      json: JSONMode) async {
+    private func openMedia(_ admitted: RTCAdmission.Admitted, session: SignalSession,
+                           sink: WebSocketSignalSink) async throws -> RTCParticipant {
+        guard let sid = await session.participantSid else { throw MediaSessionError.gatheringTimedOut }
+        let rooms = self.rooms, roomName = admitted.roomName
+        return try await media.openParticipant(
+            room: roomName, sid: sid, identity: admitted.parameters.identity, permission: admitted.parameters.permission,
+            autoSubscribe: admitted.parameters.autoSubscribe, sink: sink,
+            onConnected: {
+                Task { await rooms.markActive(roomName: roomName, participantSid: sid) }
+            },
+            onFailed: { [logger] why in
+                // The client's media is gone (ICE failed, consent lost): end the session the way
+                // a dropped signalling connection would.
+                logger.info("participant media lost", metadata: ["participant": "\(sid)", "reason": "\(why)"])
+                Task {
+                    await session.end(reason: .stateMismatch)
+                    sink.close()
+                }
+            })
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, into session: SignalSession, bridge: ParticipantMediaBridge,
+                      sink: WebSocketSignalSink, json: JSONMode) async {
         do {
             for try await message in inbound.messages(maxSize: Self.maxMessageSize) {
                 let request: Livekit_SignalRequest
@@ -92,6 +130,7 @@ struct SignalEndpoint: Sendable {
                     sink.send(leave)
                     return
                 }
+                if await bridge.handle(request) { continue }
                 await session.handle(request)
             }
         } catch {

@@ -82,7 +82,8 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
         // isolated closure runs synchronously on this thread.
         nonisolated(unsafe) let participant = SFU.Participant(identity: identity, transport: adapter)
         self.participant = participant
-        nonisolated(unsafe) var tracks: [PublishedTrack?] = []
+        // By m-line index, as the connection reports inbound RTP.
+        nonisolated(unsafe) var tracks = [PublishedTrack?](repeating: nil, count: connection.offer?.mediaSections.count ?? 0)
         let negotiated = connection.negotiated
         room.assumeIsolated { room in
             room.join(participant)
@@ -90,8 +91,8 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
                 let codec = TrackCodec(name: media.codec.name, payloadType: media.codec.payloadType,
                                        clockRate: media.codec.clockRate, channels: media.codec.channels,
                                        parameters: media.codec.parameters)
-                tracks.append(room.publish(participant, kind: media.kind == .audio ? .audio : .video,
-                                           codec: codec, ssrc: media.remoteSSRCs.first))
+                tracks[media.index] = room.publish(participant, kind: media.kind == .audio ? .audio : .video,
+                                                   codec: codec, ssrc: media.remoteSSRCs.first)
             }
         }
         tracksByMedia = tracks
@@ -143,7 +144,7 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
         }
         transportAdapter = adapter
         self.participant = participant
-        tracksByMedia = Array(repeating: nil, count: connection.negotiated.count)
+        tracksByMedia = []
         return answerText
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import LiveKitProto
+import Signal
 import Logging
 import Media
 import SFU
@@ -18,6 +20,9 @@ actor MediaSessions {
     private struct RoomEntry {
         let room: SFU.Room
         let worker: MediaWorker
+        /// The LiveKit participants' side of the room.
+        let hub: RoomMediaHub
+        /// WHIP/WHEP session ids and LiveKit participant sids keeping the room open.
         var sessions: Set<String> = []
     }
 
@@ -120,6 +125,57 @@ actor MediaSessions {
         }
     }
 
+    // MARK: LiveKit participants
+
+    /// Creates the media side of a LiveKit participant (both peer connections, gathered) and
+    /// adds it to its room's hub, which sends the first subscriber offer through `sink`.
+    func openParticipant(room roomName: String, sid: String, identity: String, permission: Livekit_ParticipantPermission,
+                         autoSubscribe: Bool, sink: any SignalSink, onConnected: @escaping @Sendable () -> Void,
+                         onFailed: @escaping @Sendable (String) -> Void) async throws -> RTCParticipant {
+        let entry = roomEntry(roomName)
+        rooms[roomName]?.sessions.insert(sid)
+        let certificate = self.certificate, settings = self.settings, logger = self.logger, hub = entry.hub
+        do {
+            let participant = try await entry.worker.run {
+                let participant = try RTCParticipant(
+                    sid: sid, identity: identity, roomName: roomName, permission: permission, autoSubscribe: autoSubscribe,
+                    hub: hub, sink: sink, certificate: certificate, localAddresses: settings.localAddresses,
+                    portRange: settings.portRange, logger: logger)
+                participant.onConnected = onConnected
+                participant.onFailed = onFailed
+                return participant
+            }
+            let deadline = ContinuousClock.now + settings.gatheringTimeout
+            while !(try await entry.worker.run { participant.isGatheringDone }) {
+                guard ContinuousClock.now < deadline else {
+                    _ = try? await entry.worker.run { participant.close() }
+                    throw MediaSessionError.gatheringTimedOut
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try await entry.worker.run { hub.add(participant) }
+            return participant
+        } catch {
+            forgetParticipant(sid, room: roomName)
+            throw error
+        }
+    }
+
+    /// Removes a LiveKit participant's media: its tracks end for the others, its connections close.
+    func closeParticipant(_ participant: RTCParticipant) async {
+        let hub = participant.hub
+        _ = try? await participant.worker.run { hub.remove(participant) }
+        forgetParticipant(participant.sid, room: participant.roomName)
+    }
+
+    /// The hub of an open media room, for the RoomService (SendData, UpdateSubscriptions).
+    func hub(room name: String) -> RoomMediaHub? { rooms[name]?.hub }
+
+    private func forgetParticipant(_ sid: String, room name: String) {
+        rooms[name]?.sessions.remove(sid)
+        if let entry = rooms[name], entry.sessions.isEmpty { rooms[name] = nil }
+    }
+
     private func forget(_ session: MediaSession) {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
         rooms[session.roomName]?.sessions.remove(session.id)
@@ -136,7 +192,8 @@ actor MediaSessions {
         if let entry = rooms[name] { return entry }
         let worker = workers[nextWorker % workers.count]
         nextWorker += 1
-        let entry = RoomEntry(room: SFU.Room(name: name, executor: worker), worker: worker)
+        let room = SFU.Room(name: name, executor: worker)
+        let entry = RoomEntry(room: room, worker: worker, hub: RoomMediaHub(room: room, worker: worker))
         rooms[name] = entry
         return entry
     }

@@ -1,0 +1,396 @@
+import Foundation
+import LiveKitProto
+import Logging
+import Media
+import SFU
+import Signal
+import WebRTC
+
+/// The media side of one LiveKit participant: its two peer connections (publisher: the client
+/// offers and sends; subscriber: we offer and send), its SFU participant, and its data channels.
+///
+/// Everything here runs on the room's media worker (hence `@unchecked Sendable`: the reference
+/// crosses threads, its state does not). Signalling messages it originates (subscriber offers)
+/// go straight to the participant's `SignalSink`.
+final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
+    /// One m-line of the subscriber connection after the data m-line.
+    struct SubscriberLine {
+        var mid: String
+        var kind: NegotiatedKind
+        var codec: NegotiatedCodec
+        /// Nil once the track went away (the m-line stays, inactive).
+        var trackSid: String?
+        var publisherSid: String
+        var ssrc: UInt32
+        var downTrack: DownTrack?
+        /// The client has answered an offer that contains this line's track.
+        var answered = false
+        /// Included in the offer in flight.
+        var offered = false
+    }
+
+    let sid: String
+    let identity: String
+    let roomName: String
+    let permission: Livekit_ParticipantPermission
+    let autoSubscribe: Bool
+    let worker: MediaWorker
+    let room: SFU.Room
+    let sink: any SignalSink
+    let logger: Logger
+    unowned let hub: RoomMediaHub
+    /// Told once when a peer connection first connects (the participant becomes ACTIVE).
+    var onConnected: (@Sendable () -> Void)?
+    /// Told once when a peer connection fails for good (the session should end).
+    var onFailed: (@Sendable (String) -> Void)?
+
+    let participant: SFU.Participant
+    private let publisherAdapter: PeerConnectionMediaTransport
+    private let subscriberAdapter: PeerConnectionMediaTransport
+    let publisher: PeerConnection
+    let subscriber: PeerConnection
+
+    // Publisher side, by m-line index.
+    private var tracksByLine: [PublishedTrack?] = []
+    private var unbound: [Int: NegotiatedMedia] = [:]
+
+    // Subscriber side.
+    private(set) var lines: [SubscriberLine] = []
+    private var offerInFlight = false
+    private var needsOffer = false
+    private var offerID: UInt32 = 0
+    private var reliableOut: DataChannel?
+    private var lossyOut: DataChannel?
+    private var pendingReliable: [[UInt8]] = []
+    private var connectedOnce = false
+    private(set) var isClosed = false
+
+    /// Counters (read on the worker).
+    private(set) var malformedDataPackets = 0
+    private(set) var refusedDataPackets = 0
+
+    static let dataMid = "0"
+    static let maxPendingReliable = 256
+
+    init(sid: String, identity: String, roomName: String, permission: Livekit_ParticipantPermission, autoSubscribe: Bool,
+         hub: RoomMediaHub, sink: any SignalSink, certificate: DTLSCertificate, localAddresses: [String],
+         portRange: ClosedRange<UInt16>?, logger: Logger) throws {
+        hub.worker.preconditionIsCurrent()
+        self.sid = sid
+        self.identity = identity
+        self.roomName = roomName
+        self.permission = permission
+        self.autoSubscribe = autoSubscribe
+        self.hub = hub
+        self.worker = hub.worker
+        self.room = hub.room
+        self.sink = sink
+        self.logger = logger
+        publisher = try PeerConnection(worker: hub.worker, certificate: certificate, answeringOn: localAddresses,
+                                       portRange: portRange)
+        subscriber = try PeerConnection(worker: hub.worker, certificate: certificate, offeringOn: localAddresses,
+                                        portRange: portRange)
+        publisherAdapter = PeerConnectionMediaTransport(publisher)
+        subscriberAdapter = PeerConnectionMediaTransport(subscriber)
+        participant = SFU.Participant(sid: sid, identity: identity, publisherTransport: publisherAdapter,
+                                      subscriberTransport: subscriberAdapter)
+        publisher.delegate = self
+        subscriber.delegate = self
+    }
+
+    var isGatheringDone: Bool { publisher.isGatheringDone && subscriber.isGatheringDone }
+    var canSubscribe: Bool { permission.canSubscribe }
+    var publishedTracks: [PublishedTrack] { participant.publishedTracks }
+
+    // MARK: Publisher connection (the client offers)
+
+    /// Answers the client's publisher offer. Returns the answer and the m-lines that appeared
+    /// (to be matched with AddTrackRequests); m-lines that stopped unpublish their tracks, whose
+    /// sids are returned.
+    func answerPublisher(sdp: String) throws -> (answer: String, added: [PublisherMedia], removed: [String]) {
+        let offer = try SessionDescription(parsing: sdp)
+        let answer = try publisher.answer(offer: offer, mode: .receive, acceptData: true)
+        if tracksByLine.count < offer.mediaSections.count {
+            tracksByLine += Array(repeating: nil, count: offer.mediaSections.count - tracksByLine.count)
+        }
+        var added: [PublisherMedia] = []
+        var removed: [String] = []
+        for index in offer.mediaSections.indices {
+            let media = publisher.negotiatedMedia(at: index)
+            let receiving = media.map { $0.direction == .recvonly } ?? false
+            if let track = tracksByLine[index] {
+                if !receiving {
+                    removed.append(track.id)
+                    tracksByLine[index] = nil
+                    hub.unpublished(track, by: self)
+                }
+                continue
+            }
+            if receiving, let media, unbound[index] == nil {
+                unbound[index] = media
+                let section = offer.mediaSections[index]
+                added.append(PublisherMedia(
+                    line: index, mid: media.mid, type: media.kind == .audio ? .audio : .video,
+                    msidTrackID: section.msids.first?.trackID ?? section.ssrcList.first.flatMap { section.ssrcAttribute("msid", for: $0) }?
+                        .split(separator: " ").last.map(String.init) ?? "",
+                    mimeType: "\(media.kind.rawValue)/\(media.codec.name)"))
+            } else if !receiving {
+                unbound[index] = nil
+            }
+        }
+        return (answer.sdp, added, removed)
+    }
+
+    /// Publishes the matched m-lines as SFU tracks with their LiveKit sids; the room's other
+    /// participants subscribe.
+    func bind(_ bindings: [(line: Int, trackSid: String)]) {
+        for (line, trackSid) in bindings {
+            guard let media = unbound.removeValue(forKey: line), line < tracksByLine.count else { continue }
+            let codec = TrackCodec(name: media.codec.name, payloadType: media.codec.payloadType,
+                                   clockRate: media.codec.clockRate, channels: media.codec.channels,
+                                   parameters: media.codec.parameters)
+            nonisolated(unsafe) let participant = self.participant
+            nonisolated(unsafe) var published: PublishedTrack?
+            room.assumeIsolated { room in
+                published = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
+                                         ssrc: media.remoteSSRCs.first, id: trackSid)
+            }
+            guard let track = published else { continue }
+            tracksByLine[line] = track
+            hub.published(track, by: self)
+        }
+    }
+
+    /// Unpublishes a track the client no longer sends (signalled, not from SDP).
+    func unpublish(trackSid: String) {
+        guard let line = tracksByLine.firstIndex(where: { $0?.id == trackSid }), let track = tracksByLine[line] else { return }
+        tracksByLine[line] = nil
+        hub.unpublished(track, by: self)
+    }
+
+    // MARK: Subscriber connection (we offer)
+
+    /// Adds a DownTrack of `track` and an m-line for it (sent with the next offer).
+    func subscribe(to track: PublishedTrack, publisher: RTCParticipant) {
+        guard !lines.contains(where: { $0.trackSid == track.id }) else { return }
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+        nonisolated(unsafe) let participant = self.participant
+        nonisolated(unsafe) let published = track
+        nonisolated(unsafe) var downTrack: DownTrack?
+        room.assumeIsolated { room in
+            downTrack = room.subscribe(participant, to: published, ssrc: ssrc, payloadType: published.codec.payloadType)
+        }
+        var feedback: [SDPRTCPFeedback] = []
+        if track.kind == .video {
+            let pt = track.codec.payloadType
+            feedback = [SDPRTCPFeedback(payloadType: pt, type: "nack", parameter: nil),
+                        SDPRTCPFeedback(payloadType: pt, type: "nack", parameter: "pli"),
+                        SDPRTCPFeedback(payloadType: pt, type: "ccm", parameter: "fir")]
+        }
+        let codec = NegotiatedCodec(payloadType: track.codec.payloadType, name: track.codec.name,
+                                    clockRate: track.codec.clockRate, channels: track.codec.channels,
+                                    parameters: track.codec.parameters, feedback: feedback)
+        lines.append(SubscriberLine(mid: String(lines.count + 1), kind: track.kind == .audio ? .audio : .video,
+                                    codec: codec, trackSid: track.id, publisherSid: publisher.sid, ssrc: ssrc,
+                                    downTrack: downTrack))
+    }
+
+    /// Ends the subscription to `trackSid` (its m-line goes inactive with the next offer).
+    func unsubscribe(trackSid: String, track: PublishedTrack?) {
+        guard let index = lines.firstIndex(where: { $0.trackSid == trackSid }) else { return }
+        if let track {
+            nonisolated(unsafe) let participant = self.participant
+            nonisolated(unsafe) let found = track
+            room.assumeIsolated { $0.unsubscribe(participant, from: found) }
+        }
+        lines[index].trackSid = nil
+        lines[index].downTrack = nil
+    }
+
+    /// The track sids this participant receives.
+    var subscribedTrackSids: [String] { lines.compactMap(\.trackSid) }
+
+    /// Sends a subscriber offer with the current m-lines, or marks one as due when an offer is
+    /// already waiting for its answer (one offer in flight at a time).
+    func negotiateSubscriber() {
+        guard !isClosed else { return }
+        guard !offerInFlight else { needsOffer = true; return }
+        needsOffer = false
+        var sections = [OfferedSection(mid: Self.dataMid, content: .data)]
+        var midToTrack: [String: String] = [:]
+        for index in lines.indices {
+            let line = lines[index]
+            if let trackSid = line.trackSid {
+                let track = OutgoingTrack(kind: line.kind, codecName: line.codec.name, codecParameters: line.codec.parameters,
+                                          ssrc: line.ssrc, streamID: "\(line.publisherSid)|\(trackSid)", trackID: trackSid,
+                                          cname: line.publisherSid, tag: trackSid)
+                sections.append(OfferedSection(mid: line.mid, content: .track(track, codec: line.codec)))
+                midToTrack[line.mid] = trackSid
+                lines[index].offered = true
+            } else {
+                sections.append(OfferedSection(mid: line.mid, content: .inactive(line.kind, codec: line.codec)))
+            }
+        }
+        let offer = subscriber.offer(sections)
+        offerID += 1
+        offerInFlight = true
+        var response = Livekit_SignalResponse()
+        response.offer = Livekit_SessionDescription.with {
+            $0.type = "offer"
+            $0.sdp = offer.description
+            $0.id = offerID
+            $0.midToTrackID = midToTrack
+        }
+        sink.send(response)
+    }
+
+    /// The client's answer to our subscriber offer.
+    func subscriberAnswered(sdp: String) throws {
+        guard offerInFlight else { throw NegotiationError.malformedSDP("an answer without an offer in flight") }
+        let answer = try SessionDescription(parsing: sdp)
+        let sections = try subscriber.setAnswer(answer)
+        offerInFlight = false
+        for index in lines.indices where lines[index].offered {
+            lines[index].offered = false
+            let accepted = sections.first { $0.mid == lines[index].mid }?.accepted ?? false
+            lines[index].answered = accepted
+        }
+        activateAnsweredDownTracks()
+        if needsOffer { negotiateSubscriber() }
+    }
+
+    private func activateAnsweredDownTracks() {
+        guard subscriber.state == .connected else { return }
+        for line in lines where line.answered {
+            guard let found = line.downTrack, !found.isActive else { continue }
+            nonisolated(unsafe) let downTrack = found
+            room.assumeIsolated { $0.activate(downTrack) }
+        }
+    }
+
+    /// A trickled candidate from the client for one of the two connections.
+    func addCandidate(_ candidateInit: String, target: Livekit_SignalTarget) throws {
+        guard let data = candidateInit.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw NegotiationError.malformedSDP("candidateInit is not a JSON object")
+        }
+        let connection = target == .subscriber ? subscriber : publisher
+        guard let candidate = object["candidate"] as? String else { throw NegotiationError.malformedSDP("candidateInit has no candidate") }
+        if candidate.isEmpty {
+            connection.remoteCandidatesComplete()  // an empty candidate is end-of-candidates
+            return
+        }
+        try connection.addRemoteCandidate(candidate)
+    }
+
+    // MARK: Data
+
+    /// A DataPacket for this participant, already serialized.
+    func deliver(_ bytes: [UInt8], reliable: Bool) {
+        if reliable {
+            guard let channel = reliableOut, channel.state == .open else {
+                if pendingReliable.count < Self.maxPendingReliable { pendingReliable.append(bytes) }
+                return
+            }
+            try? channel.send(bytes)
+        } else {
+            guard let channel = lossyOut, channel.state == .open else { return }
+            try? channel.send(bytes)
+        }
+    }
+
+    private func received(_ message: DataChannelMessage, reliable: Bool) {
+        let bytes: [UInt8]
+        switch message {
+        case .binary(let data): bytes = data
+        case .text(let text): bytes = Array(text.utf8)
+        }
+        guard permission.canPublishData else { refusedDataPackets += 1; return }
+        var packet: Livekit_DataPacket
+        do { packet = try Livekit_DataPacket(serializedBytes: bytes) } catch {
+            malformedDataPackets += 1
+            logger.debug("malformed data packet", metadata: ["participant": "\(sid)", "error": "\(error)"])
+            return
+        }
+        hub.relay(&packet, reliable: reliable, from: self)
+    }
+
+    // MARK: Lifecycle
+
+    /// Closes both connections. Idempotent; the hub removes this participant first.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        publisher.delegate = nil
+        subscriber.delegate = nil
+        publisher.close()
+        subscriber.close()
+        reliableOut = nil
+        lossyOut = nil
+        pendingReliable = []
+    }
+
+    // MARK: PeerConnectionDelegate (on the worker)
+
+    func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
+        switch state {
+        case .connected:
+            if connection === subscriber { activateAnsweredDownTracks() }
+            if !connectedOnce {
+                connectedOnce = true
+                onConnected?()
+            }
+            logger.info("peer connection connected", metadata: [
+                "participant": "\(sid)", "pc": "\(connection === subscriber ? "subscriber" : "publisher")"])
+        case .failed(let why):
+            logger.info("peer connection failed", metadata: [
+                "participant": "\(sid)", "pc": "\(connection === subscriber ? "subscriber" : "publisher")", "reason": "\(why)"])
+            let callback = onFailed
+            onFailed = nil
+            callback?(why)
+        case .closed:
+            // After connecting, a close is the client's DTLS goodbye: it is leaving (or will
+            // resume), which its signalling says. Before, it is our connect timeout.
+            guard !isClosed, !connectedOnce else { return }
+            let callback = onFailed
+            onFailed = nil
+            callback?("peer connection did not connect")
+        case .new, .connecting, .securing:
+            break
+        }
+    }
+
+    @inline(__always)
+    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int) {
+        guard connection === publisher, media < tracksByLine.count, let found = tracksByLine[media] else { return }
+        nonisolated(unsafe) let packet = packet
+        nonisolated(unsafe) let track = found
+        room.assumeIsolated { $0.receiveRTP(packet, track: track) }
+    }
+
+    func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
+        nonisolated(unsafe) let packet = UnsafeRawBufferPointer(packet)
+        nonisolated(unsafe) let participant = self.participant
+        room.assumeIsolated { $0.receiveRTCP(packet, from: participant) }
+    }
+
+    func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {
+        if connection === publisher {
+            // The client opens `_reliable` and `_lossy` (and maybe `_data_track`) in band.
+            manager.onDataChannel = { [weak self] channel in
+                let reliable = channel.label != "_lossy" && channel.label != "_data_track"
+                channel.onMessage = { message in self?.received(message, reliable: reliable) }
+            }
+        } else {
+            // LiveKit opens the same labels on the subscriber side for server-to-client data.
+            reliableOut = try? manager.createDataChannel(label: "_reliable", options: DataChannelOptions(ordered: true))
+            lossyOut = try? manager.createDataChannel(label: "_lossy", options: DataChannelOptions(ordered: false, maxRetransmits: 0))
+            reliableOut?.onOpen = { [weak self] in
+                guard let self, let channel = self.reliableOut else { return }
+                let queued = self.pendingReliable
+                self.pendingReliable = []
+                for bytes in queued { try? channel.send(bytes) }
+            }
+        }
+    }
+}

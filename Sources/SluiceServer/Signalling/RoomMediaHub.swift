@@ -1,0 +1,130 @@
+import LiveKitProto
+import SFU
+import WebRTC
+
+/// The LiveKit participants of one media room and what links them: who receives which
+/// published track (auto-subscribe, UpdateSubscription) and data packet relay.
+///
+/// Confined to the room's media worker, like the `SFU.Room` it drives; the control plane
+/// reaches it with `worker.run`.
+final class RoomMediaHub: @unchecked Sendable {
+    let room: SFU.Room
+    let worker: MediaWorker
+    private(set) var members: [String: RTCParticipant] = [:]  // by participant sid
+
+    /// Counters (read on the worker).
+    private(set) var dataPacketsRelayed = 0
+
+    init(room: SFU.Room, worker: MediaWorker) {
+        self.room = room
+        self.worker = worker
+    }
+
+    var isEmpty: Bool { members.isEmpty }
+
+    func member(identity: String) -> RTCParticipant? {
+        members.values.first { $0.identity == identity }
+    }
+
+    /// Adds a participant: it joins the SFU room, subscribes to what is published (when it
+    /// auto-subscribes) and gets its first subscriber offer (which also carries the data channels).
+    func add(_ participant: RTCParticipant) {
+        members[participant.sid] = participant
+        nonisolated(unsafe) let member = participant.participant
+        room.assumeIsolated { $0.join(member) }
+        if participant.autoSubscribe && participant.canSubscribe {
+            for other in members.values where other !== participant {
+                for track in other.publishedTracks { participant.subscribe(to: track, publisher: other) }
+            }
+        }
+        participant.negotiateSubscriber()
+    }
+
+    /// Removes a participant: its tracks end for everyone, whose subscriber connections are
+    /// renegotiated; then its connections close.
+    func remove(_ participant: RTCParticipant) {
+        guard members.removeValue(forKey: participant.sid) != nil else { return }
+        let gone = Set(participant.publishedTracks.map(\.id))
+        nonisolated(unsafe) let member = participant.participant
+        room.assumeIsolated { $0.leave(member) }
+        participant.close()
+        for other in members.values {
+            let dropped = other.subscribedTrackSids.filter { gone.contains($0) }
+            guard !dropped.isEmpty else { continue }
+            // The SFU room already removed these DownTracks.
+            for sid in dropped { other.unsubscribe(trackSid: sid, track: nil) }
+            other.negotiateSubscriber()
+        }
+    }
+
+    /// A track became published: everyone who auto-subscribes receives it.
+    func published(_ track: PublishedTrack, by publisher: RTCParticipant) {
+        for other in members.values where other !== publisher && other.autoSubscribe && other.canSubscribe {
+            other.subscribe(to: track, publisher: publisher)
+            other.negotiateSubscriber()
+        }
+    }
+
+    /// A track stopped: its subscribers let it go.
+    func unpublished(_ track: PublishedTrack, by publisher: RTCParticipant) {
+        for other in members.values where other !== publisher && other.subscribedTrackSids.contains(track.id) {
+            other.unsubscribe(trackSid: track.id, track: track)
+            other.negotiateSubscriber()
+        }
+        nonisolated(unsafe) let member = publisher.participant
+        nonisolated(unsafe) let found = track
+        room.assumeIsolated { $0.unpublish(member, track: found) }
+    }
+
+    /// Subscribes `participant` to, or unsubscribes it from, the named tracks (UpdateSubscription,
+    /// RoomService.UpdateSubscriptions). Unknown sids are ignored, as LiveKit does.
+    func setSubscribed(_ participant: RTCParticipant, trackSids: [String], subscribe: Bool) {
+        guard participant.canSubscribe || !subscribe else { return }
+        var changed = false
+        for sid in trackSids {
+            guard let (publisher, track) = publishedTrack(sid: sid), publisher !== participant else { continue }
+            if subscribe {
+                guard !participant.subscribedTrackSids.contains(sid) else { continue }
+                participant.subscribe(to: track, publisher: publisher)
+            } else {
+                guard participant.subscribedTrackSids.contains(sid) else { continue }
+                participant.unsubscribe(trackSid: sid, track: track)
+            }
+            changed = true
+        }
+        if changed { participant.negotiateSubscriber() }
+    }
+
+    private func publishedTrack(sid: String) -> (RTCParticipant, PublishedTrack)? {
+        for member in members.values {
+            if let track = member.participant.publishedTrack(id: sid) { return (member, track) }
+        }
+        return nil
+    }
+
+    // MARK: Data
+
+    /// Relays a DataPacket from `sender` (nil: the server API) to everyone else, or only to its
+    /// destination identities. The sender's identity and sid are filled in by us, never trusted
+    /// from the client; reliable and lossy packets keep to their own channels.
+    func relay(_ packet: inout Livekit_DataPacket, reliable: Bool, from sender: RTCParticipant?) {
+        if let sender {
+            packet.participantIdentity = sender.identity
+            packet.participantSid = sender.sid
+            if case .user(var user) = packet.value {
+                user.participantIdentity = sender.identity
+                user.participantSid = sender.sid
+                packet.value = .user(user)
+            }
+        }
+        packet.kind = reliable ? .reliable : .lossy
+        var destinations = Set(packet.destinationIdentities)
+        if case .user(let user) = packet.value { destinations.formUnion(user.destinationIdentities) }
+        guard let bytes: [UInt8] = try? packet.serializedBytes() else { return }
+        for member in members.values where member !== sender {
+            guard destinations.isEmpty || destinations.contains(member.identity) else { continue }
+            member.deliver(bytes, reliable: reliable)
+            dataPacketsRelayed += 1
+        }
+    }
+}
