@@ -220,3 +220,68 @@ def test_killed_client_leaves_within_ping_timeout(server):
         await watcher.disconnect()
         await lk.aclose()
     run(go())
+
+
+def test_explicit_subscriptions_and_duplicate_identity(server):
+    async def go():
+        lk = lkapi(server)
+        host = await connect(server, "host", "subs")
+        pattern = VideoPattern(160, 120, (90, 90, 0))
+        pub = await publish_video(host, "camera", rtc.TrackSource.SOURCE_CAMERA, pattern)
+        sending = asyncio.ensure_future(pattern.run(12))
+        # A viewer that does not auto-subscribe sees the track but receives nothing until it asks.
+        room = rtc.Room()
+        viewer = Viewer(room)
+        await asyncio.wait_for(room.connect(server.ws_url, token("picky", "subs"), rtc.RoomOptions(auto_subscribe=False)), 20)
+        await asyncio.sleep(1.5)
+        assert viewer.frames["camera"] == 0
+        remote = room.remote_participants["host"].track_publications[pub.sid]
+        remote.set_subscribed(True)  # an UpdateSubscription request
+        assert await wait_for(lambda: viewer.frames["camera"] >= 10, 8), viewer.frames
+        # The server API unsubscribes it again.
+        await lk.room.update_subscriptions(api.UpdateSubscriptionsRequest(room="subs", identity="picky",
+                                                                          track_sids=[pub.sid], subscribe=False))
+        await asyncio.sleep(1.0)
+        before = viewer.frames["camera"]
+        await asyncio.sleep(1.5)
+        after = viewer.frames["camera"]
+        print(f"\nexplicit subscription decoded {before} frames; after the API unsubscribed: +{after - before} in 1.5 s")
+        assert after - before <= 2, (before, after)
+
+        # The same identity joining again evicts the older session.
+        reasons = []
+        room.on("disconnected", lambda reason: reasons.append(reason))
+        again = await connect(server, "picky", "subs")
+        assert await wait_for(lambda: reasons, 5), "older session not evicted"
+        assert reasons[0] == rtc.DisconnectReason.DUPLICATE_IDENTITY, reasons
+        listed = await lk.room.list_participants(api.ListParticipantsRequest(room="subs"))
+        assert sorted(p.identity for p in listed.participants) == ["host", "picky"]
+        print(f"older session ended with {reasons[0]}")
+        sending.cancel()
+        await again.disconnect()
+        await host.disconnect()
+        await lk.aclose()
+    run(go())
+
+
+def test_bad_sdp_ends_only_that_session(server):
+    """A client sending an unusable offer is told to leave; a real SDK client next to it is unaffected."""
+    from livekit.protocol import rtc as proto
+    from lk_signal import Client
+
+    async def go():
+        watcher = await connect(server, "watcher", "bad-sdp")
+        raw = await Client.connect(server, token("broken", "bad-sdp"))
+        await raw.send(offer=proto.SessionDescription(type="offer", sdp="v=0\r\nthis is not sdp\r\n", id=1))
+        leave = await raw.expect("leave", timeout=5)
+        print(f"\nbad offer answered with leave reason {leave.reason}")
+        assert leave.reason == 6  # STATE_MISMATCH
+        await raw.close()
+        assert await wait_for(lambda: "broken" not in watcher.remote_participants, 5)
+        lk = lkapi(server)
+        listed = await lk.room.list_participants(api.ListParticipantsRequest(room="bad-sdp"))
+        assert [p.identity for p in listed.participants] == ["watcher"]
+        assert watcher.connection_state == rtc.ConnectionState.CONN_CONNECTED
+        await watcher.disconnect()
+        await lk.aclose()
+    run(go())

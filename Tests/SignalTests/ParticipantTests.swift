@@ -159,4 +159,47 @@ final class RecordingSink: SignalSink {
         #expect(sink.closed)
         #expect(try await rooms.participants(roomName: "r").isEmpty)
     }
+
+    /// AddTrackRequest, then the media in the offer: the track is published, the room hears of it
+    /// (ParticipantUpdate, track_published), and an m-line that stops unpublishes it.
+    @Test func offeredMediaPublishesAnnouncedTracksAndStoppedLinesUnpublish() async throws {
+        let rooms = try makeRooms()
+        let events = Mutex<[String]>([])
+        await rooms.observe { event in
+            switch event {
+            case .trackPublished(_, _, let t): events.withLock { $0.append("published \(t.name)") }
+            case .trackUnpublished(_, _, let t): events.withLock { $0.append("unpublished \(t.name)") }
+            default: break
+            }
+        }
+        let sink = RecordingSink(), watcher = RecordingSink()
+        let session = SignalSession(roomName: "r", parameters: params("host"), rooms: rooms, sink: sink, logger: Logger(label: "t"))
+        try await session.start()
+        _ = try await rooms.join(roomName: "r", params("watcher"), sink: watcher)
+        var add = Livekit_SignalRequest()
+        add.addTrack = Livekit_AddTrackRequest.with { $0.cid = "cam-cid"; $0.name = "camera"; $0.type = .video; $0.source = .camera }
+        await session.handle(add)
+        let sid = try #require(sink.messages.last?.trackPublished.track.sid)
+        // An m-line nobody announced is ignored; the announced one (matched by msid) is published.
+        let bound = await session.publisherMediaChanged(added: [
+            PublisherMedia(line: 1, mid: "1", type: .audio, msidTrackID: "stray", mimeType: "audio/opus"),
+            PublisherMedia(line: 2, mid: "2", type: .video, msidTrackID: "cam-cid", mimeType: "video/VP8"),
+        ], removed: [])
+        #expect(bound.map(\.line) == [2] && bound.first?.track.sid == sid && bound.first?.track.mid == "2")
+        let seen = try await rooms.participant(roomName: "r", identity: "host")
+        #expect(seen.tracks.map(\.sid) == [sid] && seen.tracks[0].mimeType == "video/VP8")
+        #expect(watcher.updates.last?.tracks.map(\.sid) == [sid])
+
+        let muted = try await rooms.mutePublishedTrack(roomName: "r", identity: "host", trackSid: sid, muted: true)
+        #expect(muted.muted && sink.messages.last?.mute.sid == sid && watcher.updates.last?.tracks.first?.muted == true)
+        await #expect(throws: RoomError.trackNotFound("TR_nope")) {
+            try await rooms.mutePublishedTrack(roomName: "r", identity: "host", trackSid: "TR_nope", muted: true)
+        }
+
+        _ = await session.publisherMediaChanged(added: [], removed: [sid])
+        #expect(sink.messages.contains { $0.trackUnpublished.trackSid == sid })
+        #expect(try await rooms.participant(roomName: "r", identity: "host").tracks.isEmpty)
+        try await Task.sleep(for: .milliseconds(10))
+        #expect(events.withLock { $0 } == ["published camera", "unpublished camera"])
+    }
 }

@@ -23,7 +23,7 @@ struct ParticipantMediaBridge: Sendable {
             do {
                 try await media.worker.run { try media.subscriberAnswered(sdp: answer.sdp) }
             } catch {
-                refuse("subscriber answer rejected", error)
+                await refuse("subscriber answer rejected", error)
             }
         case .trickle(let trickle):
             await session.touch()
@@ -54,7 +54,7 @@ struct ParticipantMediaBridge: Sendable {
         do {
             result = try await media.worker.run { try media.answerPublisher(sdp: offer.sdp) }
         } catch {
-            refuse("publisher offer rejected", error)
+            await refuse("publisher offer rejected", error)
             return
         }
         var response = Livekit_SignalResponse()
@@ -71,7 +71,7 @@ struct ParticipantMediaBridge: Sendable {
     }
 
     /// SDP we cannot use ends the session with a reason: the client cannot go on without it.
-    private func refuse(_ what: String, _ error: any Error) {
+    private func refuse(_ what: String, _ error: any Error) async {
         logger.warning("\(what)", metadata: ["participant": "\(media.sid)", "error": "\(error)"])
         var leave = Livekit_SignalResponse()
         leave.leave = Livekit_LeaveRequest.with {
@@ -79,6 +79,7 @@ struct ParticipantMediaBridge: Sendable {
             $0.action = .disconnect
         }
         sink.send(leave)
+        await session.end(reason: .stateMismatch)
         sink.close()
     }
 }
