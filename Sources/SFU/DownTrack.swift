@@ -1,9 +1,9 @@
 import Media
 
-/// One published track as sent to one subscriber. Forwarding rewrites the header in place
-/// (SSRC, payload type and sequence number to the subscriber's), sends, and restores the
-/// original bytes (rewrite-send-restore): no copy, no allocation. Timestamps pass through.
-/// Loop-confined; owned by its `Room`.
+/// One published track as sent to one subscriber. Its `Forwarder` picks the simulcast layer and
+/// gives each forwarded packet its outgoing sequence number, timestamp and (VP8) picture ids;
+/// the header and descriptor are rewritten in place, sent, and restored (rewrite-send-restore):
+/// no copy, no allocation. Loop-confined; owned by its `Room`.
 public final class DownTrack {
     public unowned let track: PublishedTrack
     public let subscriberID: String
@@ -11,24 +11,39 @@ public final class DownTrack {
     public let ssrc: UInt32
     public let payloadType: UInt8
     public let transport: any MediaTransport
-
-    public private(set) var sequence = SequenceNumberOffset()
-    private let initialSequence: UInt16
-    /// Video waits for a keyframe before it starts so the subscriber's decoder can begin.
-    public internal(set) var waitingForKeyframe: Bool
+    public private(set) var forwarder: Forwarder
     /// False until the subscriber's transport can carry media (see `Room.activate`): packets sent
     /// before that would be lost, and with them the keyframe the subscriber starts from.
     public internal(set) var isActive: Bool
+    /// Told when forwarding pauses or resumes (LiveKit's StreamStateUpdate). Rare; never per packet.
+    public var onStreamStateChange: ((Forwarder.StreamState) -> Void)?
 
     public private(set) var packetsSent: UInt32 = 0
     /// Payload octets sent (for sender reports).
     public private(set) var octetsSent: UInt32 = 0
     public private(set) var sendFailures = 0
     public private(set) var packetsDropped = 0
-    public internal(set) var packetsSkippedBeforeKeyframe = 0
+    public private(set) var packetsSkippedBeforeKeyframe = 0
     public private(set) var retransmissions = 0
     public private(set) var retransmissionMisses = 0
     public private(set) var senderReportsSent = 0
+    public private(set) var layerSwitches = 0
+
+    /// What was sent under each recent outgoing sequence number, to answer NACKs from the right
+    /// layer's cache with the same rewrite. One allocation, made here.
+    private let history: UnsafeMutablePointer<SentPacket>
+    private static let historySize = 1024
+    /// The last forwarded packet's timestamps, to translate sender reports.
+    private var lastIncomingTimestamp: UInt32 = 0
+    private var lastOutgoingTimestamp: UInt32 = 0
+
+    struct SentPacket {
+        var outgoing: UInt16 = 0
+        var incoming: UInt16 = 0
+        var layer: UInt8 = 0
+        var valid = false
+        var rewrite = Forwarder.Rewrite(sequenceNumber: 0, timestamp: 0, marker: false)
+    }
 
     public init(track: PublishedTrack, subscriberID: String, ssrc: UInt32, payloadType: UInt8,
                 transport: any MediaTransport, initialSequence: UInt16 = UInt16.random(in: 0...0x7FFF),
@@ -38,44 +53,90 @@ public final class DownTrack {
         self.ssrc = ssrc
         self.payloadType = payloadType
         self.transport = transport
-        self.initialSequence = initialSequence
-        self.waitingForKeyframe = track.kind == .video
+        let configuration = Forwarder.Configuration(clockRate: track.codec.clockRate, initialSequenceNumber: initialSequence)
+        forwarder = Forwarder(layers: track.layers, configuration: configuration)
         self.isActive = active
+        history = .allocate(capacity: Self.historySize)
+        history.initialize(repeating: SentPacket(), count: Self.historySize)
     }
 
-    public var isStarted: Bool { sequence.isStarted }
+    deinit {
+        history.deallocate()
+    }
 
-    /// Sends `packet` (the publisher's bytes) to the subscriber; the bytes are unchanged on return.
+    public var isStarted: Bool { forwarder.highestOutgoingSequence != nil }
+    /// Video waits for a keyframe before anything is forwarded.
+    public var waitingForKeyframe: Bool { track.kind == .video && forwarder.currentLayer == nil }
+
+    // MARK: Control
+
+    /// The subscriber's layer choice (UpdateTrackSettings). Returns the layer whose keyframe is
+    /// now needed, if any.
+    @discardableResult
+    public func setSettings(_ settings: LayerSelector.Settings, now: UInt64) -> Int? {
+        let update = forwarder.setSettings(settings, now: Int64(bitPattern: now))
+        if let change = update.streamStateChange { onStreamStateChange?(change) }
+        return update.keyframeNeeded
+    }
+
+    /// The bandwidth allocator's limit. Returns the layer whose keyframe is now needed, if any.
+    @discardableResult
+    public func setCap(_ cap: LayerSelector.Cap, now: UInt64) -> Int? {
+        let update = forwarder.setCap(cap, now: Int64(bitPattern: now))
+        if let change = update.streamStateChange { onStreamStateChange?(change) }
+        return update.keyframeNeeded
+    }
+
+    // MARK: Media
+
+    /// Offers one packet of the track (`info` describes it) to this subscriber. Returns the
+    /// layer whose keyframe the forwarder waits for, if any. The bytes are unchanged on return.
     @inline(__always)
-    public func forward(_ packet: MutableRTPPacket) {
-        let incoming = packet.sequenceNumber
-        if !sequence.isStarted {
-            sequence.start(incoming: incoming, outgoing: initialSequence)
-            waitingForKeyframe = false
+    public func forward(_ packet: MutableRTPPacket, _ info: Forwarder.Packet) -> Int? {
+        let decision = forwarder.process(info)
+        if let change = decision.streamStateChange { onStreamStateChange?(change) }
+        if decision.layerSwitch != nil { layerSwitches += 1 }
+        switch decision.action {
+        case .drop(let reason):
+            if reason == .waitingForKeyframe { packetsSkippedBeforeKeyframe += 1 } else { packetsDropped += 1 }
+        case .forward(let rewrite):
+            if send(packet, rewrite, vp8: info.vp8) {
+                packetsSent &+= 1
+                octetsSent &+= UInt32(truncatingIfNeeded: packet.packet.payloadLength)
+            }
+            let slot = Int(rewrite.sequenceNumber) & (Self.historySize - 1)
+            history[slot] = SentPacket(outgoing: rewrite.sequenceNumber, incoming: info.sequenceNumber,
+                                       layer: UInt8(truncatingIfNeeded: info.layer), valid: true, rewrite: rewrite)
+            lastIncomingTimestamp = info.timestamp
+            lastOutgoingTimestamp = rewrite.timestamp
         }
-        guard let outgoing = sequence.outgoing(for: incoming) else {
-            packetsDropped += 1
-            return
-        }
-        if send(packet, sequenceNumber: outgoing) {
-            packetsSent &+= 1
-            octetsSent &+= UInt32(truncatingIfNeeded: packet.packet.payloadLength)
-        }
+        return decision.keyframeNeeded
     }
 
     /// Rewrite, send, restore.
     @inline(__always)
-    private func send(_ packet: MutableRTPPacket, sequenceNumber: UInt16) -> Bool {
+    private func send(_ packet: MutableRTPPacket, _ rewrite: Forwarder.Rewrite, vp8: VP8PayloadDescriptor?) -> Bool {
         let originalSSRC = packet.ssrc
         let originalPT = packet.payloadType
         let originalSequence = packet.sequenceNumber
+        let originalTimestamp = packet.timestamp
+        let originalMarker = packet.marker
         packet.ssrc = ssrc
         packet.payloadType = payloadType
-        packet.sequenceNumber = sequenceNumber
+        packet.sequenceNumber = rewrite.sequenceNumber
+        packet.timestamp = rewrite.timestamp
+        packet.marker = rewrite.marker
+        var saved = VP8DescriptorRewriter.Saved()
+        if let fields = rewrite.vp8, let vp8 {
+            saved = VP8DescriptorRewriter.apply(fields, to: packet.payload, descriptor: vp8)
+        }
         let sent = transport.sendRTP(UnsafeRawBufferPointer(packet.bytes))
+        if let vp8 { VP8DescriptorRewriter.restore(saved, in: packet.payload, descriptor: vp8) }
         packet.ssrc = originalSSRC
         packet.payloadType = originalPT
         packet.sequenceNumber = originalSequence
+        packet.timestamp = originalTimestamp
+        packet.marker = originalMarker
         if !sent { sendFailures += 1 }
         return sent
     }
@@ -83,9 +144,9 @@ public final class DownTrack {
     // MARK: RTCP from the subscriber
 
     /// Answers a generic NACK item (lost `packetID` plus the 16 after it flagged in `bitmask`)
-    /// from the track's packet cache.
+    /// from the packet cache of the layer each packet was sent from.
     public func retransmit(packetID: UInt16, bitmask: UInt16) {
-        guard sequence.isStarted else { return }
+        guard isStarted else { return }
         retransmit(outgoing: packetID)
         var mask = bitmask
         var i: UInt16 = 1
@@ -97,17 +158,27 @@ public final class DownTrack {
     }
 
     private func retransmit(outgoing: UInt16) {
-        let incoming = sequence.incoming(for: outgoing)
-        let sent: Bool? = track.cache.withPacket(sequenceNumber: incoming) { bytes in
+        let record = history[Int(outgoing) & (Self.historySize - 1)]
+        guard record.valid, record.outgoing == outgoing, Int(record.layer) < track.caches.count else {
+            retransmissionMisses += 1
+            return
+        }
+        let sent: Bool? = track.caches[Int(record.layer)].withPacket(sequenceNumber: record.incoming) { bytes in
             guard let packet = try? MutableRTPPacket(bytes) else { return false }
-            return send(packet, sequenceNumber: outgoing)
+            let vp8 = record.rewrite.vp8 != nil ? try? VP8PayloadDescriptor(parsing: packet.packet.payload) : nil
+            return send(packet, record.rewrite, vp8: vp8)
         }
         if sent == true { retransmissions += 1 } else { retransmissionMisses += 1 }
     }
 
-    func sendSenderReport(ntp: UInt64, rtpTimestamp: UInt32) {
+    /// A publisher sender report about `layer`: when that layer is the one forwarded, the
+    /// subscriber gets ours, with the timestamp moved into the outgoing stream's timeline.
+    func receiveSenderReport(ntp: UInt64, rtpTimestamp: UInt32, layer: Int) {
+        forwarder.setSenderReport(layer: layer, ntpTimestamp: ntp, rtpTimestamp: rtpTimestamp)
+        guard forwarder.currentLayer == layer else { return }
+        let translated = rtpTimestamp &+ (lastOutgoingTimestamp &- lastIncomingTimestamp)
         let transport = self.transport
-        if RTCPStackWriter.withSenderReport(ssrc: ssrc, ntp: ntp, rtpTimestamp: rtpTimestamp,
+        if RTCPStackWriter.withSenderReport(ssrc: ssrc, ntp: ntp, rtpTimestamp: translated,
                                             packets: packetsSent, octets: octetsSent, { transport.sendRTCP($0) }) {
             senderReportsSent += 1
         }

@@ -38,8 +38,11 @@ public final class Participant {
         return nil
     }
 
-    func publishedTrack(ssrc: UInt32) -> PublishedTrack? {
-        for track in publishedTracks where track.ssrc == ssrc { return track }
+    /// The published track, and its layer, that an SSRC carries.
+    func publishedTrack(ssrc: UInt32) -> (PublishedTrack, Int)? {
+        for track in publishedTracks {
+            if let layer = track.layer(ofSSRC: ssrc) { return (track, layer) }
+        }
         return nil
     }
 

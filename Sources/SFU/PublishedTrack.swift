@@ -1,25 +1,33 @@
 import Media
 
-/// One track a participant publishes (one SSRC, no simulcast yet): receives its RTP on the room's
-/// executor, keeps recent packets for NACK answers, and fans each packet out to its DownTracks.
+/// One track a participant publishes, with its simulcast layers (one layer without simulcast):
+/// receives its RTP on the room's executor, keeps recent packets per layer for NACK answers, and
+/// hands each packet to its DownTracks, whose forwarders pick the layer each subscriber gets.
 /// Loop-confined; owned by its `Room`.
 public final class PublishedTrack {
     public let id: String
     public let kind: TrackKind
     public let codec: TrackCodec
-    /// Media SSRC; from the publisher's SDP, or learned from the first packet.
-    public internal(set) var ssrc: UInt32?
-    public let cache: PacketCache
+    /// Layer sizes as announced (lowest first); one entry without simulcast.
+    public let layers: [LayerSelector.Layer]
+    /// The SSRC signalled in the publisher's SDP (non-simulcast), enforced for layer 0.
+    public let signalledSSRC: UInt32?
+    /// Media SSRC per layer: signalled, or learned from the first packet of the layer.
+    public private(set) var layerSSRCs: [UInt32?]
+    /// Recent packets per layer.
+    public let caches: [PacketCache]
     /// The publisher's transport, for keyframe requests.
     public private(set) weak var publisherTransport: (any MediaTransport)?
     /// The SSRC we sign our feedback with.
     public let feedbackSSRC: UInt32
 
     public internal(set) var downTracks: [DownTrack] = []
-    public private(set) var throttle: KeyframeRequestThrottle
+    private var throttles: [KeyframeRequestThrottle]
 
     public private(set) var packetsReceived = 0
     public private(set) var bytesReceived = 0
+    /// Bytes received per layer (dynacast shows here: a layer nobody needs stops arriving).
+    public private(set) var layerBytesReceived: [Int]
     public private(set) var malformedPackets = 0
     public private(set) var foreignSSRCPackets = 0
     public private(set) var senderReportsForwarded = 0
@@ -28,87 +36,120 @@ public final class PublishedTrack {
     private let codecIsH264: Bool
 
     public init(id: String = SessionID.track(), kind: TrackKind, codec: TrackCodec, ssrc: UInt32?,
+                layers: [LayerSelector.Layer] = [LayerSelector.Layer()],
                 publisherTransport: (any MediaTransport)?, feedbackSSRC: UInt32 = 1,
                 keyframeRequestInterval: UInt64 = 500_000_000, cacheCapacity: Int? = nil) {
         self.id = id
         self.kind = kind
         self.codec = codec
-        self.ssrc = ssrc
+        self.layers = layers.isEmpty ? [LayerSelector.Layer()] : Array(layers.prefix(8))
+        signalledSSRC = ssrc
+        layerSSRCs = Array(repeating: nil, count: self.layers.count)
+        layerSSRCs[0] = ssrc
         self.publisherTransport = publisherTransport
         self.feedbackSSRC = feedbackSSRC
-        self.throttle = KeyframeRequestThrottle(intervalNanoseconds: keyframeRequestInterval)
-        self.cache = PacketCache(capacity: cacheCapacity ?? (kind == .video ? 1024 : 128))
+        throttles = Array(repeating: KeyframeRequestThrottle(intervalNanoseconds: keyframeRequestInterval), count: self.layers.count)
+        caches = (0..<self.layers.count).map { _ in PacketCache(capacity: cacheCapacity ?? (kind == .video ? 1024 : 128)) }
+        layerBytesReceived = Array(repeating: 0, count: self.layers.count)
         codecIsVP8 = codec.isVP8
         codecIsH264 = codec.isH264
     }
 
+    public var layerCount: Int { layers.count }
+    /// Layer 0's SSRC (the only one without simulcast).
+    public var ssrc: UInt32? { layerSSRCs[0] }
+    /// Layer 0's cache (the only one without simulcast).
+    public var cache: PacketCache { caches[0] }
+
+    /// The layer an SSRC of this track carries.
+    public func layer(ofSSRC ssrc: UInt32) -> Int? {
+        layerSSRCs.firstIndex { $0 == ssrc }
+    }
+
     // MARK: Media in
 
-    /// One RTP packet from the publisher (plain, already unprotected). `bytes` is the receive
-    /// buffer: it is rewritten in place per subscriber and restored before this returns.
-    public func receive(_ bytes: UnsafeMutableRawBufferPointer, now: UInt64) {
+    /// One RTP packet of `layer` from the publisher (plain, already unprotected). `bytes` is the
+    /// receive buffer: it is rewritten in place per subscriber and restored before this returns.
+    public func receive(_ bytes: UnsafeMutableRawBufferPointer, layer: Int = 0, now: UInt64) {
+        guard layer >= 0, layer < layers.count else { malformedPackets += 1; return }
         let packet: MutableRTPPacket
         do { packet = try MutableRTPPacket(bytes) } catch { malformedPackets += 1; return }
-        if let ssrc {
-            guard packet.ssrc == ssrc else { foreignSSRCPackets += 1; return }
+        if let known = layerSSRCs[layer] {
+            guard packet.ssrc == known else { foreignSSRCPackets += 1; return }
         } else {
-            ssrc = packet.ssrc
+            layerSSRCs[layer] = packet.ssrc
         }
         packetsReceived += 1
         bytesReceived += bytes.count
-        cache.insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
+        layerBytesReceived[layer] += bytes.count
+        caches[layer].insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
+        guard !downTracks.isEmpty else { return }
 
-        var keyframeKnown = false
-        var keyframe = false
-        var someoneWaits = false
+        let rtp = packet.packet
+        let vp8 = codecIsVP8 ? try? VP8PayloadDescriptor(parsing: rtp.payload) : nil
+        let info = Forwarder.Packet(
+            layer: layer, sequenceNumber: rtp.sequenceNumber, timestamp: rtp.timestamp, marker: rtp.marker,
+            isKeyframe: isKeyframeStart(rtp, vp8: vp8), isPaddingOnly: rtp.payloadLength == 0, vp8: vp8,
+            arrival: Int64(bitPattern: now))
+        var wanted: UInt32 = 0
         for downTrack in downTracks where downTrack.isActive {
-            if downTrack.waitingForKeyframe {
-                if !keyframeKnown {
-                    keyframe = isKeyframeStart(packet.packet)
-                    keyframeKnown = true
-                }
-                if !keyframe {
-                    someoneWaits = true
-                    downTrack.packetsSkippedBeforeKeyframe += 1
-                    continue
-                }
-            }
-            downTrack.forward(packet)
+            if let needed = downTrack.forward(packet, info) { wanted |= 1 << UInt32(needed) }
         }
-        // The publisher may have missed (or not yet had) our request: ask again, throttled.
-        if someoneWaits { requestKeyframe(now: now) }
+        // Someone waits for a keyframe of these layers: ask the publisher, throttled per layer.
+        while wanted != 0 {
+            let needed = wanted.trailingZeroBitCount
+            requestKeyframe(layer: needed, now: now)
+            wanted &= wanted - 1
+        }
     }
 
     /// True when `packet` starts a frame a decoder can begin with.
     public func isKeyframeStart(_ packet: RTPPacket) -> Bool {
+        isKeyframeStart(packet, vp8: codecIsVP8 ? try? VP8PayloadDescriptor(parsing: packet.payload) : nil)
+    }
+
+    @inline(__always)
+    private func isKeyframeStart(_ packet: RTPPacket, vp8: VP8PayloadDescriptor?) -> Bool {
         if kind == .audio { return true }
-        let payload = packet.payload
-        if codecIsVP8 {
-            guard let descriptor = try? VP8PayloadDescriptor(parsing: payload) else { return false }
-            return descriptor.isKeyframe
-        }
-        if codecIsH264 { return H264Payload.isKeyframe(payload) }
+        if codecIsVP8 { return vp8?.isKeyframe ?? false }
+        if codecIsH264 { return H264Payload.isKeyframe(packet.payload) }
         return true
     }
 
     // MARK: RTCP
 
-    /// Sends a PLI to the publisher unless one went out within the throttle interval.
-    /// Returns true when a PLI was sent.
+    /// Sends a PLI for `layer` to the publisher unless one went out within the throttle
+    /// interval. Returns true when a PLI was sent.
     @discardableResult
-    public func requestKeyframe(now: UInt64) -> Bool {
-        guard kind == .video, let ssrc, let transport = publisherTransport else { return false }
-        guard throttle.shouldSend(now: now) else { return false }
+    public func requestKeyframe(layer: Int = 0, now: UInt64) -> Bool {
+        guard kind == .video, layer >= 0, layer < layers.count, let ssrc = layerSSRCs[layer],
+              let transport = publisherTransport else { return false }
+        guard throttles[layer].shouldSend(now: now) else { return false }
         return RTCPStackWriter.withPLI(sender: feedbackSSRC, media: ssrc) { transport.sendRTCP($0) }
     }
 
-    /// A sender report from the publisher: each started DownTrack sends its own (same NTP/RTP
-    /// pair, since timestamps pass through unchanged; its own SSRC and counts).
-    public func receiveSenderReport(ntp: UInt64, rtpTimestamp: UInt32) {
+    /// Keyframe requests sent and suppressed by the throttle, over all layers.
+    public var keyframeRequestsSent: Int { throttles.reduce(0) { $0 + $1.sent } }
+
+    /// A sender report from the publisher about `layer`: DownTracks forwarding that layer send
+    /// their own, in their own timestamp space.
+    public func receiveSenderReport(ntp: UInt64, rtpTimestamp: UInt32, layer: Int = 0) {
         for downTrack in downTracks where downTrack.isStarted && downTrack.isActive {
-            downTrack.sendSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp)
+            downTrack.receiveSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp, layer: layer)
         }
         senderReportsForwarded += 1
+    }
+
+    /// The highest layer any subscriber asks for (dynacast: the publisher may stop the
+    /// layers above it); nil when nobody wants video from this track.
+    public var highestWantedLayer: Int? {
+        var highest: Int?
+        for downTrack in downTracks {
+            if let layer = downTrack.forwarder.selector.desiredLayer(for: downTrack.forwarder.settings) {
+                highest = max(highest ?? layer, layer)
+            }
+        }
+        return highest
     }
 
     // MARK: Subscribers

@@ -59,8 +59,9 @@ public actor Room {
 
     @discardableResult
     public func publish(_ participant: Participant, kind: TrackKind, codec: TrackCodec, ssrc: UInt32?,
+                        layers: [LayerSelector.Layer] = [LayerSelector.Layer()],
                         id: String = SessionID.track()) -> PublishedTrack {
-        let track = PublishedTrack(id: id, kind: kind, codec: codec, ssrc: ssrc,
+        let track = PublishedTrack(id: id, kind: kind, codec: codec, ssrc: ssrc, layers: layers,
                                    publisherTransport: participant.publisherTransport,
                                    feedbackSSRC: UInt32.random(in: 1...UInt32.max))
         participant.publishedTracks.append(track)
@@ -77,7 +78,7 @@ public actor Room {
                                   transport: subscriber.subscriberTransport, active: active)
         track.add(downTrack)
         subscriber.downTracks.append(downTrack)
-        if active { track.requestKeyframe(now: clock()) }
+        if active { requestKeyframe(for: downTrack) }
         return downTrack
     }
 
@@ -106,25 +107,37 @@ public actor Room {
     public func activate(_ downTrack: DownTrack) {
         guard !downTrack.isActive else { return }
         downTrack.isActive = true
-        downTrack.track.requestKeyframe(now: clock())
+        requestKeyframe(for: downTrack)
+    }
+
+    /// A subscriber's layer choice (UpdateTrackSettings); asks for the keyframe a switch needs.
+    public func setSettings(_ settings: LayerSelector.Settings, for downTrack: DownTrack) {
+        if let layer = downTrack.setSettings(settings, now: clock()) {
+            downTrack.track.requestKeyframe(layer: layer, now: clock())
+        }
+    }
+
+    /// Asks the publisher for a keyframe of the layer `downTrack` is heading for (throttled).
+    private func requestKeyframe(for downTrack: DownTrack) {
+        let layer = downTrack.forwarder.targetLayer ?? downTrack.forwarder.currentLayer ?? 0
+        downTrack.track.requestKeyframe(layer: layer, now: clock())
     }
 
     /// The subscriber's transport connected: its DownTracks start, and each video track asks its
     /// publisher for a keyframe (throttled; retried while someone still waits) so playback
     /// begins fast.
     public func activate(_ subscriber: Participant) {
-        let now = clock()
         for downTrack in subscriber.downTracks where !downTrack.isActive {
             downTrack.isActive = true
-            downTrack.track.requestKeyframe(now: now)
+            requestKeyframe(for: downTrack)
         }
     }
 
     // MARK: Packets in (on the executor)
 
     /// RTP of `track` from its publisher; fanned out to its DownTracks.
-    public func receiveRTP(_ packet: UnsafeMutableRawBufferPointer, track: PublishedTrack) {
-        track.receive(packet, now: clock())
+    public func receiveRTP(_ packet: UnsafeMutableRawBufferPointer, track: PublishedTrack, layer: Int = 0) {
+        track.receive(packet, layer: layer, now: clock())
     }
 
     /// A compound RTCP packet from `participant`: sender reports of its tracks go to their
@@ -138,9 +151,9 @@ public actor Room {
             case RTCPPacketType.senderReport:
                 guard body.count >= 24 else { participant.countMalformedRTCP(); continue }
                 let ssrc = body.sfuU32(0)
-                if let track = participant.publishedTrack(ssrc: ssrc) {
+                if let (track, layer) = participant.publishedTrack(ssrc: ssrc) {
                     let ntp = UInt64(body.sfuU32(4)) << 32 | UInt64(body.sfuU32(8))
-                    track.receiveSenderReport(ntp: ntp, rtpTimestamp: body.sfuU32(12))
+                    track.receiveSenderReport(ntp: ntp, rtpTimestamp: body.sfuU32(12), layer: layer)
                 }
             case RTCPPacketType.receiverReport:
                 participant.countReceiverReport()
@@ -180,6 +193,7 @@ public actor Room {
     private func keyframeRequested(by participant: Participant, ssrc: UInt32) {
         guard let downTrack = participant.downTrack(ssrc: ssrc) else { return }
         participant.countKeyframeRequest()
-        downTrack.track.requestKeyframe(now: clock())
+        let layer = downTrack.forwarder.currentLayer ?? downTrack.forwarder.targetLayer ?? 0
+        downTrack.track.requestKeyframe(layer: layer, now: clock())
     }
 }

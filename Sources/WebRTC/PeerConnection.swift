@@ -4,8 +4,10 @@ import Media
 /// during the call (already unprotected, writable in place).
 public protocol PeerConnectionDelegate: AnyObject {
     func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State)
-    /// RTP of the m-line at index `media` of the SDP (see `negotiatedMedia(at:)`).
-    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int)
+    /// RTP of the m-line at index `media` of the SDP (see `negotiatedMedia(at:)`); `layer` is the
+    /// simulcast layer (the rid's position in `NegotiatedMedia.rids`), 0 without simulcast.
+    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
+                        layer: Int)
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer)
     /// The SCTP association for data channels exists (after the data m-line was negotiated);
     /// set its callbacks here. It connects once DTLS is up.
@@ -45,8 +47,10 @@ public final class PeerConnection {
     public private(set) var malformedPackets = 0
     public private(set) var unexpectedPayloadTypePackets = 0
 
+    /// SSRC -> m-line index * 8 + layer (learned from SDP, or the mid/rid extensions).
     private var ssrcRoutes: [UInt32: Int] = [:]
     private var midExtensionID: UInt8?
+    private var ridExtensionID: UInt8?
     /// By m-line index: the negotiated media there (nil for data or rejected m-lines).
     private var mediaByLine: [NegotiatedMedia?] = []
     /// payload type -> m-line index when exactly one m-line uses it, else -1.
@@ -264,14 +268,16 @@ public final class PeerConnection {
         var routes: [UInt32: Int] = [:]
         for media in negotiated {
             mediaByLine[media.index] = media
-            for ssrc in media.remoteSSRCs { routes[ssrc] = media.index }
+            for ssrc in media.remoteSSRCs { routes[ssrc] = media.index << 3 }
             if let id = media.midExtensionID { midExtensionID = id }
+            if let id = media.ridExtensionID { ridExtensionID = id }
             let pt = Int(media.codec.payloadType & 0x7F)
             payloadTypeRoutes[pt] = payloadTypeRoutes[pt] == -1 ? media.index : -2
         }
         // Keep learned routes whose m-line still receives.
-        for (ssrc, index) in ssrcRoutes where routes[ssrc] == nil && index < mediaByLine.count && mediaByLine[index] != nil {
-            routes[ssrc] = index
+        for (ssrc, route) in ssrcRoutes where routes[ssrc] == nil {
+            let index = route >> 3
+            if index < mediaByLine.count, mediaByLine[index] != nil { routes[ssrc] = route }
         }
         ssrcRoutes = routes
     }
@@ -295,20 +301,35 @@ public final class PeerConnection {
     fileprivate func route(_ bytes: UnsafeMutableRawBufferPointer) {
         let packet: RTPPacket
         do { packet = try RTPPacket(UnsafeRawBufferPointer(bytes)) } catch { malformedPackets += 1; return }
-        var index = ssrcRoutes[packet.ssrc] ?? -1
-        if index < 0 {
-            if let id = midExtensionID, let mid = packet.headerExtension(id: id) {
-                index = mediaByLine.firstIndex { $0.map { Array($0.mid.utf8).elementsEqual(mid) } ?? false } ?? -1
-            }
-            if index < 0 { index = payloadTypeRoutes[Int(packet.payloadType)] }
-            guard index >= 0 else { unroutablePackets += 1; return }
-            ssrcRoutes[packet.ssrc] = index
+        var route = ssrcRoutes[packet.ssrc] ?? -1
+        if route < 0 {
+            route = learnRoute(packet)
+            guard route >= 0 else { unroutablePackets += 1; return }
+            ssrcRoutes[packet.ssrc] = route
         }
+        let index = route >> 3
         guard index < mediaByLine.count, let media = mediaByLine[index], packet.payloadType == media.codec.payloadType else {
             unexpectedPayloadTypePackets += 1
             return
         }
-        delegate?.peerConnection(self, didReceiveRTP: bytes, media: index)
+        delegate?.peerConnection(self, didReceiveRTP: bytes, media: index, layer: route & 7)
+    }
+
+    /// The m-line (and simulcast layer) of an SSRC not in the SDP: from the mid and rid header
+    /// extensions (RFC 8843, 8852), else from a payload type only one m-line uses. -1 if unknown.
+    private func learnRoute(_ packet: RTPPacket) -> Int {
+        var index = -1
+        if let id = midExtensionID, let mid = packet.headerExtension(id: id) {
+            index = mediaByLine.firstIndex { $0.map { Array($0.mid.utf8).elementsEqual(mid) } ?? false } ?? -1
+        }
+        if index < 0 { index = payloadTypeRoutes[Int(packet.payloadType)] }
+        guard index >= 0, let media = mediaByLine[index] else { return -1 }
+        guard !media.rids.isEmpty else { return index << 3 }
+        // A simulcast m-line: the rid says which layer. Without it we cannot tell the layers
+        // apart, so the packet waits for one that carries it.
+        guard let id = ridExtensionID, let rid = packet.headerExtension(id: id),
+              let layer = media.rids.firstIndex(where: { Array($0.utf8).elementsEqual(rid) }), layer < 8 else { return -1 }
+        return index << 3 | layer
     }
 
     fileprivate func stateChanged(_ state: PeerTransport.State) {

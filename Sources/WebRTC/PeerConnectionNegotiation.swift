@@ -57,6 +57,11 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var remoteSSRCs: [UInt32]
     /// The mid header extension id (RFC 8843), when we accepted it.
     public var midExtensionID: UInt8?
+    /// Simulcast (RFC 8853): the offerer's rids, each one a layer, as it listed them; empty
+    /// without simulcast.
+    public var rids: [String] = []
+    /// The rid header extension id (RFC 8852), when simulcast was accepted.
+    public var ridExtensionID: UInt8?
     /// What we send on this m-line (answers with `.send`).
     public var sending: OutgoingTrack?
 }
@@ -228,11 +233,25 @@ public enum SDPAnswerer {
                     section.rtcpFeedback = codec.feedback
                     section.direction = direction
                     var midExtension: UInt8?
+                    var ridExtension: UInt8?
+                    var rids: [String] = []
                     if case .receive = mode, let id = offered.extmapID(for: RTPHeaderExtensionURI.mid) {
                         // Only on ingest: forwarded packets keep the publisher's extension ids, so
                         // we negotiate no extensions with subscribers (aiortc routes by SSRC/PT).
                         section.extmaps = [SDPExtmap(id: id, uri: RTPHeaderExtensionURI.mid)]
                         midExtension = id
+                    }
+                    if case .receive = mode, let simulcast = offered.simulcast, !simulcast.sendRids.isEmpty,
+                       let id = offered.extmapID(for: RTPHeaderExtensionURI.rid) {
+                        // Simulcast ingest: receive every offered rid; packets name their layer
+                        // with the rid extension until we have seen their SSRC.
+                        rids = simulcast.sendRids.filter { rid in offered.rids.contains { $0.id == rid && $0.direction == .send } }
+                        if !rids.isEmpty {
+                            section.extmaps.append(SDPExtmap(id: id, uri: RTPHeaderExtensionURI.rid))
+                            section.rids = rids.map { SDPRid(id: $0, direction: .recv) }
+                            section.simulcast = SDPSimulcast(recv: [rids.map { SDPSimulcast.Stream(rid: $0) }])
+                            ridExtension = id
+                        }
                     }
                     if let sending {
                         section.msids = [SDPMediaStreamID(streamID: sending.streamID, trackID: sending.trackID)]
@@ -243,7 +262,8 @@ public enum SDPAnswerer {
                     }
                     negotiated.append(NegotiatedMedia(
                         index: index, mid: mid, kind: kind, direction: direction, codec: codec,
-                        remoteSSRCs: mediaSSRCs(of: offered), midExtensionID: midExtension, sending: sending))
+                        remoteSSRCs: rids.isEmpty ? mediaSSRCs(of: offered) : [], midExtensionID: midExtension,
+                        rids: rids, ridExtensionID: ridExtension, sending: sending))
                     bundle.append(mid)
                 }
             } else if acceptData, offered.kind == "application", offered.proto.uppercased().contains("SCTP"),

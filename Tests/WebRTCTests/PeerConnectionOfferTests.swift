@@ -142,7 +142,8 @@ final class LoopbackPair: PeerConnectionDelegate, @unchecked Sendable {
     }
 
     func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {}
-    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int) {
+    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
+                        layer: Int) {
         if connection === answerer { rtpLines.append(media) }
     }
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {}

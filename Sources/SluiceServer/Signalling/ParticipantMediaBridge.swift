@@ -40,6 +40,12 @@ struct ParticipantMediaBridge: Sendable {
             let sids = update.trackSids + update.participantTracks.flatMap(\.trackSids)
             let subscribe = update.subscribe
             _ = try? await media.worker.run { media.hub.setSubscribed(media, trackSids: sids, subscribe: subscribe) }
+        case .trackSetting(let settings):
+            await session.touch()
+            let media = self.media
+            _ = try? await media.worker.run {
+                for track in media.updateTrackSettings(settings) { media.hub.announceWantedLayers(of: track) }
+            }
         default:
             return false
         }
@@ -66,7 +72,7 @@ struct ParticipantMediaBridge: Sendable {
         sink.send(response)
         let bound = await session.publisherMediaChanged(added: result.added, removed: result.removed)
         guard !bound.isEmpty else { return }
-        let bindings = bound.map { (line: $0.line, trackSid: $0.track.sid) }
+        let bindings = bound.map { (line: $0.line, track: $0.track) }
         _ = try? await media.worker.run { media.bind(bindings) }
     }
 

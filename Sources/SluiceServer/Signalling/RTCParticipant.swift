@@ -52,7 +52,11 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
 
     // Publisher side, by m-line index.
     private var tracksByLine: [PublishedTrack?] = []
+    /// By m-line index: simulcast layer (from the bottom) of each rid position.
+    private var layersByLine: [[Int]] = []
     private var unbound: [Int: NegotiatedMedia] = [:]
+    /// Dynacast: the highest layer last announced per published track sid (-1: none wanted).
+    private var announcedLayer: [String: Int] = [:]
 
     // Subscriber side.
     private(set) var lines: [SubscriberLine] = []
@@ -112,6 +116,7 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
         let answer = try publisher.answer(offer: offer, mode: .receive, acceptData: true)
         if tracksByLine.count < offer.mediaSections.count {
             tracksByLine += Array(repeating: nil, count: offer.mediaSections.count - tracksByLine.count)
+            layersByLine += Array(repeating: [0], count: offer.mediaSections.count - layersByLine.count)
         }
         var added: [PublisherMedia] = []
         var removed: [String] = []
@@ -143,22 +148,66 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
 
     /// Publishes the matched m-lines as SFU tracks with their LiveKit sids; the room's other
     /// participants subscribe.
-    func bind(_ bindings: [(line: Int, trackSid: String)]) {
-        for (line, trackSid) in bindings {
+    func bind(_ bindings: [(line: Int, track: Livekit_TrackInfo)]) {
+        for (line, info) in bindings {
             guard let media = unbound.removeValue(forKey: line), line < tracksByLine.count else { continue }
             let codec = TrackCodec(name: media.codec.name, payloadType: media.codec.payloadType,
                                    clockRate: media.codec.clockRate, channels: media.codec.channels,
                                    parameters: media.codec.parameters)
+            // Simulcast: rids q, h, f are LiveKit's layers from the bottom, whatever order the
+            // SDK lists them in; sizes come from the AddTrackRequest's layers.
+            let ridLayers = media.rids.isEmpty ? [0] : Self.layerIndices(of: media.rids)
+            let layerCount = (ridLayers.max() ?? 0) + 1
+            let layers = (0..<layerCount).map { index in
+                let announced = info.layers.first { $0.quality.rawValue == index }
+                return LayerSelector.Layer(width: Int(announced?.width ?? 0), height: Int(announced?.height ?? 0))
+            }
             nonisolated(unsafe) let participant = self.participant
             nonisolated(unsafe) var published: PublishedTrack?
             room.assumeIsolated { room in
                 published = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
-                                         ssrc: media.remoteSSRCs.first, id: trackSid)
+                                         ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
             }
             guard let track = published else { continue }
             tracksByLine[line] = track
+            layersByLine[line] = ridLayers
             hub.published(track, by: self)
         }
+    }
+
+    /// LiveKit's rid names to layer indices from the bottom; other names by their order.
+    static func layerIndices(of rids: [String]) -> [Int] {
+        let known = ["q": 0, "h": 1, "f": 2]
+        if rids.allSatisfy({ known[$0] != nil }) {
+            // Two layers are q and h; three are q, h and f.
+            return rids.map { known[$0]! }
+        }
+        return rids.indices.map { $0 }
+    }
+
+    /// Dynacast: tells this publisher which layers of `track` someone needs, when that changed.
+    func announceWantedLayers(of track: PublishedTrack) {
+        guard track.kind == .video, !isClosed else { return }
+        let highest = track.highestWantedLayer ?? -1
+        guard announcedLayer[track.id] != highest else { return }
+        announcedLayer[track.id] = highest
+        let qualities = (0..<3).map { quality in
+            Livekit_SubscribedQuality.with {
+                $0.quality = Livekit_VideoQuality(rawValue: quality) ?? .low
+                $0.enabled = quality <= highest
+            }
+        }
+        var response = Livekit_SignalResponse()
+        response.subscribedQualityUpdate = Livekit_SubscribedQualityUpdate.with {
+            $0.trackSid = track.id
+            $0.subscribedQualities = qualities
+            // JS clients read only subscribed_codecs.
+            $0.subscribedCodecs = [Livekit_SubscribedCodec.with {
+                $0.codec = track.codec.name.lowercased()
+                $0.qualities = qualities
+            }]
+        }
+        sink.send(response)
     }
 
     /// Unpublishes a track the client no longer sends (signalled, not from SDP).
@@ -179,6 +228,18 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
         nonisolated(unsafe) var downTrack: DownTrack?
         room.assumeIsolated { room in
             downTrack = room.subscribe(participant, to: published, ssrc: ssrc, payloadType: published.codec.payloadType)
+        }
+        let publisherSid = publisher.sid, trackSid = track.id, sink = self.sink
+        downTrack?.onStreamStateChange = { state in
+            var response = Livekit_SignalResponse()
+            response.streamStateUpdate = Livekit_StreamStateUpdate.with {
+                $0.streamStates = [Livekit_StreamStateInfo.with {
+                    $0.participantSid = publisherSid
+                    $0.trackSid = trackSid
+                    $0.state = state == .paused ? .paused : .active
+                }]
+            }
+            sink.send(response)
         }
         var feedback: [SDPRTCPFeedback] = []
         if track.kind == .video {
@@ -205,6 +266,22 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
         }
         lines[index].trackSid = nil
         lines[index].downTrack = nil
+    }
+
+    /// UpdateTrackSettings: the layer (or pause) this subscriber wants for each named track.
+    /// Returns the tracks whose wanted layers may have changed (for dynacast).
+    func updateTrackSettings(_ update: Livekit_UpdateTrackSettings) -> [PublishedTrack] {
+        let quality = LayerSelector.Quality(rawValue: min(Int(update.quality.rawValue), 2)) ?? .high
+        let settings = LayerSelector.Settings(disabled: update.disabled, quality: quality,
+                                              width: Int(update.width), height: Int(update.height))
+        var changed: [PublishedTrack] = []
+        for sid in update.trackSids {
+            guard let line = lines.first(where: { $0.trackSid == sid }), let found = line.downTrack else { continue }
+            nonisolated(unsafe) let downTrack = found
+            room.assumeIsolated { $0.setSettings(settings, for: downTrack) }
+            changed.append(found.track)
+        }
+        return changed
     }
 
     /// The track sids this participant receives.
@@ -361,11 +438,14 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     }
 
     @inline(__always)
-    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int) {
+    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
+                        layer: Int) {
         guard connection === publisher, media < tracksByLine.count, let found = tracksByLine[media] else { return }
+        let ridLayers = layersByLine[media]
+        let trackLayer = layer < ridLayers.count ? ridLayers[layer] : 0
         nonisolated(unsafe) let packet = packet
         nonisolated(unsafe) let track = found
-        room.assumeIsolated { $0.receiveRTP(packet, track: track) }
+        room.assumeIsolated { $0.receiveRTP(packet, track: track, layer: trackLayer) }
     }
 
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {

@@ -34,7 +34,10 @@ final class RoomMediaHub: @unchecked Sendable {
         room.assumeIsolated { $0.join(member) }
         if participant.autoSubscribe && participant.canSubscribe {
             for other in members.values where other !== participant {
-                for track in other.publishedTracks { participant.subscribe(to: track, publisher: other) }
+                for track in other.publishedTracks {
+                    participant.subscribe(to: track, publisher: other)
+                    other.announceWantedLayers(of: track)
+                }
             }
         }
         participant.negotiateSubscriber()
@@ -55,6 +58,10 @@ final class RoomMediaHub: @unchecked Sendable {
             for sid in dropped { other.unsubscribe(trackSid: sid, track: nil) }
             other.negotiateSubscriber()
         }
+        // What the leaver watched may no longer be needed by anyone.
+        for other in members.values {
+            for track in other.publishedTracks { other.announceWantedLayers(of: track) }
+        }
     }
 
     /// A track became published: everyone who auto-subscribes receives it.
@@ -63,6 +70,7 @@ final class RoomMediaHub: @unchecked Sendable {
             other.subscribe(to: track, publisher: publisher)
             other.negotiateSubscriber()
         }
+        publisher.announceWantedLayers(of: track)
     }
 
     /// A track stopped: its subscribers let it go.
@@ -91,8 +99,16 @@ final class RoomMediaHub: @unchecked Sendable {
                 participant.unsubscribe(trackSid: sid, track: track)
             }
             changed = true
+            publisher.announceWantedLayers(of: track)
         }
         if changed { participant.negotiateSubscriber() }
+    }
+
+    /// Dynacast: tells the publisher of `track` which of its layers are wanted now.
+    func announceWantedLayers(of track: PublishedTrack) {
+        for member in members.values where member.participant.publishedTracks.contains(where: { $0 === track }) {
+            member.announceWantedLayers(of: track)
+        }
     }
 
     private func publishedTrack(sid: String) -> (RTCParticipant, PublishedTrack)? {

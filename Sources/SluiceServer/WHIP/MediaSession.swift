@@ -189,7 +189,8 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
     }
 
     @inline(__always)
-    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int) {
+    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
+                        layer: Int) {
         guard media < tracksByMedia.count, let found = tracksByMedia[media] else { return }
         nonisolated(unsafe) let packet = packet
         nonisolated(unsafe) let track = found
