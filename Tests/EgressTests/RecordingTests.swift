@@ -11,9 +11,9 @@ import Testing
     static let opusTrack = RecordingTrack(kind: .audio, codec: .opus, clockRate: 48000, payloadType: 111, channels: 2)
     static let frameInterval: UInt64 = 33_333_333
 
-    static func vp8Packets(track: Int = 0) -> [TimedPacket] {
+    static func vp8Packets(track: Int = 0, start: UInt64 = 1_000_000_000) -> [TimedPacket] {
         var packetizer = TestPacketizer(payloadType: 96)
-        return PacketSchedule.timed(TestMedia.vp8.map { packetizer.vp8($0) }, track: track, frameInterval: frameInterval)
+        return PacketSchedule.timed(TestMedia.vp8.map { packetizer.vp8($0) }, track: track, frameInterval: frameInterval, start: start)
     }
 
     static func h264Packets(track: Int = 0) -> [TimedPacket] {
@@ -162,6 +162,28 @@ import Testing
         let result = try recorder.finish()
         #expect(result.framesWritten == [TestMedia.h264.count, TestMedia.opus.count])
         try Self.judge(result.filename, video: ("h264", 320, 240), audio: "opus", duration: TestMedia.seconds, label: "h264+opus mp4")
+    }
+
+    /// Video whose first packet arrives 0.5 s after the audio's starts 0.5 s into the file; with
+    /// sender reports saying it was captured 0.2 s after the audio, it starts at 0.2 s instead.
+    @Test(arguments: [false, true]) func audioAndVideoAreAligned(bySenderReports: Bool) throws {
+        let directory = TestMedia.outputDirectory("align")
+        let recorder = try FileRecorder(path: directory + "/room.webm", tracks: [Self.vp8Track, Self.opusTrack])
+        if bySenderReports {
+            let ntp: UInt64 = 3_900_000_000 << 32
+            recorder.receiveSenderReport(track: 1, ntp: ntp, rtpTimestamp: TestMedia.audioTimestampBase)
+            recorder.receiveSenderReport(track: 0, ntp: ntp + (1 << 32) / 5, rtpTimestamp: TestMedia.videoTimestampBase)
+        }
+        Self.feed(recorder, PacketSchedule.merged(Self.vp8Packets(track: 0, start: 1_500_000_000), Self.opusPackets(track: 1)))
+        let result = try recorder.finish()
+        let expectedVideoStart = bySenderReports ? 0.2 : 0.5
+        let (probe, _) = try Self.judge(result.filename, video: ("vp8", 320, 240), audio: "opus",
+                                        duration: TestMedia.seconds + expectedVideoStart, label: "aligned (SR: \(bySenderReports)) webm")
+        let videoStart = Double(probe.video?.start_time ?? "") ?? -1
+        let audioStart = Double(probe.audio?.start_time ?? "") ?? -1
+        print("[egress] aligned (SR: \(bySenderReports)): video start \(videoStart) s, audio start \(audioStart) s")
+        #expect(abs(audioStart) < 0.01)
+        #expect(abs(videoStart - expectedVideoStart) < 0.02)
     }
 
     // MARK: Crash safety

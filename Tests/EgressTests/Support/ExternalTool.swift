@@ -77,6 +77,7 @@ struct Probe: Decodable {
         var channels: Int?
         var duration: String?
         var nb_frames: String?
+        var start_time: String?
     }
 
     struct Format: Decodable {
