@@ -110,6 +110,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "SignalTests", dependencies: ["Signal", "Store", "Auth", "LiveKitProto"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "Media"]),
+        .testTarget(name: "EgressTests", dependencies: ["Egress", "Media"]),
         .testTarget(name: "LiveKitProtoTests", dependencies: ["LiveKitProto"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "CNice", "CSRTP", "COpenSSL", "CUsrsctp", "CShims"]),
         .testTarget(name: "SluiceServerTests", dependencies: [

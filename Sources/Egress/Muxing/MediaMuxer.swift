@@ -1,0 +1,173 @@
+import CFFmpeg
+
+/// One output file written by libavformat, stream copy only. Owns the `AVFormatContext` (and its
+/// `AVIOContext`) and one reusable `AVPacket`, and frees them in `deinit`.
+///
+/// Crash safety comes from the container settings: MP4 is fragmented (an empty `moov` up front,
+/// then self-contained `moof`+`mdat` fragments at keyframes or every second), Matroska closes a
+/// cluster at least every second, Ogg flushes a page every half second. Every packet is flushed to
+/// the file descriptor, so a killed process leaves a file that ends at the last whole fragment.
+final class MediaMuxer {
+    let path: String
+    let container: RecordingContainer
+    private(set) var headerWritten = false
+    private(set) var streamCount = 0
+
+    private let context: UnsafeMutablePointer<AVFormatContext>
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    /// Time base of the timestamps callers pass, per stream (1 / RTP clock rate).
+    private var inputTimeBases: [AVRational] = []
+    private var fileOpen = false
+
+    /// Creates (truncates) the file at `path` at once, so an unwritable location fails here.
+    init(path: String, container: RecordingContainer) throws(RecordingError) {
+        self.path = path
+        self.container = container
+        var allocated: UnsafeMutablePointer<AVFormatContext>?
+        let rc = avformat_alloc_output_context2(&allocated, nil, container.formatName, path)
+        guard rc >= 0, let allocated else { throw .muxerSetupFailed(LibAVError.message(rc)) }
+        context = allocated
+        packet = av_packet_alloc()
+        guard packet != nil else {
+            avformat_free_context(allocated)
+            throw .muxerSetupFailed("cannot allocate a packet")
+        }
+        let openRC = avio_open(&allocated.pointee.pb, path, AVIO_FLAG_WRITE)
+        guard openRC >= 0 else {
+            av_packet_free(&packet)
+            avformat_free_context(allocated)
+            if LibAVError.isUnwritableLocation(openRC) {
+                throw .unwritableDirectory(path: path, reason: LibAVError.message(openRC))
+            }
+            throw LibAVError.writeError(openRC, path: path)
+        }
+        fileOpen = true
+        // Push each packet to the kernel: what a SIGKILL leaves then ends at a whole fragment.
+        allocated.pointee.flush_packets = 1
+        // Interleaving waits for every stream; do not hold video back long when audio pauses.
+        allocated.pointee.max_interleave_delta = 1_000_000
+    }
+
+    deinit {
+        closeFile()
+        av_packet_free(&packet)
+        avformat_free_context(context)
+    }
+
+    /// Declares a stream; only before `writeHeader`. Returns its index.
+    func addStream(_ parameters: MuxerStreamParameters) throws(RecordingError) -> Int {
+        guard !headerWritten, let stream = avformat_new_stream(context, nil), let codecpar = stream.pointee.codecpar else {
+            throw .muxerSetupFailed("cannot add a stream")
+        }
+        switch parameters.codec {
+        case .vp8:
+            codecpar.pointee.codec_type = AVMEDIA_TYPE_VIDEO
+            codecpar.pointee.codec_id = AV_CODEC_ID_VP8
+        case .h264:
+            codecpar.pointee.codec_type = AVMEDIA_TYPE_VIDEO
+            codecpar.pointee.codec_id = AV_CODEC_ID_H264
+        case .opus:
+            codecpar.pointee.codec_type = AVMEDIA_TYPE_AUDIO
+            codecpar.pointee.codec_id = AV_CODEC_ID_OPUS
+            // Opus always decodes at 48 kHz whatever the input rate.
+            codecpar.pointee.sample_rate = 48000
+            // WebRTC's usual 20 ms; MP4 wants a nominal frame size even though Opus packets vary.
+            codecpar.pointee.frame_size = 960
+            av_channel_layout_default(&codecpar.pointee.ch_layout, Int32(max(1, min(parameters.channels, 2))))
+        }
+        if parameters.codec.isVideo {
+            codecpar.pointee.width = Int32(clamping: parameters.width)
+            codecpar.pointee.height = Int32(clamping: parameters.height)
+        }
+        if !parameters.extradata.isEmpty {
+            let size = parameters.extradata.count
+            guard let memory = av_mallocz(size + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else {
+                throw .muxerSetupFailed("cannot allocate extradata")
+            }
+            parameters.extradata.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: size) }
+            // Freed with the stream by avformat_free_context.
+            codecpar.pointee.extradata = memory.assumingMemoryBound(to: UInt8.self)
+            codecpar.pointee.extradata_size = Int32(size)
+        }
+        let timeBase = AVRational(num: 1, den: Int32(clamping: parameters.clockRate))
+        stream.pointee.time_base = timeBase
+        inputTimeBases.append(timeBase)
+        streamCount += 1
+        return Int(stream.pointee.index)
+    }
+
+    /// Writes the container header with the crash-safe settings; the muxer may change each
+    /// stream's time base here.
+    func writeHeader() throws(RecordingError) {
+        guard fileOpen, !headerWritten else { throw .muxerSetupFailed("header already written") }
+        var options: OpaquePointer?
+        switch container {
+        case .mp4:
+            av_dict_set(&options, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0)
+            av_dict_set(&options, "frag_duration", "1000000", 0)  // microseconds
+        case .webm, .mkv:
+            av_dict_set(&options, "cluster_time_limit", "1000", 0)  // milliseconds
+        case .ogg:
+            av_dict_set(&options, "page_duration", "500000", 0)  // microseconds
+        }
+        let rc = avformat_write_header(context, &options)
+        av_dict_free(&options)
+        guard rc >= 0 else {
+            if LibAVError.isDiskFull(rc) || context.pointee.pb.pointee.error < 0 {
+                throw LibAVError.writeError(context.pointee.pb.pointee.error < 0 ? context.pointee.pb.pointee.error : rc, path: path)
+            }
+            throw .muxerSetupFailed(LibAVError.message(rc))
+        }
+        headerWritten = true
+        try checkIOError()
+    }
+
+    /// Writes one frame. `pts` and `duration` are in the stream's clock ticks; frames of one
+    /// stream must come with increasing `pts` (no B-frames in WebRTC, so dts = pts).
+    func write(stream: Int, data: UnsafeRawBufferPointer, pts: Int64, duration: Int64, keyframe: Bool) throws(RecordingError) {
+        guard headerWritten, fileOpen, stream >= 0, stream < streamCount, let packet, let base = data.baseAddress,
+              let avStream = context.pointee.streams[stream] else { return }
+        let outputTimeBase = avStream.pointee.time_base
+        let input = inputTimeBases[stream]
+        // Not reference-counted: av_interleaved_write_frame copies the bytes, which stay ours.
+        packet.pointee.data = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self))
+        packet.pointee.size = Int32(clamping: data.count)
+        packet.pointee.stream_index = Int32(stream)
+        packet.pointee.pts = av_rescale_q(pts, input, outputTimeBase)
+        packet.pointee.dts = packet.pointee.pts
+        packet.pointee.duration = av_rescale_q(duration, input, outputTimeBase)
+        packet.pointee.flags = keyframe ? AV_PKT_FLAG_KEY : 0
+        let rc = av_interleaved_write_frame(context, packet)
+        guard rc >= 0 else { throw LibAVError.writeError(ioErrorOr(rc), path: path) }
+        try checkIOError()
+    }
+
+    /// Flushes interleaved packets, writes the trailer (index, final sizes) and closes the file.
+    func finish() throws(RecordingError) {
+        defer { closeFile() }
+        guard fileOpen, headerWritten else { return }
+        let rc = av_write_trailer(context)
+        guard rc >= 0 else { throw LibAVError.writeError(ioErrorOr(rc), path: path) }
+        try checkIOError()
+    }
+
+    // MARK: Private
+
+    private func ioErrorOr(_ code: Int32) -> Int32 {
+        let ioError = context.pointee.pb?.pointee.error ?? 0
+        return ioError < 0 ? ioError : code
+    }
+
+    /// avio records a failed write(2) in the context instead of returning it from each call.
+    private func checkIOError() throws(RecordingError) {
+        if let pb = context.pointee.pb, pb.pointee.error < 0 {
+            throw LibAVError.writeError(pb.pointee.error, path: path)
+        }
+    }
+
+    private func closeFile() {
+        guard fileOpen else { return }
+        fileOpen = false
+        avio_closep(&context.pointee.pb)
+    }
+}
