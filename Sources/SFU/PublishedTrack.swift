@@ -22,6 +22,8 @@ public final class PublishedTrack {
     public let feedbackSSRC: UInt32
 
     public internal(set) var downTracks: [DownTrack] = []
+    /// Recorders and other non-subscriber consumers (see `Room.attach`).
+    public internal(set) var sinks: [any TrackPacketSink] = []
     private var throttles: [KeyframeRequestThrottle]
 
     public private(set) var packetsReceived = 0
@@ -83,6 +85,7 @@ public final class PublishedTrack {
         bytesReceived += bytes.count
         layerBytesReceived[layer] += bytes.count
         caches[layer].insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
+        for sink in sinks { sink.receive(UnsafeRawBufferPointer(bytes), layer: layer, now: now) }
         guard !downTracks.isEmpty else { return }
 
         let rtp = packet.packet
@@ -137,6 +140,7 @@ public final class PublishedTrack {
         for downTrack in downTracks where downTrack.isStarted && downTrack.isActive {
             downTrack.receiveSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp, layer: layer)
         }
+        for sink in sinks { sink.receiveSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp, layer: layer) }
         senderReportsForwarded += 1
     }
 

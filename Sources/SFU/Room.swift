@@ -103,6 +103,23 @@ public actor Room {
         participant.publishedTracks.removeAll { $0 === track }
     }
 
+    /// Gives `sink` (a recorder) the packets of `track` from now on, and asks for a keyframe of
+    /// `layer` so a video recording can start at once.
+    public func attach(_ sink: any TrackPacketSink, to track: PublishedTrack, layer: Int = 0) {
+        guard !track.sinks.contains(where: { $0 === sink }) else { return }
+        track.sinks.append(sink)
+        track.requestKeyframe(layer: layer, now: clock())
+    }
+
+    public func detach(_ sink: any TrackPacketSink, from track: PublishedTrack) {
+        track.sinks.removeAll { $0 === sink }
+    }
+
+    /// A keyframe request for `track` on behalf of a sink (throttled).
+    public func requestKeyframe(_ track: PublishedTrack, layer: Int = 0) {
+        track.requestKeyframe(layer: layer, now: clock())
+    }
+
     /// Starts one DownTrack (its subscriber now knows its SSRC), asking for a keyframe.
     public func activate(_ downTrack: DownTrack) {
         guard !downTrack.isActive else { return }
