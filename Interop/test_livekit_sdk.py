@@ -35,12 +35,15 @@ def test_host_camera_screen_and_mic_reach_three_viewers(server):
             await publish_audio(host, tone),
         ]
         assert all(p.sid.startswith("TR_") for p in pubs), [p.sid for p in pubs]
-        joined = []
+        joined, speakers, qualities = [], [], []
         host.on("participant_connected", lambda p: joined.append(p.identity))
         viewers = []
         for i in range(3):
             room = rtc.Room()
             viewer = Viewer(room)
+            if i == 0:
+                room.on("active_speakers_changed", lambda ss: speakers.append([p.identity for p in ss]))
+                room.on("connection_quality_changed", lambda p, q: qualities.append((p.identity, q)))
             await asyncio.wait_for(room.connect(server.ws_url, token(f"viewer-{i}", "shop", can_publish=False)), 20)
             viewers.append(viewer)
         # A hidden participant (a recorder, say) watches too, but nobody sees or counts it.
@@ -67,6 +70,10 @@ def test_host_camera_screen_and_mic_reach_three_viewers(server):
             assert v.sizes["camera"] == (320, 240) and v.sizes["screen"] == (640, 360), v.sizes
             assert "ghost" not in v.room.remote_participants
         assert set(viewers[0].room.remote_participants) == {"host", "viewer-1", "viewer-2"}
+        # The host's tone makes it the active speaker; quality reports arrive for everyone.
+        print(f"speaker changes seen by viewer-0: {speakers[:4]}...; connection quality events: {qualities[:4]}...")
+        assert ["host"] in speakers, speakers
+        assert any(identity == "host" for identity, _ in qualities), qualities
 
         left = []
         viewers[1].room.on("participant_disconnected", lambda p: left.append(p.identity))

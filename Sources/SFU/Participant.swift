@@ -46,7 +46,12 @@ public final class Participant {
         return nil
     }
 
+    /// Loss the subscriber reported (RTCP receiver reports about our DownTracks), 0...1, worst
+    /// block of the latest report.
+    public private(set) var downlinkLoss: Double = 0
+
     func countReceiverReport() { receiverReports += 1 }
+    func receivedReport(fractionLost: UInt8) { downlinkLoss = Double(fractionLost) / 256 }
     func countKeyframeRequest() { keyframeRequests += 1 }
     func countNACKItem() { nackItems += 1 }
     func countUnknownFeedback() { unknownFeedback += 1 }

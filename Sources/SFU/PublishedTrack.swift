@@ -30,6 +30,14 @@ public final class PublishedTrack {
     public private(set) var bytesReceived = 0
     /// Bytes received per layer (dynacast shows here: a layer nobody needs stops arriving).
     public private(set) var layerBytesReceived: [Int]
+    /// Reception per layer, for receiver reports and NACKs to the publisher.
+    public private(set) var reception: [ReceptionStatistics]
+    public private(set) var nacksSent = 0
+    /// The audio level header extension id (RFC 6464) the publisher uses, when negotiated.
+    public var audioLevelExtensionID: UInt8?
+    /// Audio levels (-dBov, 0 = loudest, 127 = silence) heard since `takeAudioLevel()`.
+    private var audioLevelSum = 0
+    private var audioLevelCount = 0
     public private(set) var malformedPackets = 0
     public private(set) var foreignSSRCPackets = 0
     public private(set) var senderReportsForwarded = 0
@@ -53,6 +61,7 @@ public final class PublishedTrack {
         throttles = Array(repeating: KeyframeRequestThrottle(intervalNanoseconds: keyframeRequestInterval), count: self.layers.count)
         caches = (0..<self.layers.count).map { _ in PacketCache(capacity: cacheCapacity ?? (kind == .video ? 1024 : 128)) }
         layerBytesReceived = Array(repeating: 0, count: self.layers.count)
+        reception = Array(repeating: ReceptionStatistics(), count: self.layers.count)
         codecIsVP8 = codec.isVP8
         codecIsH264 = codec.isH264
     }
@@ -85,6 +94,14 @@ public final class PublishedTrack {
         bytesReceived += bytes.count
         layerBytesReceived[layer] += bytes.count
         caches[layer].insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
+        if case .gap(let first, let count) = reception[layer].receive(sequenceNumber: packet.sequenceNumber), count <= 17 {
+            // Ask the publisher again for what went missing upstream (one FCI covers 17).
+            requestRetransmission(layer: layer, first: first, count: count)
+        }
+        if let id = audioLevelExtensionID, let level = packet.packet.headerExtension(id: id), level.count >= 1 {
+            audioLevelSum += Int(level[0] & 0x7F)
+            audioLevelCount += 1
+        }
         for sink in sinks { sink.receive(UnsafeRawBufferPointer(bytes), layer: layer, now: now) }
         guard !downTracks.isEmpty else { return }
 
@@ -131,12 +148,51 @@ public final class PublishedTrack {
         return RTCPStackWriter.withPLI(sender: feedbackSSRC, media: ssrc) { transport.sendRTCP($0) }
     }
 
+    private func requestRetransmission(layer: Int, first: UInt16, count: Int) {
+        guard let ssrc = layerSSRCs[layer], let transport = publisherTransport else { return }
+        var bitmask: UInt16 = 0
+        if count > 1 {
+            for bit in 0..<(count - 1) { bitmask |= 1 << UInt16(bit) }
+        }
+        if RTCPStackWriter.withNACK(sender: feedbackSSRC, media: ssrc, packetID: first, bitmask: bitmask,
+                                    { transport.sendRTCP($0) }) {
+            nacksSent += 1
+        }
+    }
+
+    /// Receiver reports for every layer that arrives and, for video, a REMB telling the publisher
+    /// how much it may send (without it libwebrtc stays at its start bitrate and drops layers).
+    public func sendFeedback(now: UInt64, rembBitrate: UInt64) {
+        guard let transport = publisherTransport else { return }
+        var video: [UInt32] = []
+        for layer in layers.indices {
+            guard let ssrc = layerSSRCs[layer], reception[layer].started else { continue }
+            let block = reception[layer].reportBlock(ssrc: ssrc, now: now)
+            RTCPStackWriter.withReceiverReport(sender: feedbackSSRC, block: block) { _ = transport.sendRTCP($0) }
+            video.append(ssrc)
+        }
+        if kind == .video, !video.isEmpty, rembBitrate > 0 {
+            RTCPStackWriter.withREMB(sender: feedbackSSRC, bitrate: rembBitrate, ssrcs: video) { _ = transport.sendRTCP($0) }
+        }
+    }
+
+    /// Loss upstream over the last feedback interval (0...1), worst layer.
+    public var recentLoss: Double { reception.map(\.recentLoss).max() ?? 0 }
+
+    /// The mean audio level heard since the last call (-dBov, 127 = silence), and resets it;
+    /// nil when no level arrived.
+    public func takeAudioLevel() -> Int? {
+        defer { audioLevelSum = 0; audioLevelCount = 0 }
+        return audioLevelCount == 0 ? nil : audioLevelSum / audioLevelCount
+    }
+
     /// Keyframe requests sent and suppressed by the throttle, over all layers.
     public var keyframeRequestsSent: Int { throttles.reduce(0) { $0 + $1.sent } }
 
     /// A sender report from the publisher about `layer`: DownTracks forwarding that layer send
     /// their own, in their own timestamp space.
-    public func receiveSenderReport(ntp: UInt64, rtpTimestamp: UInt32, layer: Int = 0) {
+    public func receiveSenderReport(ntp: UInt64, rtpTimestamp: UInt32, layer: Int = 0, now: UInt64 = 0) {
+        if layer >= 0, layer < reception.count { reception[layer].receiveSenderReport(ntp: ntp, now: now) }
         for downTrack in downTracks where downTrack.isStarted && downTrack.isActive {
             downTrack.receiveSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp, layer: layer)
         }

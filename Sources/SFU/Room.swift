@@ -150,6 +150,16 @@ public actor Room {
         }
     }
 
+    // MARK: Periodic work (a timer on the executor)
+
+    /// Receiver reports and REMB to every publisher.
+    public func sendPublisherFeedback(rembBitrate: UInt64) {
+        let now = clock()
+        for participant in participants {
+            for track in participant.publishedTracks { track.sendFeedback(now: now, rembBitrate: rembBitrate) }
+        }
+    }
+
     // MARK: Packets in (on the executor)
 
     /// RTP of `track` from its publisher; fanned out to its DownTracks.
@@ -170,10 +180,18 @@ public actor Room {
                 let ssrc = body.sfuU32(0)
                 if let (track, layer) = participant.publishedTrack(ssrc: ssrc) {
                     let ntp = UInt64(body.sfuU32(4)) << 32 | UInt64(body.sfuU32(8))
-                    track.receiveSenderReport(ntp: ntp, rtpTimestamp: body.sfuU32(12), layer: layer)
+                    track.receiveSenderReport(ntp: ntp, rtpTimestamp: body.sfuU32(12), layer: layer, now: clock())
                 }
             case RTCPPacketType.receiverReport:
                 participant.countReceiverReport()
+                // Blocks of 24 bytes after the sender SSRC; the fraction lost is each block's 5th byte.
+                var worst: UInt8 = 0
+                var offset = 4
+                while offset + 24 <= body.count {
+                    worst = max(worst, body[offset + 4])
+                    offset += 24
+                }
+                if offset > 4 { participant.receivedReport(fractionLost: worst) }
             case RTCPPacketType.payloadFeedback:
                 guard body.count >= 8 else { participant.countMalformedRTCP(); continue }
                 switch view.format {

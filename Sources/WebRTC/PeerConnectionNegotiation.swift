@@ -62,6 +62,8 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var rids: [String] = []
     /// The rid header extension id (RFC 8852), when simulcast was accepted.
     public var ridExtensionID: UInt8?
+    /// The audio level header extension id (RFC 6464), when accepted (audio ingest).
+    public var audioLevelExtensionID: UInt8?
     /// What we send on this m-line (answers with `.send`).
     public var sending: OutgoingTrack?
 }
@@ -241,6 +243,12 @@ public enum SDPAnswerer {
                         section.extmaps = [SDPExtmap(id: id, uri: RTPHeaderExtensionURI.mid)]
                         midExtension = id
                     }
+                    var audioLevelExtension: UInt8?
+                    if case .receive = mode, kind == .audio, let id = offered.extmapID(for: RTPHeaderExtensionURI.audioLevel) {
+                        // Active speakers come from the level the publisher's client measured.
+                        section.extmaps.append(SDPExtmap(id: id, uri: RTPHeaderExtensionURI.audioLevel))
+                        audioLevelExtension = id
+                    }
                     if case .receive = mode, let simulcast = offered.simulcast, !simulcast.sendRids.isEmpty,
                        let id = offered.extmapID(for: RTPHeaderExtensionURI.rid) {
                         // Simulcast ingest: receive every offered rid; packets name their layer
@@ -263,7 +271,8 @@ public enum SDPAnswerer {
                     negotiated.append(NegotiatedMedia(
                         index: index, mid: mid, kind: kind, direction: direction, codec: codec,
                         remoteSSRCs: rids.isEmpty ? mediaSSRCs(of: offered) : [], midExtensionID: midExtension,
-                        rids: rids, ridExtensionID: ridExtension, sending: sending))
+                        rids: rids, ridExtensionID: ridExtension, audioLevelExtensionID: audioLevelExtension,
+                        sending: sending))
                     bundle.append(mid)
                 }
             } else if acceptData, offered.kind == "application", offered.proto.uppercased().contains("SCTP"),

@@ -167,6 +167,7 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
             room.assumeIsolated { room in
                 published = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
                                          ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
+                published?.audioLevelExtensionID = media.audioLevelExtensionID
             }
             guard let track = published else { continue }
             tracksByLine[line] = track
@@ -393,6 +394,18 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     }
 
     // MARK: Lifecycle
+
+    /// What each DownTrack did, logged when the participant leaves (loss recovery shows here).
+    func logSubscriptionStats() {
+        for downTrack in participant.downTracks {
+            logger.info("subscription stats", metadata: [
+                "participant": "\(sid)", "identity": "\(identity)", "track": "\(downTrack.track.id)",
+                "kind": "\(downTrack.track.kind)",
+                "packets": "\(downTrack.packetsSent)", "nackRetransmits": "\(downTrack.retransmissions)",
+                "nackMisses": "\(downTrack.retransmissionMisses)", "layerSwitches": "\(downTrack.layerSwitches)",
+                "nackItems": "\(participant.nackItems)", "pli": "\(participant.keyframeRequests)"])
+        }
+    }
 
     /// Closes both connections. Idempotent; the hub removes this participant first.
     func close() {

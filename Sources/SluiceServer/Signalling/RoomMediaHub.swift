@@ -1,3 +1,4 @@
+import Foundation
 import LiveKitProto
 import SFU
 import WebRTC
@@ -15,9 +16,85 @@ final class RoomMediaHub: @unchecked Sendable {
     /// Counters (read on the worker).
     private(set) var dataPacketsRelayed = 0
 
+    /// Periodic work: speakers every tick, publisher feedback every second, connection quality
+    /// every two seconds. Runs only while the room has members.
+    private var timer: LoopTimer?
+    private var ticks = 0
+    static let tickMilliseconds = 500
+    /// What REMB tells publishers they may send: enough for 1080p simulcast; without it
+    /// libwebrtc stays near its start bitrate and turns its upper layers off.
+    static let publisherBitrate: UInt64 = 6_000_000
+    /// -dBov at or below which a participant counts as speaking.
+    static let speakingLevel = 40
+    private var speakers: [String: Float] = [:]  // participant sid -> level
+
     init(room: SFU.Room, worker: MediaWorker) {
         self.room = room
         self.worker = worker
+    }
+
+    private func startTimerIfNeeded() {
+        guard timer == nil else { return }
+        let timer = LoopTimer(worker: worker) { [weak self] in self?.tick() }
+        timer.schedule(afterMilliseconds: Self.tickMilliseconds)
+        self.timer = timer
+    }
+
+    private func tick() {
+        guard !members.isEmpty else { timer?.cancel(); timer = nil; return }
+        ticks += 1
+        updateSpeakers()
+        if ticks % 2 == 0 {
+            let room = self.room
+            room.assumeIsolated { $0.sendPublisherFeedback(rembBitrate: Self.publisherBitrate) }
+        }
+        if ticks % 4 == 0 { sendConnectionQuality() }
+        timer?.schedule(afterMilliseconds: Self.tickMilliseconds)
+    }
+
+    /// SpeakersChanged when the set of participants speaking changes (from the audio level the
+    /// publishers' clients measured).
+    private func updateSpeakers() {
+        var now: [String: Float] = [:]
+        for member in members.values where !member.permission.hidden {
+            var loudest: Int?
+            for track in member.publishedTracks where track.kind == .audio {
+                if let level = track.takeAudioLevel() { loudest = min(loudest ?? level, level) }
+            }
+            if let loudest, loudest <= Self.speakingLevel {
+                now[member.sid] = Float(pow(10, -Double(loudest) / 20))
+            }
+        }
+        guard Set(now.keys) != Set(speakers.keys) else { speakers = now; return }
+        var infos = now.sorted { $0.value > $1.value }.map { sid, level in
+            Livekit_SpeakerInfo.with { $0.sid = sid; $0.level = level; $0.active = true }
+        }
+        for sid in speakers.keys where now[sid] == nil {
+            infos.append(Livekit_SpeakerInfo.with { $0.sid = sid; $0.level = 0; $0.active = false })
+        }
+        speakers = now
+        var response = Livekit_SignalResponse()
+        response.speakersChanged = Livekit_SpeakersChanged.with { $0.speakers = infos }
+        for member in members.values { member.sink.send(response) }
+    }
+
+    /// ConnectionQualityUpdate for everyone: loss the server saw from each publisher, and loss
+    /// each subscriber reported.
+    private func sendConnectionQuality() {
+        var updates: [Livekit_ConnectionQualityInfo] = []
+        for member in members.values where !member.permission.hidden {
+            let upstream = member.publishedTracks.map(\.recentLoss).max() ?? 0
+            let loss = max(upstream, member.participant.downlinkLoss)
+            updates.append(Livekit_ConnectionQualityInfo.with {
+                $0.participantSid = member.sid
+                $0.quality = loss < 0.02 ? .excellent : loss < 0.1 ? .good : .poor
+                $0.score = Float(max(1, min(5, 5 - loss * 40)))
+            })
+        }
+        guard !updates.isEmpty else { return }
+        var response = Livekit_SignalResponse()
+        response.connectionQuality = Livekit_ConnectionQualityUpdate.with { $0.updates = updates }
+        for member in members.values { member.sink.send(response) }
     }
 
     var isEmpty: Bool { members.isEmpty }
@@ -30,6 +107,7 @@ final class RoomMediaHub: @unchecked Sendable {
     /// auto-subscribes) and gets its first subscriber offer (which also carries the data channels).
     func add(_ participant: RTCParticipant) {
         members[participant.sid] = participant
+        startTimerIfNeeded()
         nonisolated(unsafe) let member = participant.participant
         room.assumeIsolated { $0.join(member) }
         if participant.autoSubscribe && participant.canSubscribe {
@@ -48,6 +126,7 @@ final class RoomMediaHub: @unchecked Sendable {
     func remove(_ participant: RTCParticipant) {
         guard members.removeValue(forKey: participant.sid) != nil else { return }
         let gone = Set(participant.publishedTracks.map(\.id))
+        participant.logSubscriptionStats()
         nonisolated(unsafe) let member = participant.participant
         room.assumeIsolated { $0.leave(member) }
         participant.close()

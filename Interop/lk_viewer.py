@@ -1,0 +1,34 @@
+"""A LiveKit viewer in its own process (so it can run inside a network namespace): subscribes,
+counts decoded video frames for SECONDS, prints one JSON line with the count and sizes."""
+import asyncio
+import json
+import sys
+import time
+
+from livekit import rtc
+
+
+async def main(url, token, seconds):
+    room = rtc.Room()
+    frames, sizes, first = [0], set(), [None]
+
+    def on_track(track, publication, participant):
+        if track.kind != rtc.TrackKind.KIND_VIDEO:
+            return
+
+        async def read():
+            async for event in rtc.VideoStream(track):
+                if first[0] is None:
+                    first[0] = time.time()
+                frames[0] += 1
+                sizes.add((event.frame.width, event.frame.height))
+        asyncio.ensure_future(read())
+    room.on("track_subscribed", on_track)
+    await room.connect(url, token)
+    print(json.dumps({"event": "connected", "at": time.time()}), flush=True)
+    await asyncio.sleep(seconds)
+    print(json.dumps({"frames": frames[0], "first_frame_at": first[0], "sizes": sorted(sizes)}), flush=True)
+    await room.disconnect()
+
+
+asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))

@@ -1,0 +1,91 @@
+"""Loss on a viewer's path: the viewer runs in a network namespace whose inbound UDP is dropped
+at random (iptables `statistic --mode random`; no netem here), and NACKs recover the media."""
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SluiceServer
+from lk_rtc import VideoPattern, connect, publish_video, token
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def sh(*args):
+    subprocess.run(args, check=True, capture_output=True)
+
+
+@pytest.fixture
+def lossy_namespace():
+    if os.geteuid() != 0:
+        pytest.fail("this test creates a network namespace and needs root (CI runs as root)")
+    n = random.randint(10, 250)
+    ns, host_if, ns_if = f"sluice-loss-{n}", f"slh{n}", f"sln{n}"
+    host_ip, ns_ip = f"10.{n}.77.1", f"10.{n}.77.2"
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+        sh("ip", "link", "set", ns_if, "netns", ns)
+        sh("ip", "addr", "add", f"{host_ip}/24", "dev", host_if)
+        sh("ip", "link", "set", host_if, "up")
+        sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{ns_ip}/24", "dev", ns_if)
+        sh("ip", "netns", "exec", ns, "ip", "link", "set", ns_if, "up")
+        sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        # 5% of the UDP reaching the viewer is lost (media, RTCP and STUN alike).
+        sh("ip", "netns", "exec", ns, "iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic",
+           "--mode", "random", "--probability", "0.05", "-j", "DROP")
+        yield ns, host_ip
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_viewer_with_five_percent_loss_still_decodes(workdir, lossy_namespace):
+    ns, host_ip = lossy_namespace
+    server = SluiceServer(workdir)
+    # Listen on loopback and on the namespace's link, so the viewer inside reaches us.
+    text = open(server.config_path).read().replace("bind_addresses: [127.0.0.1]", f"bind_addresses: [127.0.0.1, {host_ip}]")
+    open(server.config_path, "w").write(text)
+    server.start()
+    seconds = 12
+
+    async def go():
+        host = await connect(server, "host", "lossy")
+        pattern = VideoPattern(320, 240, (120, 60, 200), fps=15)
+        await publish_video(host, "camera", 1, pattern)
+        sending = asyncio.ensure_future(pattern.run(seconds + 8))
+        procs = {}
+        for name, prefix, url in (("lossy", ["ip", "netns", "exec", ns], f"ws://{host_ip}:{server.port}"),
+                                  ("clean", [], server.ws_url)):
+            procs[name] = await asyncio.create_subprocess_exec(
+                *prefix, sys.executable, os.path.join(HERE, "lk_viewer.py"), url, token(name, "lossy", can_publish=False),
+                str(seconds), stdout=asyncio.subprocess.PIPE)
+        results = {}
+        for name, proc in procs.items():
+            lines = (await asyncio.wait_for(proc.communicate(), seconds + 40))[0].decode().splitlines()
+            results[name] = json.loads(lines[-1])
+        sending.cancel()
+        await host.disconnect()
+        return results, pattern.sent
+
+    try:
+        results, sent = asyncio.run(go())
+        time.sleep(1)
+    finally:
+        server.stop()
+    lossy, clean = results["lossy"], results["clean"]
+    stats = [line for line in open(server.log_path).read().splitlines() if "subscription stats" in line]
+    print(f"\npublisher sent {sent} frames; clean viewer decoded {clean['frames']}, "
+          f"lossy viewer (5% inbound UDP dropped) {lossy['frames']}")
+    for line in stats:
+        print(line[line.find("kind="):])
+    assert clean["frames"] > 60, clean
+    assert lossy["frames"] >= 0.95 * clean["frames"], (lossy, clean)
+    # The server answered the lossy viewer's NACKs from its cache.
+    lossy_video = [line for line in stats if "identity=lossy" in line and "kind=video" in line]
+    assert lossy_video and "nackRetransmits=0 " not in lossy_video[0], stats
