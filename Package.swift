@@ -10,6 +10,10 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        // For the separate benchmark package in bench/ (it depends on this one by path).
+        .library(name: "SluiceMedia", targets: ["Media"]),
+        .library(name: "SluiceSFU", targets: ["SFU"]),
+        .library(name: "SluiceWebRTC", targets: ["WebRTC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

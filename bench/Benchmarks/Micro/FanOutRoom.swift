@@ -1,0 +1,84 @@
+import Media
+import SFU
+
+/// A room with one VP8 publisher and `subscribers` subscribers, all active, driven the way the
+/// server drives it: `receiveNext()` is the media worker's receive callback for one packet
+/// (`room.assumeIsolated { $0.receiveRTP(...) }`), which rewrites and hands the packet to every
+/// DownTrack's transport. `prime()` sends the first keyframe so DownTracks reach steady state.
+final class FanOutRoom {
+    let executor = BenchExecutor()
+    let room: Room
+    let track: PublishedTrack
+    let publisherTransport = CountingTransport()
+    let subscriberTransports: [any MediaTransport]
+    private(set) var stream: VP8Stream
+    private(set) var primed = 0
+
+    init(subscribers: Int, transport: (Int) throws -> any MediaTransport = { _ in CountingTransport() }) rethrows {
+        room = Room(name: "bench", executor: executor)
+        // Confined to this thread (the executor's); the compiler cannot see the closure runs here.
+        nonisolated(unsafe) let transports = try (0..<subscribers).map(transport)
+        subscriberTransports = transports
+        stream = VP8Stream(ssrc: 0x1111_2222)
+        let vp8 = TrackCodec(name: "VP8", payloadType: 96, clockRate: 90_000)
+        nonisolated(unsafe) let publisher = Participant(identity: "publisher", transport: publisherTransport)
+        nonisolated(unsafe) var published: PublishedTrack?
+        room.assumeIsolated { room in
+            room.join(publisher)
+            let track = room.publish(publisher, kind: .video, codec: vp8, ssrc: 0x1111_2222)
+            for (i, transport) in transports.enumerated() {
+                let subscriber = Participant(identity: "subscriber-\(i)", transport: transport)
+                room.join(subscriber)
+                room.subscribe(subscriber, to: track, ssrc: 0x5000_0000 + UInt32(i), payloadType: 98, active: true)
+            }
+            published = track
+        }
+        track = published!
+    }
+
+    deinit { stream.deallocate() }
+
+    /// How the transport callback enters the room.
+    enum Entry {
+        /// `room.assumeIsolated { $0.receiveRTP(packet, track: track) }`, as the server's
+        /// MediaSession does today.
+        case assumeIsolated
+        /// `room.receiveRTPOnExecutor(packet, track: track)`: no closure.
+        case onExecutor
+    }
+
+    /// One packet through the receive path (the measured unit).
+    @inline(__always)
+    func receiveNext(_ entry: Entry = .onExecutor) {
+        switch entry {
+        case .assumeIsolated:
+            nonisolated(unsafe) let packet = stream.next()
+            nonisolated(unsafe) let track = self.track
+            room.assumeIsolated { $0.receiveRTP(packet, track: track) }
+        case .onExecutor:
+            room.receiveRTPOnExecutor(stream.next(), track: track)
+        }
+    }
+
+    /// The keyframe (one frame) and a few deltas: every DownTrack has started and every lazy
+    /// structure has been touched once.
+    func prime() {
+        for _ in 0..<(VP8Stream.packetsPerFrame * 4) { receiveNext() }
+        primed = stream.count
+    }
+
+    /// Traps unless every subscriber was sent every packet since the keyframe: a benchmark that
+    /// silently dropped packets would measure nothing.
+    func verifyEverySubscriberGotEveryPacket() {
+        let expected = stream.count
+        for transport in subscriberTransports {
+            if let counting = transport as? CountingTransport {
+                precondition(counting.rtpPackets == expected, "subscriber got \(counting.rtpPackets) of \(expected)")
+            } else if let protecting = transport as? ProtectingTransport {
+                precondition(protecting.rtpPackets == expected && protecting.failures == 0,
+                             "subscriber protected \(protecting.rtpPackets) of \(expected), \(protecting.failures) failures")
+            }
+        }
+        precondition(track.malformedPackets == 0 && track.foreignSSRCPackets == 0)
+    }
+}

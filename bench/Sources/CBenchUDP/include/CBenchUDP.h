@@ -1,0 +1,10 @@
+#pragma once
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/// Sends `count` datagrams (one iovec each) to `to` with one sendmmsg(2) call; the mmsghdr array
+/// lives on the stack (count <= SLUICE_BENCH_MAX_BATCH). Returns the number sent, or -1 with errno.
+#define SLUICE_BENCH_MAX_BATCH 64
+int sluice_bench_sendmmsg(int fd, struct iovec *datagrams, unsigned int count,
+                          const struct sockaddr *to, socklen_t to_length);
