@@ -172,9 +172,10 @@ public actor Room {
     /// `room.assumeIsolated { $0.receiveRTP(packet, track: track) }` from another module costs two
     /// heap allocations per packet (the capturing closure's context escapes inside
     /// `assumeIsolated`; Swift 6.3, measured by bench/ Micro "Fan-out").
-    public nonisolated func receiveRTPOnExecutor(_ packet: UnsafeMutableRawBufferPointer, track: PublishedTrack) {
+    public nonisolated func receiveRTPOnExecutor(_ packet: UnsafeMutableRawBufferPointer, track: PublishedTrack,
+                                                 layer: Int = 0) {
         preconditionIsolated("receiveRTPOnExecutor called off the room's executor")
-        track.receive(packet, now: clock())
+        track.receive(packet, layer: layer, now: clock())
     }
 
     /// A compound RTCP packet from `participant`: sender reports of its tracks go to their
