@@ -10,7 +10,7 @@ from livekit import rtc
 
 async def main(url, token, seconds):
     room = rtc.Room()
-    frames, sizes, first = [0], set(), [None]
+    frames, sizes, first, times = [0], set(), [None], []
 
     def on_track(track, publication, participant):
         if track.kind != rtc.TrackKind.KIND_VIDEO:
@@ -21,13 +21,14 @@ async def main(url, token, seconds):
                 if first[0] is None:
                     first[0] = time.time()
                 frames[0] += 1
+                times.append(round(time.time(), 4))
                 sizes.add((event.frame.width, event.frame.height))
         asyncio.ensure_future(read())
     room.on("track_subscribed", on_track)
     await room.connect(url, token)
     print(json.dumps({"event": "connected", "at": time.time()}), flush=True)
     await asyncio.sleep(seconds)
-    print(json.dumps({"frames": frames[0], "first_frame_at": first[0], "sizes": sorted(sizes)}), flush=True)
+    print(json.dumps({"frames": frames[0], "first_frame_at": first[0], "sizes": sorted(sizes), "times": times}), flush=True)
     await room.disconnect()
 
 

@@ -152,6 +152,9 @@ public actor SignalSession {
         }
     }
 
+    /// True once the session ended (leave, removal, timeout).
+    public var isEnded: Bool { ended }
+
     /// True when the client has been silent past the ping timeout.
     public func isTimedOut() -> Bool {
         nowMs() - lastHeardMs > Int64(Self.pingTimeout) * 1000

@@ -160,6 +160,13 @@ public final class ICEAgent {
         guard nice_agent_gather_candidates(agent, streamID) != 0 else { throw .gatheringFailed }
     }
 
+    /// ICE restart (RFC 8445 §9): new local credentials, remote candidates forgotten, local
+    /// candidates kept; checks run again once the peer's new credentials are set. The selected
+    /// pair keeps carrying data until a new one is chosen.
+    public func restart() throws(ICEError) {
+        guard nice_agent_restart_stream(agent, streamID) != 0 else { throw .credentials }
+    }
+
     /// Local ufrag and password for the SDP (`a=ice-ufrag`, `a=ice-pwd`).
     public var localCredentials: (ufrag: String, password: String) {
         var ufrag: UnsafeMutablePointer<gchar>?

@@ -140,8 +140,11 @@ public final class PeerConnection {
                        connectTimeoutMilliseconds: Int = 20_000) throws -> SessionDescription {
         let incoming = try SDPAnswerer.remoteTransport(of: offer)
         let first = localDescription == nil
-        if !first, let remote, remote.ufrag != incoming.ufrag {
-            throw NegotiationError.malformedSDP("ICE restart is not supported")
+        let restart = !first && remote.map { $0.ufrag != incoming.ufrag || $0.password != incoming.password } ?? false
+        if restart {
+            // The peer restarts ICE (a LiveKit client resuming): so do we, then answer with our
+            // new credentials.
+            try transport.restartICE()
         }
         sessionVersion += 1
         let (answer, negotiated) = try SDPAnswerer.answer(to: offer, mode: mode, local: localTransport, sessionID: sessionID,
@@ -157,6 +160,8 @@ public final class PeerConnection {
         if first {
             try transport.setDTLSRole(incoming.localSetup == .active ? .client : .server)
             try start(remote: incoming, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
+        } else if restart {
+            try applyRestartedRemote(incoming)
         } else {
             for candidate in incoming.candidates { _ = try? transport.addRemoteCandidate(candidate) }
         }
@@ -167,7 +172,8 @@ public final class PeerConnection {
 
     /// Builds an offer of `sections` (a new one each call: renegotiation keeps earlier m-lines in
     /// place). Call once gathering is done.
-    public func offer(_ sections: [OfferedSection]) -> SessionDescription {
+    public func offer(_ sections: [OfferedSection], iceRestart: Bool = false) throws -> SessionDescription {
+        if iceRestart, started { try transport.restartICE() }
         sessionVersion += 1
         let offer = SDPOfferer.offer(sections, local: localTransport, sessionID: sessionID, sessionVersion: sessionVersion)
         self.offer = offer
@@ -203,6 +209,8 @@ public final class PeerConnection {
         }
         if first {
             try start(remote: incoming, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
+        } else if let remote, remote.ufrag != incoming.ufrag || remote.password != incoming.password {
+            try applyRestartedRemote(incoming)
         } else {
             for candidate in incoming.candidates { _ = try? transport.addRemoteCandidate(candidate) }
         }
@@ -259,6 +267,16 @@ public final class PeerConnection {
         }
         timer.schedule(afterMilliseconds: connectTimeoutMilliseconds)
         connectTimer = timer
+    }
+
+    /// The peer's credentials after an ICE restart; checks start again with them.
+    private func applyRestartedRemote(_ incoming: RemoteTransportDescription) throws {
+        guard incoming.fingerprint.lowercased() == remote?.fingerprint.lowercased() else {
+            throw NegotiationError.malformedSDP("the DTLS fingerprint changed in a renegotiation")
+        }
+        remote = incoming
+        try transport.setRemote(ufrag: incoming.ufrag, password: incoming.password, fingerprint: incoming.fingerprint)
+        for candidate in incoming.candidates { _ = try? transport.addRemoteCandidate(candidate) }
     }
 
     private func adopt(_ negotiated: [NegotiatedMedia], lineCount: Int) {

@@ -116,6 +116,12 @@ public final class PeerTransport {
         if state == .new { setState(.connecting) }
     }
 
+    /// ICE restart: new local credentials (read `localCredentials` for the SDP), then call
+    /// `setRemote` with the peer's new ones. DTLS and SRTP carry on over whichever pair wins.
+    public func restartICE() throws(PeerTransportError) {
+        do { try ice.restart() } catch { throw .ice(error) }
+    }
+
     /// Changes the DTLS role before the handshake starts. An offerer (`a=setup:actpass`) learns its
     /// role only from the answer, after its transport was created to gather candidates.
     public func setDTLSRole(_ role: DTLSTransport.Role) throws(PeerTransportError) {
@@ -195,6 +201,9 @@ public final class PeerTransport {
                 dtls.start()
             }
         case .failed:
+            // During an ICE restart libnice may pass through failed before the new checks
+            // succeed; an established transport is only failed by consent loss, which also
+            // reports failed — both end the transport, as LiveKit clients then resume again.
             if state != .closed { setState(.failed("ICE failed")) }
         case .disconnected, .gathering, .connecting:
             break

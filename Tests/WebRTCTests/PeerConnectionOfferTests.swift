@@ -89,6 +89,15 @@ import Testing
         try await worker.run { try pair.negotiate(tracks: ["TR_1", "TR_2"]) }
         try await worker.run { pair.sendRTP(ssrc: LoopbackPair.ssrc(1), sequence: 1) }
         try await waitUntil("RTP on m-line 2") { try await worker.run { pair.rtpLines == [1, 2] } }
+        // ICE restart (a LiveKit client resuming): both sides get new credentials, media goes on.
+        let before = try await worker.run { pair.offerer.transport.localCredentials.ufrag + pair.answerer.transport.localCredentials.ufrag }
+        try await worker.run { try pair.negotiate(tracks: ["TR_1", "TR_2"], iceRestart: true) }
+        let after = try await worker.run { pair.offerer.transport.localCredentials.ufrag + pair.answerer.transport.localCredentials.ufrag }
+        #expect(before != after)
+        try await Task.sleep(for: .milliseconds(300))
+        try await worker.run { pair.sendRTP(ssrc: LoopbackPair.ssrc(0), sequence: 2) }
+        try await waitUntil("RTP after the ICE restart", seconds: 10) { try await worker.run { pair.rtpLines == [1, 2, 1] } }
+        #expect(try await worker.run { pair.bothConnected })
         try await worker.run { pair.close() }
     }
 }
@@ -116,14 +125,14 @@ final class LoopbackPair: PeerConnectionDelegate, @unchecked Sendable {
     var bothConnected: Bool { offerer.state == .connected && answerer.state == .connected }
     var channelOpen: Bool { outgoing?.state == .open && incoming?.state == .open }
 
-    func negotiate(tracks: [String]) throws {
+    func negotiate(tracks: [String], iceRestart: Bool = false) throws {
         var sections = [OfferedSection(mid: "0", content: .data)]
         for (index, id) in tracks.enumerated() {
             let track = OutgoingTrack(kind: .video, codecName: "VP8", ssrc: Self.ssrc(index), streamID: "s", trackID: id,
                                       cname: "c", tag: id)
             sections.append(OfferedSection(mid: String(index + 1), content: .track(track, codec: PeerConnectionOfferTests.vp8)))
         }
-        let offer = offerer.offer(sections)
+        let offer = try offerer.offer(sections, iceRestart: iceRestart)
         let answer = try answerer.answer(offer: try SessionDescription(parsing: offer.description), mode: .receive, acceptData: true)
         try offerer.setAnswer(try SessionDescription(parsing: answer.description))
     }

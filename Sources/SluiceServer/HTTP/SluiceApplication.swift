@@ -19,6 +19,8 @@ public final class SluiceApplication: Sendable {
     /// WHIP/WHEP sessions and the media rooms they run in.
     let mediaSessions: MediaSessions
     let whipMembership: WHIPMembership
+    /// LiveKit sessions whose WebSocket dropped, waiting a few seconds for the client to resume.
+    let resumableSessions = ResumableSessions()
 
     /// Seconds between sweeps that close rooms left empty past their timeout.
     let idleSweepInterval: Duration
@@ -116,7 +118,7 @@ public final class SluiceApplication: Sendable {
 
     var signalEndpoint: SignalEndpoint {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms),
-                       rooms: rooms, media: mediaSessions, logger: logger)
+                       rooms: rooms, media: mediaSessions, resumable: resumableSessions, logger: logger)
     }
 
     /// Runs until SIGINT/SIGTERM: one HTTP listener per bind address plus the idle-room sweeper.

@@ -12,6 +12,8 @@ struct RTCAdmission: Sendable {
     struct Admitted: Sendable {
         var roomName: String
         var parameters: JoinParameters
+        /// The session a resuming client asks for.
+        var resumeSid: String?
     }
 
     let tokens: AccessToken
@@ -45,7 +47,7 @@ struct RTCAdmission: Sendable {
             identity: claims.identity, name: claims.name ?? "", metadata: claims.metadata ?? "",
             attributes: claims.attributes ?? [:], grant: grant, kind: kind.value, autoSubscribe: query.autoSubscribe,
             protocolVersion: query.protocolVersion)
-        return .success(Admitted(roomName: room, parameters: parameters))
+        return .success(Admitted(roomName: room, parameters: parameters, resumeSid: query.resumeSid))
     }
 }
 

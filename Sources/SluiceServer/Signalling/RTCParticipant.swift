@@ -290,7 +290,7 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
 
     /// Sends a subscriber offer with the current m-lines, or marks one as due when an offer is
     /// already waiting for its answer (one offer in flight at a time).
-    func negotiateSubscriber() {
+    func negotiateSubscriber(iceRestart: Bool = false) {
         guard !isClosed else { return }
         guard !offerInFlight else { needsOffer = true; return }
         needsOffer = false
@@ -309,7 +309,13 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
                 sections.append(OfferedSection(mid: line.mid, content: .inactive(line.kind, codec: line.codec)))
             }
         }
-        let offer = subscriber.offer(sections)
+        let offer: SessionDescription
+        do {
+            offer = try subscriber.offer(sections, iceRestart: iceRestart)
+        } catch {
+            logger.warning("subscriber offer failed", metadata: ["participant": "\(sid)", "error": "\(error)"])
+            return
+        }
         offerID += 1
         offerInFlight = true
         var response = Livekit_SignalResponse()
@@ -320,6 +326,15 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
             $0.midToTrackID = midToTrack
         }
         sink.send(response)
+    }
+
+    /// The client resumed on a new signalling connection: whatever offer was in flight may be
+    /// lost, and LiveKit clients expect a fresh subscriber offer that restarts ICE.
+    func resumed() {
+        offerInFlight = false
+        needsOffer = false
+        for index in lines.indices where lines[index].offered { lines[index].offered = false }
+        negotiateSubscriber(iceRestart: true)
     }
 
     /// The client's answer to our subscriber offer.

@@ -5,6 +5,8 @@ struct RTCQuery: Sendable {
     var accessToken: String?
     var autoSubscribe = true
     var protocolVersion: Int32 = 0
+    /// `reconnect=1&sid=PA_...`: the client resumes that session.
+    var resumeSid: String?
 
     /// `target` is the request target (`/rtc?access_token=...`).
     init(target: String) {
@@ -14,6 +16,7 @@ struct RTCQuery: Sendable {
         accessToken = value("access_token")
         autoSubscribe = flag("auto_subscribe") ?? true
         protocolVersion = value("protocol").flatMap { Int32($0) } ?? 0
+        if flag("reconnect") == true, let sid = value("sid"), !sid.isEmpty { resumeSid = sid }
     }
 
     /// The path without the query.

@@ -15,6 +15,7 @@ struct SignalEndpoint: Sendable {
     let admission: RTCAdmission
     let rooms: RoomManager
     let media: MediaSessions
+    let resumable: ResumableSessions
     let logger: Logger
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
@@ -37,35 +38,34 @@ struct SignalEndpoint: Sendable {
 
     private func run(_ admitted: RTCAdmission.Admitted, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let (stream, continuation) = AsyncStream<WebSocketSignalSink.Item>.makeStream()
-        let sink = WebSocketSignalSink(continuation: continuation)
-        let session = SignalSession(roomName: admitted.roomName, parameters: admitted.parameters, rooms: rooms,
-                                    sink: sink, logger: logger)
+        let socket = WebSocketSignalSink(continuation: continuation)
         let json = JSONMode()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await Self.write(stream, to: outbound, json: json, logger: logger) }
-            do {
-                try await session.start()
-            } catch {
-                try? await outbound.close(.policyViolation, reason: "\(error)")
-                continuation.finish()
-                group.cancelAll()
-                return
+            let live: ResumableSessions.Parked
+            if let sid = admitted.resumeSid {
+                guard let resumed = await resume(sid: sid, admitted, on: socket) else {
+                    // Nothing to resume (expired, or never here): the client rejoins from scratch.
+                    var leave = Livekit_SignalResponse()
+                    leave.leave = Livekit_LeaveRequest.with {
+                        $0.canReconnect = true
+                        $0.reason = .stateMismatch
+                        $0.action = .reconnect
+                    }
+                    socket.send(leave)
+                    socket.close()
+                    return
+                }
+                live = resumed
+            } else {
+                guard let joined = await join(admitted, on: socket, outbound: outbound) else {
+                    socket.close()
+                    return
+                }
+                live = joined
             }
-            // Both peer connections, and the first subscriber offer (data channels, and the
-            // tracks already published when auto-subscribing).
-            let participant: RTCParticipant
-            do {
-                participant = try await openMedia(admitted, session: session, sink: sink)
-            } catch {
-                logger.error("media setup failed", metadata: ["room": "\(admitted.roomName)", "error": "\(error)"])
-                var leave = Livekit_SignalResponse()
-                leave.leave = Livekit_LeaveRequest.with { $0.reason = .stateMismatch; $0.action = .disconnect }
-                sink.send(leave)
-                await session.end(reason: .stateMismatch)
-                sink.close()
-                return
-            }
-            let bridge = ParticipantMediaBridge(session: session, media: participant, sink: sink, logger: logger)
+            let sink = live.sink, session = live.session
+            let bridge = ParticipantMediaBridge(session: session, media: live.media, sink: sink, logger: logger)
             // Drop clients that stop pinging, as LiveKit does.
             let watchdog = Task {
                 while !Task.isCancelled {
@@ -79,15 +79,70 @@ struct SignalEndpoint: Sendable {
             }
             await self.read(inbound, into: session, bridge: bridge, sink: sink, json: json)
             watchdog.cancel()
+            if !sink.isClosed, !(await session.isEnded) {
+                // The socket dropped without a leave: the media keeps flowing while the client
+                // gets a few seconds to resume on a new socket.
+                sink.detach()
+                socket.close()
+                logger.info("signal connection lost; waiting for resume",
+                            metadata: ["participant": "\(live.media.sid)", "room": "\(live.roomName)"])
+                if await resumable.park(live, sid: live.media.sid) { return }
+            }
             await session.end(reason: .clientInitiated)
-            await media.closeParticipant(participant)
+            await media.closeParticipant(live.media)
             // The writer drains what is queued (a leave, say) and closes the socket.
             sink.close()
+            socket.close()
         }
     }
 
+    /// A new session: JoinResponse, then both peer connections and the first subscriber offer
+    /// (data channels, and the tracks already published when auto-subscribing).
+    private func join(_ admitted: RTCAdmission.Admitted, on socket: WebSocketSignalSink,
+                      outbound: WebSocketOutboundWriter) async -> ResumableSessions.Parked? {
+        let sink = SwitchableSignalSink(socket)
+        let session = SignalSession(roomName: admitted.roomName, parameters: admitted.parameters, rooms: rooms,
+                                    sink: sink, logger: logger)
+        do {
+            try await session.start()
+        } catch {
+            try? await outbound.close(.policyViolation, reason: "\(error)")
+            return nil
+        }
+        do {
+            let participant = try await openMedia(admitted, session: session, sink: sink)
+            return ResumableSessions.Parked(session: session, media: participant, sink: sink, roomName: admitted.roomName,
+                                            identity: admitted.parameters.identity)
+        } catch {
+            logger.error("media setup failed", metadata: ["room": "\(admitted.roomName)", "error": "\(error)"])
+            var leave = Livekit_SignalResponse()
+            leave.leave = Livekit_LeaveRequest.with { $0.reason = .stateMismatch; $0.action = .disconnect }
+            sink.send(leave)
+            await session.end(reason: .stateMismatch)
+            sink.close()
+            return nil
+        }
+    }
+
+    /// A resuming client takes its parked session back: ReconnectResponse first, then what the
+    /// room said meanwhile, then a subscriber offer restarting ICE (the client restarts its
+    /// publisher connection itself).
+    private func resume(sid: String, _ admitted: RTCAdmission.Admitted,
+                        on socket: WebSocketSignalSink) async -> ResumableSessions.Parked? {
+        guard let parked = await resumable.claim(sid: sid, identity: admitted.parameters.identity,
+                                                 roomName: admitted.roomName) else { return nil }
+        var reconnect = Livekit_SignalResponse()
+        reconnect.reconnect = Livekit_ReconnectResponse.with { $0.serverInfo = ServerIdentity.serverInfo }
+        guard parked.sink.attach(socket, first: reconnect) else { return nil }
+        await parked.session.touch()
+        let participant = parked.media
+        _ = try? await participant.worker.run { participant.resumed() }
+        logger.info("session resumed", metadata: ["participant": "\(sid)", "room": "\(parked.roomName)"])
+        return parked
+    }
+
     private func openMedia(_ admitted: RTCAdmission.Admitted, session: SignalSession,
-                           sink: WebSocketSignalSink) async throws -> RTCParticipant {
+                           sink: SwitchableSignalSink) async throws -> RTCParticipant {
         guard let sid = await session.participantSid else { throw MediaSessionError.gatheringTimedOut }
         let rooms = self.rooms, roomName = admitted.roomName
         return try await media.openParticipant(
@@ -108,7 +163,7 @@ struct SignalEndpoint: Sendable {
     }
 
     private func read(_ inbound: WebSocketInboundStream, into session: SignalSession, bridge: ParticipantMediaBridge,
-                      sink: WebSocketSignalSink, json: JSONMode) async {
+                      sink: SwitchableSignalSink, json: JSONMode) async {
         do {
             for try await message in inbound.messages(maxSize: Self.maxMessageSize) {
                 let request: Livekit_SignalRequest
@@ -128,6 +183,8 @@ struct SignalEndpoint: Sendable {
                     var leave = Livekit_SignalResponse()
                     leave.leave = Livekit_LeaveRequest.with { $0.reason = .stateMismatch; $0.action = .disconnect }
                     sink.send(leave)
+                    await session.end(reason: .stateMismatch)
+                    sink.close()
                     return
                 }
                 if await bridge.handle(request) { continue }
