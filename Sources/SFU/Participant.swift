@@ -50,8 +50,16 @@ public final class Participant {
     /// block of the latest report.
     public private(set) var downlinkLoss: Double = 0
 
+    /// The layer cap its downlink allows (see `Room.allocateDownlinks`).
+    public internal(set) var downlinkAllocator = DownlinkAllocator()
+    /// Receiver reports since the last allocation: only fresh loss figures move the cap.
+    var freshReport = false
+
     func countReceiverReport() { receiverReports += 1 }
-    func receivedReport(fractionLost: UInt8) { downlinkLoss = Double(fractionLost) / 256 }
+    func receivedReport(fractionLost: UInt8) {
+        downlinkLoss = Double(fractionLost) / 256
+        freshReport = true
+    }
     func countKeyframeRequest() { keyframeRequests += 1 }
     func countNACKItem() { nackItems += 1 }
     func countUnknownFeedback() { unknownFeedback += 1 }

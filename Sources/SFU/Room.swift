@@ -160,6 +160,23 @@ public actor Room {
         }
     }
 
+    /// Moves each subscriber's layer cap with the loss its latest receiver report showed, and
+    /// asks for the keyframes the new caps need. Returns the subscribers whose cap changed.
+    @discardableResult
+    public func allocateDownlinks() -> [Participant] {
+        let now = clock()
+        var changed: [Participant] = []
+        for participant in participants where participant.freshReport && !participant.downTracks.isEmpty {
+            participant.freshReport = false
+            guard let cap = participant.downlinkAllocator.update(loss: participant.downlinkLoss, now: now) else { continue }
+            for downTrack in participant.downTracks where downTrack.track.kind == .video {
+                if let layer = downTrack.setCap(cap, now: now) { downTrack.track.requestKeyframe(layer: layer, now: now) }
+            }
+            changed.append(participant)
+        }
+        return changed
+    }
+
     // MARK: Packets in (on the executor)
 
     /// RTP of `track` from its publisher; fanned out to its DownTracks.

@@ -115,3 +115,37 @@ import Testing
         #expect(block.cumulativeLost == 0)  // 5 expected, 5 received (one late, one duplicate)
     }
 }
+
+@Suite struct DownlinkAllocatorTests {
+    @Test func lowersOnLossAndRaisesAfterSustainedRecovery() {
+        var a = DownlinkAllocator()
+        let s: UInt64 = 1_000_000_000
+        #expect(a.update(loss: 0.05, now: 1 * s) == nil && a.cap == .unlimited)  // between thresholds: hold
+        #expect(a.update(loss: 0.2, now: 2 * s) == .upTo(1))
+        #expect(a.update(loss: 0.2, now: 3 * s) == nil, "at most one step per 2 s")
+        #expect(a.update(loss: 0.2, now: 4 * s) == .upTo(0))
+        #expect(a.update(loss: 0.5, now: 7 * s) == nil && a.cap == .upTo(0), "never below the lowest layer")
+        #expect(a.update(loss: 0.0, now: 8 * s) == nil)
+        #expect(a.update(loss: 0.05, now: 10 * s) == nil, "a middling report restarts the wait")
+        #expect(a.update(loss: 0.0, now: 11 * s) == nil)
+        #expect(a.update(loss: 0.0, now: 15 * s) == nil)
+        #expect(a.update(loss: 0.0, now: 16 * s) == .upTo(1))
+        #expect(a.update(loss: 0.0, now: 21 * s) == .unlimited)
+    }
+
+    @Test func aCappedSubscriberGetsTheLowerLayer() {
+        let vp8 = TrackCodec(name: "VP8", payloadType: 96, clockRate: 90000)
+        let track = PublishedTrack(kind: .video, codec: vp8, ssrc: nil,
+                                   layers: [LayerSelector.Layer(width: 320, height: 180), LayerSelector.Layer(width: 1280, height: 720)],
+                                   publisherTransport: RecordingTransport())
+        let subscriber = RecordingTransport()
+        let down = DownTrack(track: track, subscriberID: "PA_s", ssrc: 5, payloadType: 96, transport: subscriber)
+        track.add(down)
+        _ = down.setCap(.upTo(0), now: 0)
+        let key: [UInt8] = [0x10, 0x00, 0x9D, 0x01, 0x2A, 0x40, 0x01, 0xF0, 0x00]
+        var low = rtp(seq: 1, ssrc: 1, payload: key), high = rtp(seq: 1, ssrc: 2, payload: key)
+        low.withUnsafeMutableBytes { track.receive($0, layer: 0, now: 1) }
+        high.withUnsafeMutableBytes { track.receive($0, layer: 1, now: 1) }
+        #expect(down.forwarder.currentLayer == 0 && subscriber.rtp.count == 1)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import LiveKitProto
+import Logging
 import SFU
 import WebRTC
 
@@ -33,6 +34,8 @@ final class RoomMediaHub: @unchecked Sendable {
         self.worker = worker
     }
 
+    private func logger(_ member: RTCParticipant) -> Logger { member.logger }
+
     private func startTimerIfNeeded() {
         guard timer == nil else { return }
         let timer = LoopTimer(worker: worker) { [weak self] in self?.tick() }
@@ -46,7 +49,18 @@ final class RoomMediaHub: @unchecked Sendable {
         updateSpeakers()
         if ticks % 2 == 0 {
             let room = self.room
-            room.assumeIsolated { $0.sendPublisherFeedback(rembBitrate: Self.publisherBitrate) }
+            nonisolated(unsafe) var capped: [SFU.Participant] = []
+            room.assumeIsolated { room in
+                room.sendPublisherFeedback(rembBitrate: Self.publisherBitrate)
+                capped = room.allocateDownlinks()
+            }
+            for participant in capped {
+                if let member = members[participant.sid] {
+                    logger(member).info("downlink layer cap changed", metadata: [
+                        "participant": "\(member.sid)", "cap": "\(participant.downlinkAllocator.cap)",
+                        "loss": "\(participant.downlinkLoss)"])
+                }
+            }
         }
         if ticks % 4 == 0 { sendConnectionQuality() }
         timer?.schedule(afterMilliseconds: Self.tickMilliseconds)
