@@ -138,3 +138,61 @@ def test_dynacast_stops_unwanted_layers_and_restores_them(server):
         await room_a.disconnect()
         await host.disconnect()
     asyncio.run(go())
+
+
+def test_adaptive_stream_dimensions_pick_the_small_layer(server):
+    """A viewer that reports a small player size (UpdateTrackSettings width/height, what LiveKit's
+    adaptive stream sends) gets the low layer. The Python SDK cannot send sizes, so this viewer is
+    LiveKit signalling from `livekit-protocol` plus aiortc as its WebRTC peer and decoder."""
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from livekit.protocol import rtc as proto
+    from lk_signal import Client
+    from lk_rtc import token as make_token
+
+    async def go():
+        host = await connect(server, "host", "adaptive")
+        pattern = VideoPattern(1280, 720, (200, 120, 20), fps=15)
+        pub = await publish_video(host, "camera", rtc.TrackSource.SOURCE_CAMERA, pattern, simulcast=True)
+        sending = asyncio.ensure_future(pattern.run(25))
+        await asyncio.sleep(2)  # layers up at the publisher
+
+        client = await Client.connect(server, make_token("small-player", "adaptive", can_publish=False))
+        pc = RTCPeerConnection()
+        sizes = []
+        frames_at = []
+
+        @pc.on("track")
+        def on_track(track):
+            async def read():
+                while True:
+                    frame = await track.recv()
+                    sizes.append((frame.width, frame.height))
+                    frames_at.append(time.monotonic())
+            if track.kind == "video":
+                asyncio.ensure_future(read())
+
+        async def answer_offers():
+            while True:
+                message = await client.recv(timeout=30)
+                if message.WhichOneof("message") == "offer":
+                    await pc.setRemoteDescription(RTCSessionDescription(message.offer.sdp, "offer"))
+                    await pc.setLocalDescription(await pc.createAnswer())
+                    await client.send(answer=proto.SessionDescription(type="answer", sdp=pc.localDescription.sdp,
+                                                                      id=message.offer.id))
+        answering = asyncio.ensure_future(answer_offers())
+        assert await wait_for(lambda: len(sizes) >= 10, 15), sizes
+        full = sizes[-1]
+        # The player is 320x180: adaptive stream asks for that size.
+        await client.send(track_setting=proto.UpdateTrackSettings(track_sids=[pub.sid], width=320, height=180))
+        t = time.monotonic()
+        await asyncio.sleep(3)
+        small = {s for s, at in zip(sizes, frames_at) if at > t + 1.0}
+        print(f"\naiortc viewer: {full} before; after asking for 320x180: {small}")
+        assert full == (1280, 720), full
+        assert small == {(320, 180)}, small
+        answering.cancel()
+        sending.cancel()
+        await pc.close()
+        await client.close()
+        await host.disconnect()
+    asyncio.run(go())
