@@ -1,3 +1,4 @@
+import Dispatch
 import Media
 
 /// Events from a `PeerConnection`, synchronous on its worker thread. Packet buffers are valid only
@@ -51,6 +52,14 @@ public final class PeerConnection {
     private var ssrcRoutes: [UInt32: Int] = [:]
     private var midExtensionID: UInt8?
     private var ridExtensionID: UInt8?
+    /// Transport-wide congestion control towards the sender, when negotiated.
+    private var transportCCExtensionID: UInt8?
+    private var transportFeedback = TransportFeedbackRecorder()
+    private var feedbackTimer: LoopTimer?
+    private var feedbackMediaSSRC: UInt32 = 0
+    private let feedbackSenderSSRC = UInt32.random(in: 1...UInt32.max)
+    /// How often transport-cc feedback goes out (libwebrtc's receivers use about 100 ms).
+    static let transportFeedbackMilliseconds = 100
     /// By m-line index: the negotiated media there (nil for data or rejected m-lines).
     private var mediaByLine: [NegotiatedMedia?] = []
     /// payload type -> m-line index when exactly one m-line uses it, else -1.
@@ -250,6 +259,8 @@ public final class PeerConnection {
     public func close() {
         connectTimer?.cancel()
         connectTimer = nil
+        feedbackTimer?.cancel()
+        feedbackTimer = nil
         dataChannels?.close()
         transport.close()
     }
@@ -267,6 +278,19 @@ public final class PeerConnection {
         }
         timer.schedule(afterMilliseconds: connectTimeoutMilliseconds)
         connectTimer = timer
+    }
+
+    private func startTransportFeedback() {
+        let timer = LoopTimer(worker: worker) { [weak self] in
+            guard let self, self.transport.state != .closed else { return }
+            if let message = self.transportFeedback.feedback(senderSSRC: self.feedbackSenderSSRC,
+                                                             mediaSSRC: self.feedbackMediaSSRC) {
+                message.withUnsafeBytes { _ = self.sendRTCP($0) }
+            }
+            self.feedbackTimer?.schedule(afterMilliseconds: Self.transportFeedbackMilliseconds)
+        }
+        timer.schedule(afterMilliseconds: Self.transportFeedbackMilliseconds)
+        feedbackTimer = timer
     }
 
     /// The peer's credentials after an ICE restart; checks start again with them.
@@ -289,6 +313,7 @@ public final class PeerConnection {
             for ssrc in media.remoteSSRCs { routes[ssrc] = media.index << 3 }
             if let id = media.midExtensionID { midExtensionID = id }
             if let id = media.ridExtensionID { ridExtensionID = id }
+            if let id = media.transportCCExtensionID { transportCCExtensionID = id }
             let pt = Int(media.codec.payloadType & 0x7F)
             payloadTypeRoutes[pt] = payloadTypeRoutes[pt] == -1 ? media.index : -2
         }
@@ -324,6 +349,12 @@ public final class PeerConnection {
             route = learnRoute(packet)
             guard route >= 0 else { unroutablePackets += 1; return }
             ssrcRoutes[packet.ssrc] = route
+        }
+        if let id = transportCCExtensionID, let value = packet.headerExtension(id: id), value.count >= 2 {
+            transportFeedback.record(sequenceNumber: UInt16(value[0]) << 8 | UInt16(value[1]),
+                                     arrivalMicroseconds: Int64(bitPattern: DispatchTime.now().uptimeNanoseconds / 1000))
+            feedbackMediaSSRC = packet.ssrc
+            if feedbackTimer == nil { startTransportFeedback() }
         }
         let index = route >> 3
         guard index < mediaByLine.count, let media = mediaByLine[index], packet.payloadType == media.codec.payloadType else {

@@ -64,6 +64,9 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var ridExtensionID: UInt8?
     /// The audio level header extension id (RFC 6464), when accepted (audio ingest).
     public var audioLevelExtensionID: UInt8?
+    /// The transport-wide sequence number extension id, when accepted (ingest): we then send
+    /// transport-cc feedback for the sender's bandwidth estimator.
+    public var transportCCExtensionID: UInt8?
     /// What we send on this m-line (answers with `.send`).
     public var sending: OutgoingTrack?
 }
@@ -243,6 +246,13 @@ public enum SDPAnswerer {
                         section.extmaps = [SDPExtmap(id: id, uri: RTPHeaderExtensionURI.mid)]
                         midExtension = id
                     }
+                    var transportCCExtension: UInt8?
+                    if case .receive = mode, let id = offered.extmapID(for: RTPHeaderExtensionURI.transportWideCC),
+                       offered.rtcpFeedback.contains(where: { $0.type == "transport-cc" }) {
+                        section.extmaps.append(SDPExtmap(id: id, uri: RTPHeaderExtensionURI.transportWideCC))
+                        section.rtcpFeedback.append(SDPRTCPFeedback(payloadType: codec.payloadType, type: "transport-cc", parameter: nil))
+                        transportCCExtension = id
+                    }
                     var audioLevelExtension: UInt8?
                     if case .receive = mode, kind == .audio, let id = offered.extmapID(for: RTPHeaderExtensionURI.audioLevel) {
                         // Active speakers come from the level the publisher's client measured.
@@ -272,7 +282,7 @@ public enum SDPAnswerer {
                         index: index, mid: mid, kind: kind, direction: direction, codec: codec,
                         remoteSSRCs: rids.isEmpty ? mediaSSRCs(of: offered) : [], midExtensionID: midExtension,
                         rids: rids, ridExtensionID: ridExtension, audioLevelExtensionID: audioLevelExtension,
-                        sending: sending))
+                        transportCCExtensionID: transportCCExtension, sending: sending))
                     bundle.append(mid)
                 }
             } else if acceptData, offered.kind == "application", offered.proto.uppercased().contains("SCTP"),
