@@ -292,3 +292,29 @@ def test_bad_sdp_ends_only_that_session(server):
         await watcher.disconnect()
         await lk.aclose()
     run(go())
+
+
+def test_update_participant_permission_takes_publishing_away(server):
+    async def go():
+        lk = lkapi(server)
+        host = await connect(server, "host", "perm")
+        pattern = VideoPattern(160, 120, (1, 100, 200))
+        pub = await publish_video(host, "camera", rtc.TrackSource.SOURCE_CAMERA, pattern)
+        sending = asyncio.ensure_future(pattern.run(10))
+        viewer = await connect(server, "viewer", "perm", can_publish=False)
+        unpublished = []
+        viewer.on("track_unpublished", lambda publication, participant: unpublished.append(publication.sid))
+        await asyncio.sleep(1.0)
+        info = await lk.room.update_participant(api.UpdateParticipantRequest(
+            room="perm", identity="host", permission=api.ParticipantPermission(can_publish=False, can_subscribe=True,
+                                                                              can_publish_data=True)))
+        assert not info.permission.can_publish
+        assert await wait_for(lambda: pub.sid in unpublished, 5), unpublished
+        listed = await lk.room.get_participant(api.RoomParticipantIdentity(room="perm", identity="host"))
+        print(f"\nafter revoking canPublish: viewer saw unpublished {unpublished}; host tracks {list(listed.tracks)}")
+        assert list(listed.tracks) == []
+        sending.cancel()
+        await viewer.disconnect()
+        await host.disconnect()
+        await lk.aclose()
+    run(go())

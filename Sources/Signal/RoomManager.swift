@@ -13,6 +13,8 @@ public actor RoomManager {
     struct Member {
         var info: Livekit_ParticipantInfo
         var sink: any SignalSink
+        /// Told when the API changes the participant's permission (its session applies it).
+        var onPermissionChange: (@Sendable (Livekit_ParticipantPermission) async -> Void)?
         var hidden: Bool { info.permission.hidden }
     }
 
@@ -328,6 +330,12 @@ public actor RoomManager {
         return member.info.tracks[index]
     }
 
+    /// Registers what applies a new permission to a live session (UpdateParticipant).
+    public func onPermissionChange(roomName: String, participantSid: String,
+                                   _ apply: @escaping @Sendable (Livekit_ParticipantPermission) async -> Void) {
+        rooms[roomName]?.members[participantSid]?.onPermissionChange = apply
+    }
+
     /// The identities present in a room (hidden ones included), for data delivery checks.
     public func identities(roomName: String) -> Set<String> {
         Set(rooms[roomName]?.members.values.map(\.info.identity) ?? [])
@@ -367,7 +375,10 @@ public actor RoomManager {
         for (key, value) in attributes {
             if value.isEmpty { member.info.attributes[key] = nil } else { member.info.attributes[key] = value }
         }
-        if let permission { member.info.permission = permission }
+        if let permission {
+            member.info.permission = permission
+            if let apply = member.onPermissionChange { Task { await apply(permission) } }
+        }
         room.version += 1
         member.info.version = room.version
         room.members[member.info.sid] = member

@@ -22,6 +22,8 @@ public actor SignalSession {
     private var ended = false
     /// Tracks announced with AddTrackRequest and those published.
     public private(set) var publications = TrackPublications()
+    /// What the participant may do: from its token, then as the API changes it.
+    public private(set) var permission: Livekit_ParticipantPermission
     /// Last time anything arrived from the client, for the ping timeout.
     public private(set) var lastHeardMs: Int64
 
@@ -34,6 +36,7 @@ public actor SignalSession {
         self.logger = logger
         self.nowMs = nowMs
         self.lastHeardMs = nowMs()
+        self.permission = parameters.permission
     }
 
     /// Joins the room and sends the JoinResponse, which LiveKit clients require as the first message.
@@ -83,7 +86,7 @@ public actor SignalSession {
         case .updateMetadata(let update):
             await updateOwnMetadata(update, sid: sid)
         case .addTrack(let add):
-            switch publications.add(add, permission: parameters.permission) {
+            switch publications.add(add, permission: permission) {
             case .success(let track):
                 var response = Livekit_SignalResponse()
                 response.trackPublished = Livekit_TrackPublishedResponse.with {
@@ -141,6 +144,23 @@ public actor SignalSession {
             await rooms.setTracks(roomName: roomName, participantSid: sid, publications.publishedInOrder)
         }
         return bound
+    }
+
+    /// Applies a permission the API set. Publishing taken away unpublishes what was published
+    /// (LiveKit does the same); returns those track sids so the media side drops them too.
+    public func applyPermission(_ new: Livekit_ParticipantPermission) async -> [String] {
+        permission = new
+        guard !new.canPublish, let sid = participantSid, !ended else { return [] }
+        let removed = publications.publishedInOrder.map(\.sid)
+        guard !removed.isEmpty else { return [] }
+        for trackSid in removed {
+            _ = publications.unpublish(sid: trackSid)
+            var response = Livekit_SignalResponse()
+            response.trackUnpublished = Livekit_TrackUnpublishedResponse.with { $0.trackSid = trackSid }
+            sink.send(response)
+        }
+        await rooms.setTracks(roomName: roomName, participantSid: sid, [])
+        return removed
     }
 
     /// The connection ended (closed by the client, dropped, or timed out).

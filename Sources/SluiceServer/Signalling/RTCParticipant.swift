@@ -32,7 +32,7 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     let sid: String
     let identity: String
     let roomName: String
-    let permission: Livekit_ParticipantPermission
+    private(set) var permission: Livekit_ParticipantPermission
     let autoSubscribe: Bool
     let worker: MediaWorker
     let room: SFU.Room
@@ -209,6 +209,16 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
             }]
         }
         sink.send(response)
+    }
+
+    /// A permission the API set: subscribing or publishing taken away ends what depended on it.
+    func applyPermission(_ new: Livekit_ParticipantPermission, unpublished: [String]) {
+        permission = new
+        for trackSid in unpublished { unpublish(trackSid: trackSid) }
+        if !new.canSubscribe {
+            let sids = subscribedTrackSids
+            hub.setSubscribed(self, trackSids: sids, subscribe: false)
+        }
     }
 
     /// Unpublishes a track the client no longer sends (signalled, not from SDP).

@@ -111,6 +111,12 @@ struct SignalEndpoint: Sendable {
         }
         do {
             let participant = try await openMedia(admitted, session: session, sink: sink)
+            if let sid = await session.participantSid {
+                await rooms.onPermissionChange(roomName: admitted.roomName, participantSid: sid) { permission in
+                    let unpublished = await session.applyPermission(permission)
+                    _ = try? await participant.worker.run { participant.applyPermission(permission, unpublished: unpublished) }
+                }
+            }
             return ResumableSessions.Parked(session: session, media: participant, sink: sink, roomName: admitted.roomName,
                                             identity: admitted.parameters.identity)
         } catch {
