@@ -93,25 +93,26 @@ public final class PeerConnection {
 
     /// Answerer whose offer comes later (LiveKit's publisher connection, prepared at join so the
     /// client's first offer is answered at once): controlled ICE agent, trickle, gathering.
-    public init(worker: MediaWorker, certificate: DTLSCertificate, answeringOn localAddresses: [String],
-                portRange: ClosedRange<UInt16>?) throws {
-        worker.preconditionIsCurrent()
-        self.worker = worker
-        let ice = ICEConfiguration(controlling: false, localAddresses: localAddresses, portRange: portRange, trickle: true)
-        transport = try PeerTransport(worker: worker, configuration: PeerTransportConfiguration(ice: ice, dtlsRole: .server),
-                                      certificate: certificate)
-        listener.owner = self
-        transport.delegate = listener
-        try transport.gatherCandidates()
+    public convenience init(worker: MediaWorker, certificate: DTLSCertificate, answeringOn localAddresses: [String],
+                            portRange: ClosedRange<UInt16>?) throws {
+        try self.init(worker: worker, certificate: certificate, controlling: false, localAddresses: localAddresses,
+                      portRange: portRange)
     }
 
     /// Offerer: creates the transport (controlling ICE agent, as the offerer is) and starts
     /// gathering. The DTLS role is settled by the answer.
-    public init(worker: MediaWorker, certificate: DTLSCertificate, offeringOn localAddresses: [String],
-                portRange: ClosedRange<UInt16>?) throws {
+    public convenience init(worker: MediaWorker, certificate: DTLSCertificate, offeringOn localAddresses: [String],
+                            portRange: ClosedRange<UInt16>?) throws {
+        try self.init(worker: worker, certificate: certificate, controlling: true, localAddresses: localAddresses,
+                      portRange: portRange)
+    }
+
+    /// A transport whose remote description comes later; the DTLS role is set when it does.
+    private init(worker: MediaWorker, certificate: DTLSCertificate, controlling: Bool, localAddresses: [String],
+                 portRange: ClosedRange<UInt16>?) throws {
         worker.preconditionIsCurrent()
         self.worker = worker
-        let ice = ICEConfiguration(controlling: true, localAddresses: localAddresses, portRange: portRange, trickle: true)
+        let ice = ICEConfiguration(controlling: controlling, localAddresses: localAddresses, portRange: portRange, trickle: true)
         transport = try PeerTransport(worker: worker, configuration: PeerTransportConfiguration(ice: ice, dtlsRole: .server),
                                       certificate: certificate)
         listener.owner = self
