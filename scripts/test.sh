@@ -12,4 +12,5 @@ swift test --skip-build --parallel --num-workers 2
 
 echo "== interop"
 export SLUICE_BIN="$PWD/.build/debug/sluice"
-.build-interop/venv/bin/python -m pytest Interop -v --timeout 300 -p no:cacheprovider
+# -rP prints what passing tests measured (frame counts, timings) into the log.
+.build-interop/venv/bin/python -m pytest Interop -v -rP --timeout 300 -p no:cacheprovider
