@@ -104,15 +104,16 @@ public actor Room {
     }
 
     /// Gives `sink` (a recorder) the packets of `track` from now on, and asks for a keyframe of
-    /// `layer` so a video recording can start at once.
+    /// `layer` so a video recording can start at once. The sink still sees every layer's packets;
+    /// `layer` is the one it keeps, which `highestWantedLayer` (dynacast) now counts as wanted.
     public func attach(_ sink: any TrackPacketSink, to track: PublishedTrack, layer: Int = 0) {
         guard !track.sinks.contains(where: { $0 === sink }) else { return }
-        track.sinks.append(sink)
+        track.addSink(sink, layer: layer)
         track.requestKeyframe(layer: layer, now: clock())
     }
 
     public func detach(_ sink: any TrackPacketSink, from track: PublishedTrack) {
-        track.sinks.removeAll { $0 === sink }
+        track.removeSink(sink)
     }
 
     /// A keyframe request for `track` on behalf of a sink (throttled).
