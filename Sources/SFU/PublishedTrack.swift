@@ -126,11 +126,17 @@ public final class PublishedTrack {
 
     /// Sends a PLI for `layer` to the publisher unless one went out within the throttle
     /// interval. Returns true when a PLI was sent.
+    /// `bypassingThrottle` sends even within the interval (and restarts it): for a recorder that
+    /// just attached, whose file cannot start before a keyframe.
     @discardableResult
-    public func requestKeyframe(layer: Int = 0, now: UInt64) -> Bool {
+    public func requestKeyframe(layer: Int = 0, now: UInt64, bypassingThrottle: Bool = false) -> Bool {
         guard kind == .video, layer >= 0, layer < layers.count, let ssrc = layerSSRCs[layer],
               let transport = publisherTransport else { return false }
-        guard throttles[layer].shouldSend(now: now) else { return false }
+        if bypassingThrottle {
+            throttles[layer].recordForced(now: now)
+        } else {
+            guard throttles[layer].shouldSend(now: now) else { return false }
+        }
         return RTCPStackWriter.withPLI(sender: feedbackSSRC, media: ssrc) { transport.sendRTCP($0) }
     }
 

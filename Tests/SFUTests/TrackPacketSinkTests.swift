@@ -31,4 +31,15 @@ import Testing
         track.removeSink(tap)
         #expect(track.sinks.isEmpty && track.sinkLayers.isEmpty && track.highestWantedLayer == nil)
     }
+
+    @Test func aRecorderStartingBypassesTheKeyframeThrottleOnce() {
+        let publisher = RecordingTransport()
+        let track = PublishedTrack(kind: .video, codec: TrackCodec(name: "VP8", payloadType: 96, clockRate: 90000),
+                                   ssrc: 0xAAAA, publisherTransport: publisher)
+        #expect(track.requestKeyframe(now: 1_000))  // a subscriber's request
+        #expect(!track.requestKeyframe(now: 2_000))  // throttled
+        #expect(track.requestKeyframe(now: 3_000, bypassingThrottle: true))  // the recorder's
+        #expect(!track.requestKeyframe(now: 400_000_000))  // throttled from the forced one
+        #expect(publisher.rtcp.count == 2)
+    }
 }
