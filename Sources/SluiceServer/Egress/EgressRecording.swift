@@ -36,12 +36,16 @@ final class EgressRecording: @unchecked Sendable {
         self.onLayersChanged = onLayersChanged
         nonisolated(unsafe) let tracks = inputs.map(\.track)
         let layers = inputs.map(\.layer)
-        // Both run on the writer thread.
+        // The recorder asks while it waits for a keyframe, every 350 ms: just over libwebrtc's
+        // minimum keyframe interval (300 ms; a request inside it is ignored), and past the SFU's
+        // per-track throttle, which a subscriber's request may hold for 500 ms. Both run on the
+        // writer thread.
+        recorder.keyframeRequestIntervalNanoseconds = 350_000_000
         recorder.onKeyframeNeeded = { index in
             worker.execute {
                 nonisolated(unsafe) let track = tracks[index]
                 let layer = layers[index]
-                room.assumeIsolated { $0.requestKeyframe(track, layer: layer) }
+                room.assumeIsolated { $0.requestKeyframe(track, layer: layer, bypassingThrottle: true) }
             }
         }
         recorder.onFailure = { error in onFailure(error) }
