@@ -13,6 +13,7 @@ from livekit import api, rtc
 
 from conftest import API_KEY, API_SECRET, SluiceServer
 from lk_rtc import Tone, VideoPattern, connect, publish_audio, wait_for
+from test_webhooks import Receiver
 
 EGRESS_ACTIVE = api.EgressStatus.EGRESS_ACTIVE
 EGRESS_COMPLETE = api.EgressStatus.EGRESS_COMPLETE
@@ -93,7 +94,8 @@ async def egress_status(lk, egress_id):
 
 
 def test_track_egress_vp8_to_webm_and_opus_to_ogg_stop_when_the_room_empties(workdir):
-    server = SluiceServer(workdir).start()
+    receiver = Receiver()
+    server = SluiceServer(workdir, extra_config=f"webhook:\n  api_key: devkey\n  urls:\n    - http://127.0.0.1:{receiver.port}/hook\n").start()
 
     async def go():
         lk = lkapi(server)
@@ -133,6 +135,22 @@ def test_track_egress_vp8_to_webm_and_opus_to_ogg_stop_when_the_room_empties(wor
     codecs, duration = report("Opus track egress", afile.filename, wall)
     assert codecs == ["opus"] and abs(duration - wall) < 0.5, (codecs, duration, wall)
     assert decode_errors(afile.filename) == ""
+
+    # Webhooks, verified by livekit-api: each egress started, was updated (ACTIVE, ENDING), ended.
+    time.sleep(0.5)
+    verifier = api.WebhookReceiver(api.TokenVerifier(API_KEY, API_SECRET))
+    hooks = {}
+    while not receiver.got.empty():
+        body, auth, _ = receiver.got.get()
+        event = verifier.receive(body, auth)
+        if event.event.startswith("egress_"):
+            hooks.setdefault(event.egress_info.egress_id, []).append(
+                (event.event, api.EgressStatus.Name(event.egress_info.status)))
+    receiver.close()
+    print(f"webhooks: {hooks}")
+    for egress_id in (vid, aid):
+        assert hooks[egress_id] == [("egress_started", "EGRESS_STARTING"), ("egress_updated", "EGRESS_ACTIVE"),
+                                    ("egress_updated", "EGRESS_ENDING"), ("egress_ended", "EGRESS_COMPLETE")], hooks
 
     # After a restart, ListEgress still has both, COMPLETE with their file info.
     server.stop()
