@@ -20,4 +20,11 @@ public struct KeyframeRequestThrottle: Sendable, Equatable {
         sent += 1
         return true
     }
+
+    /// Records a request that went out regardless (a recorder starting must not wait out the
+    /// interval a subscriber's request just opened), so the next ones are throttled from it.
+    public mutating func recordForced(now: UInt64) {
+        lastSent = now
+        sent += 1
+    }
 }

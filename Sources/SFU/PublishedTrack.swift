@@ -24,6 +24,9 @@ public final class PublishedTrack {
     public internal(set) var downTracks: [DownTrack] = []
     /// Recorders and other non-subscriber consumers (see `Room.attach`).
     public internal(set) var sinks: [any TrackPacketSink] = []
+    /// The layer each sink records, in `sinks` order: dynacast must keep it flowing even when
+    /// no subscriber watches the track.
+    public internal(set) var sinkLayers: [Int] = []
     private var throttles: [KeyframeRequestThrottle]
 
     public private(set) var packetsReceived = 0
@@ -140,11 +143,17 @@ public final class PublishedTrack {
 
     /// Sends a PLI for `layer` to the publisher unless one went out within the throttle
     /// interval. Returns true when a PLI was sent.
+    /// `bypassingThrottle` sends even within the interval (and restarts it): for a recorder that
+    /// just attached, whose file cannot start before a keyframe.
     @discardableResult
-    public func requestKeyframe(layer: Int = 0, now: UInt64) -> Bool {
+    public func requestKeyframe(layer: Int = 0, now: UInt64, bypassingThrottle: Bool = false) -> Bool {
         guard kind == .video, layer >= 0, layer < layers.count, let ssrc = layerSSRCs[layer],
               let transport = publisherTransport else { return false }
-        guard throttles[layer].shouldSend(now: now) else { return false }
+        if bypassingThrottle {
+            throttles[layer].recordForced(now: now)
+        } else {
+            guard throttles[layer].shouldSend(now: now) else { return false }
+        }
         return RTCPStackWriter.withPLI(sender: feedbackSSRC, media: ssrc) { transport.sendRTCP($0) }
     }
 
@@ -203,7 +212,7 @@ public final class PublishedTrack {
     /// The highest layer any subscriber asks for (dynacast: the publisher may stop the
     /// layers above it); nil when nobody wants video from this track.
     public var highestWantedLayer: Int? {
-        var highest: Int?
+        var highest: Int? = sinkLayers.max()
         for downTrack in downTracks {
             if let layer = downTrack.forwarder.selector.desiredLayer(for: downTrack.forwarder.settings) {
                 highest = max(highest ?? layer, layer)
@@ -220,5 +229,17 @@ public final class PublishedTrack {
 
     func remove(_ downTrack: DownTrack) {
         downTracks.removeAll { $0 === downTrack }
+    }
+
+    func addSink(_ sink: any TrackPacketSink, layer: Int) {
+        guard !sinks.contains(where: { $0 === sink }) else { return }
+        sinks.append(sink)
+        sinkLayers.append(min(max(layer, 0), layers.count - 1))
+    }
+
+    func removeSink(_ sink: any TrackPacketSink) {
+        guard let index = sinks.firstIndex(where: { $0 === sink }) else { return }
+        sinks.remove(at: index)
+        sinkLayers.remove(at: index)
     }
 }

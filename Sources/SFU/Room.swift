@@ -104,20 +104,25 @@ public actor Room {
     }
 
     /// Gives `sink` (a recorder) the packets of `track` from now on, and asks for a keyframe of
-    /// `layer` so a video recording can start at once.
+    /// `layer` so a video recording can start at once (even if a subscriber's request was just
+    /// sent). The sink still sees every layer's packets;
+    /// `layer` is the one it keeps, which `highestWantedLayer` (dynacast) now counts as wanted.
     public func attach(_ sink: any TrackPacketSink, to track: PublishedTrack, layer: Int = 0) {
         guard !track.sinks.contains(where: { $0 === sink }) else { return }
-        track.sinks.append(sink)
-        track.requestKeyframe(layer: layer, now: clock())
+        track.addSink(sink, layer: layer)
+        // Not throttled: a subscriber's request may have just opened the interval, and the
+        // recording would lose up to a second waiting it out (seen with the Python SDK).
+        track.requestKeyframe(layer: layer, now: clock(), bypassingThrottle: true)
     }
 
     public func detach(_ sink: any TrackPacketSink, from track: PublishedTrack) {
-        track.sinks.removeAll { $0 === sink }
+        track.removeSink(sink)
     }
 
-    /// A keyframe request for `track` on behalf of a sink (throttled).
-    public func requestKeyframe(_ track: PublishedTrack, layer: Int = 0) {
-        track.requestKeyframe(layer: layer, now: clock())
+    /// A keyframe request for `track` on behalf of a sink: throttled, unless the sink keeps its
+    /// own interval (a recorder waiting for a keyframe asks a few times a second at most).
+    public func requestKeyframe(_ track: PublishedTrack, layer: Int = 0, bypassingThrottle: Bool = false) {
+        track.requestKeyframe(layer: layer, now: clock(), bypassingThrottle: bypassingThrottle)
     }
 
     /// Starts one DownTrack (its subscriber now knows its SSRC), asking for a keyframe.

@@ -21,6 +21,8 @@ public final class SluiceApplication: Sendable {
     let whipMembership: WHIPMembership
     /// LiveKit sessions whose WebSocket dropped, waiting a few seconds for the client to resume.
     let resumableSessions = ResumableSessions()
+    /// Built-in recording: the Egress API's state and its recordings.
+    let egress: EgressManager
 
     /// Seconds between sweeps that close rooms left empty past their timeout.
     let idleSweepInterval: Duration
@@ -51,6 +53,8 @@ public final class SluiceApplication: Sendable {
         let webhookKey = config.webhook.apiKey.isEmpty ? (config.keys.keys.sorted().first ?? "") : config.webhook.apiKey
         self.webhooks = WebhookNotifier(urls: config.webhook.urls, apiKey: webhookKey,
                                         apiSecret: config.keys[webhookKey] ?? "", logger: logger)
+        self.egress = EgressManager(store: store, rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions),
+                                    webhooks: webhooks, recordingsPath: config.recordingsPath, logger: logger)
     }
 
     /// Connects room events to webhooks. Idempotent enough for one call at start.
@@ -100,7 +104,10 @@ public final class SluiceApplication: Sendable {
         router.get("/rtc/validate") { request, _ in await signal.validate(request, upgradeAttempt: false) }
         // `/rtc/v1` and `/rtc/v1/validate` stay unrouted: the 404 makes SDKs fall back to `/rtc`.
 
-        let twirpServices = [RoomService(rooms: rooms, media: mediaSessions).router()]
+        let twirpServices = [
+            RoomService(rooms: rooms, media: mediaSessions).router(),
+            EgressService(rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions), manager: egress).router(),
+        ]
         let byName = Dictionary(uniqueKeysWithValues: twirpServices.map { ($0.service, $0) })
         let tokens = self.tokens
         let logger = self.logger
@@ -124,6 +131,8 @@ public final class SluiceApplication: Sendable {
     /// Runs until SIGINT/SIGTERM: one HTTP listener per bind address plus the idle-room sweeper.
     public func run() async throws {
         await connectWebhooks()
+        await egress.recoverInterrupted()
+        await egress.observeRooms()
         try await rooms.restore()
         var services: [any Service] = []
         for address in config.bindAddresses {
@@ -138,6 +147,7 @@ public final class SluiceApplication: Sendable {
             services.append(app)
         }
         services.append(IdleRoomSweeper(rooms: rooms, interval: idleSweepInterval))
+        services.append(EgressShutdown(egress: egress))
         logger.info("sluice listening", metadata: [
             "addresses": "\(config.bindAddresses.map { "\($0):\(config.port)" })",
             "storage": "\(config.storagePath)",
@@ -159,5 +169,16 @@ struct IdleRoomSweeper: Service {
             try? await Task.sleep(for: interval)
             await rooms.closeIdleRooms()
         }
+    }
+}
+
+/// On graceful shutdown (SIGTERM/SIGINT), closes every recording so its file is complete and its
+/// egress COMPLETE, instead of leaving it to the restart to mark FAILED.
+struct EgressShutdown: Service {
+    let egress: EgressManager
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await egress.stopAll()
     }
 }

@@ -1,0 +1,191 @@
+import Auth
+import Egress
+import LiveKitProto
+import SFU
+import Signal
+import SwiftProtobuf
+
+/// LiveKit's Egress service over Twirp (`/twirp/livekit.Egress/*`), grant `roomRecord`.
+///
+/// Sluice records by stream copy on the server itself (no headless browser, no transcoding),
+/// so it offers the egresses that copy tracks: StartTrackEgress, StartParticipantEgress and
+/// StartTrackCompositeEgress, into files under `recordings.path`. Room composite and web egress
+/// need a compositor and answer 501, as do uploads (S3, GCP, Azure), streams, segments and
+/// images. Encoding presets are accepted and ignored: the file carries what was published.
+struct EgressService: Sendable {
+    let rooms: RoomManager
+    let media: any EgressMediaPlane
+    let manager: EgressManager
+
+    /// LiveKit's default names when a request gives no filepath (the extension follows the container).
+    static let defaultTrackName = "{room_name}-{track_id}-{time}"
+    static let defaultParticipantName = "{room_name}-{publisher_identity}-{time}"
+    static let defaultCompositeName = "{room_name}-{time}"
+
+    func router() -> TwirpRouter {
+        var r = TwirpRouter(service: "livekit.Egress")
+        r.register("StartTrackEgress", Livekit_TrackEgressRequest.self) { req, claims in
+            try requireRecord(claims)
+            try await requireRoom(req.roomName)
+            let filepath: String
+            switch req.output {
+            case .file(let file)?:
+                guard file.output == nil else { throw Self.noUploads }
+                filepath = file.filepath
+            case .websocketURL?:
+                throw TwirpError(.unimplemented, "websocket track egress is not implemented; use a file output")
+            case nil:
+                throw TwirpError(.invalidArgument, "StartTrackEgress needs a file output")
+            }
+            let tracks = await media.publishedTracks(room: req.roomName)
+            guard let track = tracks.first(where: { $0.sid == req.trackID }) else {
+                throw TwirpError(.notFound, "track \(req.trackID) is not published in room \(req.roomName)")
+            }
+            var plan = EgressManager.Plan(roomName: req.roomName, tracks: [track], fileType: nil, filepath: filepath,
+                                          defaultName: Self.defaultTrackName, template: FilenameTemplate(),
+                                          identity: nil, request: .track(req))
+            await describe(track, in: &plan.template, room: req.roomName)
+            return try await manager.start(plan)
+        }
+        r.register("StartParticipantEgress", Livekit_ParticipantEgressRequest.self) { req, claims in
+            try requireRecord(claims)
+            try await requireRoom(req.roomName)
+            guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
+                throw Self.onlyFiles
+            }
+            let output = try Self.singleFile(req.fileOutputs)
+            let participant: Livekit_ParticipantInfo
+            do {
+                participant = try await rooms.participant(roomName: req.roomName, identity: req.identity)
+            } catch {
+                throw TwirpError(.notFound, "participant \(req.identity) is not in room \(req.roomName)")
+            }
+            let wanted: Set<Livekit_TrackSource> = req.screenShare ? [.screenShare, .screenShareAudio]
+                                                                   : [.camera, .microphone, .unknown]
+            let sources = Dictionary(participant.tracks.map { ($0.sid, $0.source) }, uniquingKeysWith: { a, _ in a })
+            let theirs = await media.publishedTracks(room: req.roomName).filter {
+                $0.identity == req.identity && wanted.contains(sources[$0.sid] ?? .unknown)
+            }
+            // One video and one audio track: a participant's camera and microphone (or its screen share).
+            let tracks = [theirs.first { $0.kind == .video }, theirs.first { $0.kind == .audio }].compactMap { $0 }
+            guard !tracks.isEmpty else {
+                throw TwirpError(.failedPrecondition, "participant \(req.identity) publishes no "
+                                 + (req.screenShare ? "screen share" : "camera or microphone") + " track to record")
+            }
+            var template = FilenameTemplate()
+            template.publisherIdentity = req.identity
+            let plan = EgressManager.Plan(roomName: req.roomName, tracks: tracks, fileType: output.fileType,
+                                          filepath: output.filepath, defaultName: Self.defaultParticipantName,
+                                          template: template, identity: req.identity, request: .participant(req))
+            return try await manager.start(plan)
+        }
+        r.register("StartTrackCompositeEgress", Livekit_TrackCompositeEgressRequest.self) { req, claims in
+            try requireRecord(claims)
+            try await requireRoom(req.roomName)
+            guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
+                throw Self.onlyFiles
+            }
+            let output: Livekit_EncodedFileOutput
+            switch req.output {
+            case .file(let file)?:
+                guard req.fileOutputs.isEmpty else {
+                    throw TwirpError(.invalidArgument, "give either file or file_outputs, not both")
+                }
+                output = file
+            case .stream?, .segments?:
+                throw Self.onlyFiles
+            case nil:
+                output = try Self.singleFile(req.fileOutputs)
+            }
+            guard output.output == nil else { throw Self.noUploads }
+            let published = await media.publishedTracks(room: req.roomName)
+            var tracks: [EgressTrackSource] = []
+            for (sid, kind) in [(req.videoTrackID, TrackKind.video), (req.audioTrackID, TrackKind.audio)] where !sid.isEmpty {
+                guard let track = published.first(where: { $0.sid == sid }) else {
+                    throw TwirpError(.notFound, "track \(sid) is not published in room \(req.roomName)")
+                }
+                guard track.kind == kind else {
+                    throw TwirpError(.invalidArgument, "track \(sid) is \(track.kind.rawValue), not \(kind.rawValue)")
+                }
+                tracks.append(track)
+            }
+            guard !tracks.isEmpty else {
+                throw TwirpError(.invalidArgument, "StartTrackCompositeEgress needs audio_track_id or video_track_id")
+            }
+            var plan = EgressManager.Plan(roomName: req.roomName, tracks: tracks, fileType: output.fileType,
+                                          filepath: output.filepath, defaultName: Self.defaultCompositeName,
+                                          template: FilenameTemplate(), identity: nil, request: .trackComposite(req))
+            plan.template.publisherIdentity = tracks[0].identity
+            return try await manager.start(plan)
+        }
+        refuse("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self, in: &r,
+               "room composite egress needs a compositor, which Sluice does not have yet; "
+               + "record tracks with StartParticipantEgress or StartTrackCompositeEgress")
+        refuse("StartWebEgress", Livekit_WebEgressRequest.self, in: &r,
+               "web egress needs a headless browser, which Sluice does not run")
+        refuse("StartEgress", Livekit_StartEgressRequest.self, in: &r,
+               "StartEgress is not implemented; use StartParticipantEgress, StartTrackCompositeEgress or StartTrackEgress")
+        refuse("UpdateLayout", Livekit_UpdateLayoutRequest.self, in: &r,
+               "layouts belong to room composite egress, which is not implemented")
+        refuse("UpdateStream", Livekit_UpdateStreamRequest.self, in: &r, "stream outputs are not implemented")
+        r.register("ListEgress", Livekit_ListEgressRequest.self) { req, claims in
+            try requireRecord(claims)
+            var res = Livekit_ListEgressResponse()
+            res.items = try await manager.list(roomName: req.roomName.isEmpty ? nil : req.roomName,
+                                               egressID: req.egressID.isEmpty ? nil : req.egressID,
+                                               activeOnly: req.active)
+            return res
+        }
+        r.register("StopEgress", Livekit_StopEgressRequest.self) { req, claims in
+            try requireRecord(claims)
+            return try await manager.stop(req.egressID)
+        }
+        return r
+    }
+
+    /// A method Sluice does not implement: 501 with what to use instead (after the grant check,
+    /// so an unauthorised caller learns nothing more).
+    private func refuse<Req: SwiftProtobuf.Message>(_ method: String, _ request: Req.Type, in router: inout TwirpRouter,
+                                                    _ message: String) {
+        router.register(method, request) { (_, claims) throws -> Livekit_EgressInfo in
+            try requireRecord(claims)
+            throw TwirpError(.unimplemented, message)
+        }
+    }
+
+    private static let onlyFiles = TwirpError(.unimplemented, "only file outputs are implemented (no stream, segment or image outputs)")
+    private static let noUploads = TwirpError(.unimplemented, "uploads (S3, GCP, Azure, OSS) are not implemented; "
+                                              + "recordings stay in the server's recordings directory")
+
+    private static func singleFile(_ outputs: [Livekit_EncodedFileOutput]) throws(TwirpError) -> Livekit_EncodedFileOutput {
+        guard let output = outputs.first else { throw TwirpError(.invalidArgument, "a file output is required") }
+        guard outputs.count == 1 else { throw TwirpError(.invalidArgument, "only one file output is allowed") }
+        guard output.output == nil else { throw noUploads }
+        return output
+    }
+
+    private func requireRecord(_ claims: AccessTokenClaims) throws(TwirpError) {
+        guard claims.grant.mayRecord else { throw TwirpError(.permissionDenied, "access token lacks the roomRecord grant") }
+    }
+
+    private func requireRoom(_ name: String) async throws(TwirpError) {
+        guard !name.isEmpty else { throw TwirpError(.invalidArgument, "room_name is required") }
+        guard await rooms.room(named: name) != nil else { throw TwirpError(.notFound, "room \(name) does not exist") }
+    }
+
+    /// Fills a track egress's template values ({publisher_identity}, {track_*}).
+    private func describe(_ track: EgressTrackSource, in template: inout FilenameTemplate, room: String) async {
+        template.publisherIdentity = track.identity
+        template.trackID = track.sid
+        template.trackType = track.kind.rawValue
+        let info = try? await rooms.participant(roomName: room, identity: track.identity)
+        let source = info?.tracks.first { $0.sid == track.sid }?.source ?? .unknown
+        template.trackSource = switch source {
+        case .camera: "camera"
+        case .microphone: "microphone"
+        case .screenShare: "screen_share"
+        case .screenShareAudio: "screen_share_audio"
+        default: "unknown"
+        }
+    }
+}

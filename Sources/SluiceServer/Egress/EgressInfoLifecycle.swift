@@ -1,0 +1,90 @@
+import Egress
+import Foundation
+import LiveKitProto
+
+/// The steps of an egress's life as LiveKit reports them in `EgressInfo`:
+/// STARTING (accepted) -> ACTIVE (first frame in the file) -> ENDING (stop asked) -> COMPLETE,
+/// or FAILED with `error` from any step. Times are Unix nanoseconds; every step sets `updated_at`.
+extension Livekit_EgressInfo {
+    /// Still recording or about to: what ListEgress's `active` filter keeps.
+    var isLive: Bool {
+        switch status {
+        case .egressStarting, .egressActive, .egressEnding: true
+        default: false
+        }
+    }
+
+    static let liveStatuses: Set<Int> = [
+        Livekit_EgressStatus.egressStarting.rawValue, Livekit_EgressStatus.egressActive.rawValue,
+        Livekit_EgressStatus.egressEnding.rawValue,
+    ]
+
+    /// A new egress writing `filename`.
+    static func starting(id: String, roomID: String, roomName: String, filename: String,
+                         request: OneOf_Request, at now: Int64) -> Livekit_EgressInfo {
+        var info = Livekit_EgressInfo()
+        info.egressID = id
+        info.roomID = roomID
+        info.roomName = roomName
+        info.sourceType = .sdk  // recorded from the tracks, not by a browser
+        info.status = .egressStarting
+        info.request = request
+        info.updatedAt = now
+        info.fileResults = [Livekit_FileInfo.with {
+            $0.filename = filename
+            $0.location = filename
+        }]
+        return info
+    }
+
+    /// The first frame is in the file.
+    mutating func markActive(at now: Int64) {
+        guard status == .egressStarting else { return }
+        status = .egressActive
+        startedAt = now
+        updatedAt = now
+    }
+
+    /// A stop was asked (API, room emptied, track gone); the file is being closed.
+    mutating func markEnding(at now: Int64) {
+        guard isLive else { return }
+        status = .egressEnding
+        updatedAt = now
+    }
+
+    /// The file is closed and complete.
+    mutating func markComplete(_ result: RecordingResult, at now: Int64) {
+        status = .egressComplete
+        if startedAt == 0 { startedAt = result.startedAtNanoseconds }
+        endedAt = now
+        updatedAt = now
+        setFile(Livekit_FileInfo.with {
+            $0.filename = result.filename
+            $0.location = result.filename
+            $0.size = result.sizeBytes
+            $0.duration = result.durationNanoseconds
+            $0.startedAt = result.startedAtNanoseconds
+            $0.endedAt = result.endedAtNanoseconds
+        })
+    }
+
+    /// The recording failed (or the server stopped under it). What reached the disk stays, and
+    /// `file_results` reports its size: fragmented MP4 and WebM play up to the last fragment.
+    mutating func markFailed(_ reason: String, at now: Int64) {
+        status = .egressFailed
+        error = reason
+        endedAt = now
+        updatedAt = now
+        if var file = fileResults.first {
+            let size = (try? FileManager.default.attributesOfItem(atPath: file.filename)[.size] as? NSNumber)?.int64Value
+            file.size = size ?? 0
+            if file.startedAt == 0 { file.startedAt = startedAt }
+            file.endedAt = now
+            setFile(file)
+        }
+    }
+
+    private mutating func setFile(_ file: Livekit_FileInfo) {
+        fileResults = [file]
+    }
+}

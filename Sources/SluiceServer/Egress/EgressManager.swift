@@ -1,0 +1,339 @@
+import Egress
+import Foundation
+import LiveKitProto
+import Logging
+import SFU
+import Signal
+import Store
+
+/// The built-in recording egress's control plane: accepts Start requests, decides what goes in
+/// which file, runs each recording through its lifecycle (see `EgressInfoLifecycle`), persists
+/// every step so ListEgress answers from history after a restart, sends the egress webhooks,
+/// and ends recordings by itself as LiveKit does — when the recorded tracks are unpublished,
+/// the recorded participant leaves, or the room empties or closes.
+///
+/// Requests that cannot work are refused before anything is created (Twirp 400/404/501); a
+/// recording that fails once accepted (unwritable directory, disk full) becomes a FAILED egress
+/// with the reason, and the media path carries on.
+actor EgressManager {
+    /// What a Start request resolved to.
+    struct Plan: Sendable {
+        var roomName: String
+        var tracks: [EgressTrackSource]
+        var fileType: Livekit_EncodedFileType?
+        var filepath: String
+        var defaultName: String
+        var template: FilenameTemplate
+        var identity: String?
+        var request: Livekit_EgressInfo.OneOf_Request
+    }
+
+    private struct Live {
+        var info: Livekit_EgressInfo
+        var control: (any EgressRecordingControl)?
+        /// Recorded tracks still published; the egress completes when none is left.
+        var remainingTracks: Set<String>
+        /// The recorded participant (participant egress): its leaving ends the egress.
+        var identity: String?
+        /// Set when a stop arrived before the recording had started.
+        var stopRequested = false
+        var ending: Task<Livekit_EgressInfo, Never>?
+    }
+
+    private let store: SluiceStore
+    private let rooms: RoomManager
+    private let media: any EgressMediaPlane
+    private let webhooks: WebhookNotifier?
+    private let recordingsPath: String
+    private let logger: Logger
+    private let nowNanoseconds: @Sendable () -> Int64
+    private var live: [String: Live] = [:]
+    /// Store writes, chained so that the steps of one egress land in order.
+    private var persisting: Task<Void, Never>?
+    /// Webhooks, chained likewise: egress_started before egress_updated before egress_ended.
+    private var notifying: Task<Void, Never>?
+
+    init(store: SluiceStore, rooms: RoomManager, media: any EgressMediaPlane, webhooks: WebhookNotifier?,
+         recordingsPath: String, logger: Logger,
+         nowNanoseconds: @escaping @Sendable () -> Int64 = { FileRecorder.unixNanoseconds() }) {
+        self.store = store
+        self.rooms = rooms
+        self.media = media
+        self.webhooks = webhooks
+        self.recordingsPath = recordingsPath
+        self.logger = logger
+        self.nowNanoseconds = nowNanoseconds
+    }
+
+    // MARK: Start and stop
+
+    /// Marks egresses that were live when the server last stopped as FAILED ("server
+    /// restarted"): nothing records them any more. Their files stay and play up to the last
+    /// fragment written. Call once at start, before serving requests.
+    func recoverInterrupted() async {
+        let stale: [EgressRecord]
+        do {
+            stale = try await store.egresses(statuses: Livekit_EgressInfo.liveStatuses)
+        } catch {
+            logger.error("reading interrupted egresses failed", metadata: ["error": "\(error)"])
+            return
+        }
+        for record in stale {
+            guard var info = try? Livekit_EgressInfo(serializedBytes: record.info) else { continue }
+            info.markFailed("server restarted", at: nowNanoseconds())
+            persist(info)
+            notify("egress_ended", info)
+            logger.warning("egress interrupted by a restart", metadata: ["egress": "\(info.egressID)"])
+        }
+        await flush()
+    }
+
+    /// Follows room events for auto-stop.
+    func observeRooms() async {
+        await rooms.observe { [weak self] event in
+            guard let self else { return }
+            Task { await self.handle(event) }
+        }
+    }
+
+    /// Starts the recording a Start request resolved to. Returns its EgressInfo: STARTING, or
+    /// FAILED with the reason when the file could not be opened.
+    func start(_ plan: Plan) async throws(TwirpError) -> Livekit_EgressInfo {
+        guard let room = await rooms.room(named: plan.roomName) else {
+            throw TwirpError(.notFound, "room \(plan.roomName) does not exist")
+        }
+        var codecs: [RecordingCodec] = []
+        for track in plan.tracks {
+            guard let codec = RecordingCodec(name: track.codec.name) else {
+                throw TwirpError(.invalidArgument, "track \(track.sid) uses codec \(track.codec.name), which cannot be recorded")
+            }
+            codecs.append(codec)
+        }
+        var template = plan.template
+        template.roomName = room.name
+        template.roomID = room.sid
+        let path: String
+        let choice: EgressContainerChoice
+        do {
+            let resolved = try EgressOutputPath.resolve(template.expand(plan.filepath), under: recordingsPath,
+                                                        defaultName: template.expand(plan.defaultName))
+            choice = try EgressContainerChoice.choose(fileType: plan.fileType, path: resolved, codecs: codecs)
+            path = choice.path(resolved)
+        } catch let error as EgressOutputPath.Failure {
+            throw TwirpError(.invalidArgument, error.description)
+        } catch let error as EgressContainerChoice.Failure {
+            if case .unsupportedFileType = error { throw TwirpError(.unimplemented, error.description) }
+            throw TwirpError(.invalidArgument, error.description)
+        } catch {
+            throw TwirpError(.internalError, "\(error)")
+        }
+        let tracks = choice.included.map { plan.tracks[$0] }
+        let id = SessionID.egress()
+        var info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
+                                               request: plan.request, at: nowNanoseconds())
+        live[id] = Live(info: info, remainingTracks: Set(tracks.map(\.sid)), identity: plan.identity)
+        persist(info)
+        notify("egress_started", info)
+        logger.info("egress starting", metadata: ["egress": "\(id)", "room": "\(room.name)", "file": "\(path)",
+                                                  "tracks": "\(tracks.map { "\($0.sid) \($0.codec.name)" })"])
+        do {
+            let control = try await media.startRecording(
+                room: room.name, tracks: tracks, path: path, container: choice.container,
+                onActive: { [weak self] in Task { await self?.recordingActive(id) } },
+                onFailure: { [weak self] error in Task { await self?.recordingFailed(id, error) } })
+            guard var entry = live[id] else { return info }
+            entry.control = control
+            live[id] = entry
+            if entry.stopRequested { return await end(id) }
+            return entry.info
+        } catch {
+            live[id] = nil
+            info.markFailed(error.reason, at: nowNanoseconds())
+            persist(info)
+            notify("egress_ended", info)
+            logger.error("egress failed to start", metadata: ["egress": "\(id)", "error": "\(error.reason)"])
+            return info
+        }
+    }
+
+    /// StopEgress: ends a live egress and returns its final info (COMPLETE, or FAILED).
+    func stop(_ id: String) async throws(TwirpError) -> Livekit_EgressInfo {
+        if live[id] != nil { return await end(id) }
+        let stored: [EgressRecord]
+        do {
+            stored = try await store.egresses(egressID: id)
+        } catch {
+            throw TwirpError(.internalError, "reading egress \(id) failed: \(error)")
+        }
+        guard let record = stored.first, let info = try? Livekit_EgressInfo(serializedBytes: record.info) else {
+            throw TwirpError(.notFound, "egress \(id) does not exist")
+        }
+        throw TwirpError(.failedPrecondition, "egress \(id) is not active (status \(info.status))")
+    }
+
+    /// Ends every live egress (graceful shutdown): each closes its file and becomes COMPLETE.
+    func stopAll() async {
+        await withTaskGroup(of: Void.self) { group in
+            for id in live.keys {
+                group.addTask { _ = await self.end(id) }
+            }
+        }
+        await flush()
+    }
+
+    /// ListEgress: from the store (history survives restarts), with live egresses' latest state.
+    func list(roomName: String?, egressID: String?, activeOnly: Bool) async throws(TwirpError) -> [Livekit_EgressInfo] {
+        let records: [EgressRecord]
+        do {
+            records = try await store.egresses(roomName: roomName, egressID: egressID,
+                                               statuses: activeOnly ? Livekit_EgressInfo.liveStatuses : nil)
+        } catch {
+            throw TwirpError(.internalError, "reading egresses failed: \(error)")
+        }
+        var infos = records.compactMap { try? Livekit_EgressInfo(serializedBytes: $0.info) }
+        for entry in live.values.sorted(by: { $0.info.updatedAt < $1.info.updatedAt }) {
+            let info = entry.info
+            if let roomName, info.roomName != roomName { continue }
+            if let egressID, info.egressID != egressID { continue }
+            if let index = infos.firstIndex(where: { $0.egressID == info.egressID }) {
+                infos[index] = info
+            } else {
+                infos.append(info)
+            }
+        }
+        return activeOnly ? infos.filter(\.isLive) : infos
+    }
+
+    /// Waits until every state change so far is in the store.
+    func flush() async {
+        await persisting?.value
+    }
+
+    /// The live egress ids (for tests and metrics).
+    var liveEgressIDs: [String] { Array(live.keys) }
+
+    // MARK: Auto-stop
+
+    func handle(_ event: RoomEvent) async {
+        var ending: [String] = []
+        switch event {
+        case .trackUnpublished(let room, _, let track):
+            for (id, var entry) in live where entry.info.roomName == room.name && entry.remainingTracks.contains(track.sid) {
+                entry.remainingTracks.remove(track.sid)
+                live[id] = entry
+                if entry.remainingTracks.isEmpty { ending.append(id) }
+            }
+        case .participantLeft(let room, let participant):
+            for (id, entry) in live where entry.info.roomName == room.name {
+                if room.numParticipants == 0 || entry.identity == participant.identity { ending.append(id) }
+            }
+        case .finished(let room):
+            ending = live.filter { $0.value.info.roomName == room.name }.map(\.key)
+        case .started, .participantJoined, .trackPublished:
+            return
+        }
+        for id in ending {
+            logger.info("egress ends by itself", metadata: ["egress": "\(id)", "event": "\(Self.name(of: event))"])
+            Task { _ = await self.end(id) }
+        }
+    }
+
+    private static func name(of event: RoomEvent) -> String {
+        switch event {
+        case .trackUnpublished: "track unpublished"
+        case .participantLeft: "participant left"
+        case .finished: "room finished"
+        default: "room event"
+        }
+    }
+
+    // MARK: From the recordings
+
+    func recordingActive(_ id: String) {
+        guard var entry = live[id], entry.info.status == .egressStarting else { return }
+        entry.info.markActive(at: nowNanoseconds())
+        live[id] = entry
+        persist(entry.info)
+        notify("egress_updated", entry.info)
+        logger.info("egress active", metadata: ["egress": "\(id)"])
+    }
+
+    func recordingFailed(_ id: String, _ error: RecordingError) async {
+        logger.error("egress recording failed", metadata: ["egress": "\(id)", "error": "\(error.reason)"])
+        _ = await end(id, failure: error.reason)
+    }
+
+    // MARK: Ending
+
+    /// ENDING, then the file is closed: COMPLETE, or FAILED with `failure` or the close's error.
+    /// Concurrent callers share one ending.
+    private func end(_ id: String, failure: String? = nil) async -> Livekit_EgressInfo {
+        guard var entry = live[id] else {
+            return (try? await list(roomName: nil, egressID: id, activeOnly: false).first) ?? Livekit_EgressInfo()
+        }
+        if let ending = entry.ending { return await ending.value }
+        guard let control = entry.control else {
+            entry.stopRequested = true
+            live[id] = entry
+            return entry.info
+        }
+        entry.info.markEnding(at: nowNanoseconds())
+        persist(entry.info)
+        notify("egress_updated", entry.info)
+        let ending = Task<Livekit_EgressInfo, Never> {
+            let result = await control.finish()
+            return self.ended(id, result: result, failure: failure)
+        }
+        entry.ending = ending
+        live[id] = entry
+        return await ending.value
+    }
+
+    private func ended(_ id: String, result: Result<RecordingResult, RecordingError>, failure: String?) -> Livekit_EgressInfo {
+        guard var info = live.removeValue(forKey: id)?.info else { return Livekit_EgressInfo() }
+        switch (result, failure) {
+        case (.success(let recording), nil):
+            info.markComplete(recording, at: nowNanoseconds())
+        case (.success, let reason?):
+            info.markFailed(reason, at: nowNanoseconds())
+        case (.failure(let error), let reason):
+            info.markFailed(reason ?? error.reason, at: nowNanoseconds())
+        }
+        persist(info)
+        notify("egress_ended", info)
+        logger.info("egress ended", metadata: [
+            "egress": "\(id)", "status": "\(info.status)", "error": "\(info.error)",
+            "file": "\(info.fileResults.first?.filename ?? "")", "bytes": "\(info.fileResults.first?.size ?? 0)",
+            "duration_ms": "\((info.fileResults.first?.duration ?? 0) / 1_000_000)"])
+        return info
+    }
+
+    // MARK: Store and webhooks
+
+    private func persist(_ info: Livekit_EgressInfo) {
+        guard let bytes: [UInt8] = try? info.serializedBytes() else { return }
+        let record = EgressRecord(egressID: info.egressID, roomSid: info.roomID, roomName: info.roomName,
+                                  status: info.status.rawValue, info: bytes, updatedAtMs: info.updatedAt / 1_000_000)
+        let previous = persisting, store = self.store, logger = self.logger
+        persisting = Task {
+            await previous?.value
+            do {
+                try await store.upsertEgress(record)
+            } catch {
+                logger.error("persisting egress failed", metadata: ["egress": "\(record.egressID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func notify(_ event: String, _ info: Livekit_EgressInfo) {
+        guard let webhooks else { return }
+        var hook = Livekit_WebhookEvent()
+        hook.event = event
+        hook.egressInfo = info
+        let previous = notifying
+        notifying = Task {
+            await previous?.value
+            await webhooks.send(hook)
+        }
+    }
+}

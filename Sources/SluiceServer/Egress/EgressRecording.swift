@@ -1,0 +1,82 @@
+import Egress
+import SFU
+import WebRTC
+
+/// One egress's recording: taps on the recorded tracks (on the room's media worker) feeding an
+/// `EgressWriterThread`, which owns the `FileRecorder` and does the depacketizing, muxing,
+/// writing and 100 ms ticks away from the worker. Keyframe requests from the recorder hop back
+/// to the worker; "first frame written" (ACTIVE) and failures go up through the callbacks.
+///
+/// The taps and attach/detach are worker-confined (hence `@unchecked Sendable`: the reference
+/// crosses to the control plane, which calls `detach` only through `worker.run`).
+final class EgressRecording: @unchecked Sendable {
+    struct Input {
+        let track: PublishedTrack
+        let layer: Int
+    }
+
+    let worker: MediaWorker
+    let writer: EgressWriterThread
+    private let room: SFU.Room
+    private let inputs: [Input]
+    private var sinks: [EgressTrackSink] = []
+    private var detached = false
+    /// Called after attaching or detaching, so dynacast hears which layers the recording needs.
+    private let onLayersChanged: (PublishedTrack) -> Void
+
+    /// On the worker. `inputs` are in the recorder's track order; the recorder must not be used
+    /// by anyone else from now on.
+    init(recorder: FileRecorder, inputs: [Input], room: SFU.Room, worker: MediaWorker, name: String,
+         onActive: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (RecordingError) -> Void,
+         onLayersChanged: @escaping (PublishedTrack) -> Void) {
+        worker.preconditionIsCurrent()
+        self.inputs = inputs
+        self.room = room
+        self.worker = worker
+        self.onLayersChanged = onLayersChanged
+        nonisolated(unsafe) let tracks = inputs.map(\.track)
+        let layers = inputs.map(\.layer)
+        // The recorder asks while it waits for a keyframe, every 350 ms: just over libwebrtc's
+        // minimum keyframe interval (300 ms; a request inside it is ignored), and past the SFU's
+        // per-track throttle, which a subscriber's request may hold for 500 ms. Both run on the
+        // writer thread.
+        recorder.keyframeRequestIntervalNanoseconds = 350_000_000
+        recorder.onKeyframeNeeded = { index in
+            worker.execute {
+                nonisolated(unsafe) let track = tracks[index]
+                let layer = layers[index]
+                room.assumeIsolated { $0.requestKeyframe(track, layer: layer, bypassingThrottle: true) }
+            }
+        }
+        recorder.onFailure = { error in onFailure(error) }
+        writer = EgressWriterThread(recorder: recorder, name: name, onActive: onActive)
+    }
+
+    /// Starts the writer and attaches the taps. On the worker.
+    func start() {
+        worker.preconditionIsCurrent()
+        writer.start()
+        sinks = inputs.indices.map { EgressTrackSink(index: $0, layer: inputs[$0].layer, writer: writer) }
+        for (sink, input) in zip(sinks, inputs) {
+            nonisolated(unsafe) let tap = sink
+            nonisolated(unsafe) let track = input.track
+            let layer = input.layer
+            room.assumeIsolated { $0.attach(tap, to: track, layer: layer) }
+            onLayersChanged(input.track)
+        }
+    }
+
+    /// Removes the taps: no packet reaches the writer after this. On the worker; idempotent.
+    func detach() {
+        worker.preconditionIsCurrent()
+        guard !detached else { return }
+        detached = true
+        for (sink, input) in zip(sinks, inputs) {
+            nonisolated(unsafe) let tap = sink
+            nonisolated(unsafe) let track = input.track
+            room.assumeIsolated { $0.detach(tap, from: track) }
+            onLayersChanged(input.track)
+        }
+        sinks.removeAll()
+    }
+}

@@ -1,0 +1,161 @@
+import Egress
+import Foundation
+import SFU
+
+/// Runs one recording's `FileRecorder` on a thread of its own, fed through a bounded ring of
+/// packet copies, so the media worker never waits for the disk (ARCHITECTURE.md: the RTP path is
+/// never blocked by egress).
+///
+/// The worker's side (`push`, `pushSenderReport`) only locks, copies the packet into a slot
+/// allocated up front, and signals: no allocation, no I/O. When the ring is full the packet is
+/// dropped and counted; the depacketizer sees the gap as loss, and video asks for a keyframe.
+/// The writer thread depacketizes, muxes and writes, and ticks the recorder every 100 ms.
+final class EgressWriterThread: @unchecked Sendable {
+    private enum Kind { case rtp, senderReport }
+    private struct Slot {
+        var kind = Kind.rtp
+        var track = 0
+        var length = 0
+        var arrival: UInt64 = 0
+        var ntp: UInt64 = 0
+        var rtpTimestamp: UInt32 = 0
+    }
+
+    static let capacity = 2048  // about 2 s of a 5 Mbit/s video plus audio
+    static let slotSize = 1500
+    static let tickNanoseconds: UInt64 = 100_000_000
+
+    private let condition = NSCondition()
+    private let storage: UnsafeMutableRawPointer
+    private var slots: [Slot]
+    private var head = 0
+    private var tail = 0
+    private var count = 0
+    private var stopping = false
+    private var finished: Result<RecordingResult, RecordingError>?
+    private var waiters: [CheckedContinuation<Result<RecordingResult, RecordingError>, Never>] = []
+    /// Packets dropped because the ring was full or the packet too large (producer side).
+    private(set) var dropped = 0
+
+    /// Touched only by the writer thread once started.
+    private let recorder: FileRecorder
+    private let name: String
+    private let onActive: @Sendable () -> Void
+    private var reportedActive = false
+
+    /// `onKeyframeNeeded` and `onFailure`, set on the recorder, run on the writer thread.
+    init(recorder: FileRecorder, name: String, onActive: @escaping @Sendable () -> Void) {
+        self.recorder = recorder
+        self.name = name
+        self.onActive = onActive
+        storage = .allocate(byteCount: Self.capacity * Self.slotSize, alignment: 16)
+        slots = Array(repeating: Slot(), count: Self.capacity)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    // MARK: Producer (the media worker)
+
+    func push(_ packet: UnsafeRawBufferPointer, track: Int, arrival: UInt64) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, count < Self.capacity, packet.count <= Self.slotSize, let base = packet.baseAddress else {
+            dropped += 1
+            return
+        }
+        (storage + head * Self.slotSize).copyMemory(from: base, byteCount: packet.count)
+        slots[head] = Slot(kind: .rtp, track: track, length: packet.count, arrival: arrival)
+        enqueued()
+    }
+
+    func pushSenderReport(track: Int, ntp: UInt64, rtpTimestamp: UInt32) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, count < Self.capacity else { return }
+        slots[head] = Slot(kind: .senderReport, track: track, ntp: ntp, rtpTimestamp: rtpTimestamp)
+        enqueued()
+    }
+
+    private func enqueued() {
+        head = (head + 1) % Self.capacity
+        count += 1
+        if count == 1 { condition.signal() }
+    }
+
+    // MARK: Finish (control plane)
+
+    /// Writes what is queued, then the trailer; resumes once the file is closed.
+    func finish() async -> Result<RecordingResult, RecordingError> {
+        await withCheckedContinuation { continuation in
+            condition.lock()
+            if let finished {
+                condition.unlock()
+                continuation.resume(returning: finished)
+                return
+            }
+            waiters.append(continuation)
+            stopping = true
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    // MARK: Writer thread
+
+    private func run() {
+        var nextTick = SystemClock.monotonic() + Self.tickNanoseconds
+        while true {
+            condition.lock()
+            while count == 0 && !stopping {
+                let now = SystemClock.monotonic()
+                if now >= nextTick { break }
+                _ = condition.wait(until: Date(timeIntervalSinceNow: Double(nextTick - now) / 1e9))
+            }
+            if count == 0 && stopping {
+                condition.unlock()
+                break
+            }
+            let slot: Slot? = count > 0 ? slots[tail] : nil
+            let index = tail
+            condition.unlock()
+
+            if let slot {
+                switch slot.kind {
+                case .rtp:
+                    recorder.receiveRTP(UnsafeRawBufferPointer(start: storage + index * Self.slotSize, count: slot.length),
+                                        track: slot.track, arrivalNanoseconds: slot.arrival)
+                case .senderReport:
+                    recorder.receiveSenderReport(track: slot.track, ntp: slot.ntp, rtpTimestamp: slot.rtpTimestamp)
+                }
+                condition.lock()
+                tail = (tail + 1) % Self.capacity
+                count -= 1
+                condition.unlock()
+            }
+            let now = SystemClock.monotonic()
+            if now >= nextTick {
+                recorder.tick(now: now)
+                nextTick = now + Self.tickNanoseconds
+                if !reportedActive, recorder.tracks.contains(where: { $0.framesWritten > 0 }) {
+                    reportedActive = true
+                    onActive()
+                }
+            }
+        }
+        let result = Result { () throws(RecordingError) in try recorder.finish() }
+        condition.lock()
+        finished = result
+        let waiting = waiters
+        waiters.removeAll()
+        condition.unlock()
+        for waiter in waiting { waiter.resume(returning: result) }
+    }
+}

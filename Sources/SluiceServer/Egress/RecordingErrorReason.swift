@@ -1,0 +1,20 @@
+import Egress
+
+/// How a recording failure reads in `EgressInfo.error`: one line for an operator, naming the
+/// path and what to fix, without Swift's enum syntax.
+extension RecordingError {
+    var reason: String {
+        switch self {
+        case .unwritableDirectory(let path, let why): "cannot write to directory \(path): \(why)"
+        case .unsupportedCodec(let codec): "codec \(codec) cannot be recorded"
+        case .codecNotAllowedInContainer(let codec, let container):
+            "\(codec.rawValue) cannot be stored in .\(container.fileExtension)"
+        case .invalidTrack(let why): why
+        case .noTracks: "no track to record"
+        case .muxerSetupFailed(let why): "could not open the output file: \(why)"
+        case .diskFull(let path): "disk full while writing \(path)"
+        case .writeFailed(let path, let why): "write failed for \(path): \(why)"
+        case .alreadyFinished: "recording already finished"
+        }
+    }
+}

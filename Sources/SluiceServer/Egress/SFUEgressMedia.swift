@@ -1,0 +1,79 @@
+import Egress
+import Foundation
+import SFU
+
+/// The egress media plane over Sluice's own SFU rooms: tracks are looked up in the room's
+/// `SFU.Room` (LiveKit and WHIP publishers alike) and recorded on the room's media worker.
+struct SFUEgressMedia: EgressMediaPlane {
+    let sessions: MediaSessions
+
+    func publishedTracks(room: String) async -> [EgressTrackSource] {
+        guard let hub = await sessions.hub(room: room) else { return [] }
+        let sfuRoom = hub.room
+        return (try? await hub.worker.run {
+            sfuRoom.assumeIsolated { room in
+                room.participants.flatMap { participant in
+                    participant.publishedTracks.map {
+                        EgressTrackSource(sid: $0.id, identity: participant.identity, kind: $0.kind, codec: $0.codec,
+                                          layerCount: $0.layerCount)
+                    }
+                }
+            }
+        }) ?? []
+    }
+
+    func startRecording(room: String, tracks: [EgressTrackSource], path: String, container: RecordingContainer,
+                        onActive: @escaping @Sendable () -> Void,
+                        onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+        -> any EgressRecordingControl
+    {
+        guard let hub = await sessions.hub(room: room) else { throw .invalidTrack("room \(room) has no media any more") }
+        let recordingTracks = try tracks.map { source throws(RecordingError) in
+            try RecordingTrack(kind: source.kind, codec: source.codec)
+        }
+        // Opening the file is the one slow step: done here, off the media worker.
+        nonisolated(unsafe) let recorder = try FileRecorder(path: path, container: container, tracks: recordingTracks)
+        let sids = tracks.map(\.sid)
+        let result: Result<EgressRecording, RecordingError>
+        do {
+            result = try await hub.worker.run {
+                hub.room.assumeIsolated { room -> Result<EgressRecording, RecordingError> in
+                    var inputs: [EgressRecording.Input] = []
+                    for sid in sids {
+                        guard let track = room.participants.lazy.compactMap({ $0.publishedTrack(id: sid) }).first else {
+                            return .failure(.invalidTrack("track \(sid) is no longer published"))
+                        }
+                        // The top simulcast layer: the best picture the publisher sends.
+                        inputs.append(EgressRecording.Input(track: track, layer: track.layerCount - 1))
+                    }
+                    let recording = EgressRecording(recorder: recorder, inputs: inputs, room: hub.room, worker: hub.worker,
+                                                    name: "sluice-egress", onActive: onActive, onFailure: onFailure,
+                                                    onLayersChanged: { hub.announceWantedLayers(of: $0) })
+                    recording.start()
+                    return .success(recording)
+                }
+            }
+        } catch {
+            result = .failure(.invalidTrack("the room's media worker is gone"))
+        }
+        switch result {
+        case .success(let recording):
+            return Control(recording: recording)
+        case .failure(let error):
+            _ = try? recorder.finish()
+            try? FileManager.default.removeItem(atPath: recorder.path)
+            throw error
+        }
+    }
+
+    private struct Control: EgressRecordingControl {
+        let recording: EgressRecording
+
+        func finish() async -> Result<RecordingResult, RecordingError> {
+            let recording = self.recording
+            // If the worker is gone, so are the taps: the writer can finish either way.
+            _ = try? await recording.worker.run { recording.detach() }
+            return await recording.writer.finish()
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LiveKitProto
+import NIOCore
+import SwiftProtobuf
+import Testing
+@testable import SluiceServer
+
+/// The Egress Twirp routes in-process: grant, refusals with their codes, JSON and protobuf.
+@Suite struct EgressServiceTests {
+    func call(_ client: some TestClientProtocol, _ method: String, grant: VideoGrant, json: String) async throws
+        -> TestResponse {
+        let token = try RoomServiceTests.token(grant)
+        return try await client.execute(uri: "/twirp/livekit.Egress/\(method)", method: .post,
+                                        headers: [.contentType: "application/json", .authorization: "Bearer \(token)"],
+                                        body: ByteBuffer(string: json))
+    }
+
+    func code(_ response: TestResponse) -> String {
+        let object = try? JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+        return object?["code"] as? String ?? ""
+    }
+
+    @Test func grantsRefusalsAndListing() async throws {
+        let app = try RoomServiceTests.makeApp()
+        _ = try await app.rooms.createRoom(name: "shop")
+        let record = VideoGrant(roomRecord: true)
+        try await Application(router: app.makeRouter()).test(.router) { client in
+            let noGrant = try await call(client, "ListEgress", grant: VideoGrant(roomAdmin: true, room: "shop"), json: "{}")
+            #expect(noGrant.status == .forbidden && code(noGrant) == "permission_denied")
+
+            let noRoom = try await call(client, "StartTrackEgress", grant: record,
+                                        json: #"{"room_name":"nowhere","track_id":"TR_x","file":{"filepath":"x"}}"#)
+            #expect(noRoom.status == .notFound && code(noRoom) == "not_found")
+            let noTrack = try await call(client, "StartTrackEgress", grant: record,
+                                         json: #"{"room_name":"shop","track_id":"TR_x","file":{"filepath":"x"}}"#)
+            #expect(noTrack.status == .notFound)
+            let websocket = try await call(client, "StartTrackEgress", grant: record,
+                                           json: #"{"room_name":"shop","track_id":"TR_x","websocket_url":"ws://x"}"#)
+            #expect(websocket.status == .notImplemented)
+            let nobody = try await call(client, "StartParticipantEgress", grant: record,
+                                        json: #"{"room_name":"shop","identity":"carol","file_outputs":[{}]}"#)
+            #expect(nobody.status == .notFound)
+            let twoFiles = try await call(client, "StartParticipantEgress", grant: record,
+                                          json: #"{"room_name":"shop","identity":"carol","file_outputs":[{},{}]}"#)
+            #expect(twoFiles.status == .badRequest)
+            let noTracks = try await call(client, "StartTrackCompositeEgress", grant: record,
+                                          json: #"{"room_name":"shop","file_outputs":[{}]}"#)
+            #expect(noTracks.status == .badRequest)
+            for method in ["StartRoomCompositeEgress", "StartWebEgress", "UpdateLayout", "UpdateStream"] {
+                let r = try await call(client, method, grant: record, json: "{}")
+                #expect(r.status == .notImplemented && code(r) == "unimplemented", "\(method)")
+            }
+            let stop = try await call(client, "StopEgress", grant: record, json: #"{"egress_id":"EG_nope"}"#)
+            #expect(stop.status == .notFound)
+
+            let list = try await call(client, "ListEgress", grant: record, json: #"{"room_name":"shop"}"#)
+            #expect(list.status == .ok)
+            let items = try Livekit_ListEgressResponse(jsonUTF8Bytes: Array(buffer: list.body)).items
+            #expect(items.isEmpty)
+        }
+    }
+}
