@@ -8,6 +8,10 @@ import PackageDescription
 let package = Package(
     name: "sluice-bench",
     platforms: [.macOS(.v15)],
+    products: [
+        // Preloaded into Janus by sluice-load so that Janus gathers a 127.0.0.1 candidate.
+        .library(name: "JanusLoopback", type: .dynamic, targets: ["CJanusLoopback"]),
+    ],
     dependencies: [
         .package(name: "sluice", path: ".."),
         // MallocInterposer counts mallocs without jemalloc (the framework's default on Swift 6.3).
@@ -32,6 +36,8 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     
+        .target(name: "CJanusLoopback", path: "Sources/CJanusLoopback"),
+
         // Load tool and driver (issue #8 parts 3-4): one publisher + N subscribers over real WebRTC
         // against Sluice (LiveKit signalling) or Janus (videoroom, HTTP API), with a floor row.
         .executableTarget(

@@ -12,4 +12,5 @@ if ! command -v janus >/dev/null; then
 fi
 nice -n 15 swift build -c release --package-path bench --product sluice
 nice -n 15 swift build -c release --package-path bench --product sluice-load
+nice -n 15 swift build -c release --package-path bench --product JanusLoopback
 exec timeout --signal=INT --kill-after=10 600 bench/.build/release/sluice-load --out bench/results "$@"

@@ -63,6 +63,11 @@ enum SluiceLoad {
             print("no sluice binary at \(settings.sluiceBinary) (build it: swift build -c release --package-path bench --product sluice)")
             exit(2)
         }
+        settings.janusPreload = executableDirectory.appendingPathComponent("libJanusLoopback.so").path
+        if servers.contains(.janus), !FileManager.default.fileExists(atPath: settings.janusPreload) {
+            print("no \(settings.janusPreload) (build it: swift build -c release --package-path bench --product JanusLoopback)")
+            exit(2)
+        }
         if servers.contains(.janus), !FileManager.default.isExecutableFile(atPath: settings.janusBinary) {
             print("no janus at \(settings.janusBinary) (apt-get install -y janus)")
             exit(2)
@@ -133,25 +138,30 @@ enum SluiceLoad {
         }
         workers.publisher.stop()
         for w in workers.subscribers { w.stop() }
-        try? FileManager.default.removeItem(at: scratch)
+        if ProcessInfo.processInfo.environment["SLUICE_LOAD_KEEP"] == nil {
+            try? FileManager.default.removeItem(at: scratch)
+        } else {
+            note("kept \(scratch.path) (server configs and logs)")
+        }
 
         // Report.
         func fmt(_ v: Double, _ digits: Int = 2) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "-" }
+        func profileName(_ p: String) -> String { p == "\(SRTPProfile.aeadAes128Gcm)" ? "GCM" : p == "?" ? "?" : "SHA1-80" }
         var lines: [String] = []
-        lines.append("| server | subscribers | receiving | packets/s forwarded | server CPU s per 1k packets | x floor | server CPU % | RSS MiB | loss % | worst sub loss % | delay p50 ms | delay p99 ms |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| server | SRTP | subscribers | receiving | packets/s forwarded | server CPU s per 1k packets | x floor | server CPU % | RSS MiB | loss % | worst sub loss % | delay p50 ms | delay p99 ms |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for floor in floors {
             let name = floor.profile == .aeadAes128Gcm ? "GCM" : "SHA1-80"
-            lines.append("| floor: SRTP protect (\(name)) + sendmmsg | - | - | - | \(fmt(floor.cpuSecondsPer1000, 4)) | 1.00 | - | - | - | - | - | - |")
+            lines.append("| floor: SRTP protect + sendmmsg | \(name) | - | - | - | \(fmt(floor.cpuSecondsPer1000, 4)) | 1.00 | - | - | - | - | - | - |")
         }
         let sortedRows = rows.sorted { ($0.server == $1.server) ? $0.subscribers < $1.subscribers
             : (servers.firstIndex(of: ServerKind(rawValue: $0.server)!)! < servers.firstIndex(of: ServerKind(rawValue: $1.server)!)!) }
         for r in sortedRows {
             if let error = r.error {
-                lines.append("| \(r.server) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | |")
+                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | |")
                 continue
             }
-            lines.append("| \(r.server) | \(r.subscribers) | \(r.subscribersReceiving) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.cpuSecondsPer1000Packets, 4)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
+            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.cpuSecondsPer1000Packets, 4)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
         }
         var summary: [String] = []
         for kind in servers {

@@ -26,6 +26,8 @@ struct LoadSettings: Sendable {
     var seconds = 10.0
     var sluiceBinary = ""
     var janusBinary = "/usr/bin/janus"
+    /// libJanusLoopback.so (see Sources/CJanusLoopback).
+    var janusPreload = ""
     var verbose = false
 }
 
@@ -120,7 +122,8 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         // Server.
         switch kind {
         case .sluice: server = try startSluice(binary: settings.sluiceBinary, port: port, directory: directory)
-        case .janus: server = try startJanus(binary: settings.janusBinary, port: port, directory: directory)
+        case .janus: server = try startJanus(binary: settings.janusBinary, port: port, directory: directory,
+                                             preload: settings.janusPreload)
         }
         guard let server else { throw LoadError("no server") }
 
@@ -162,6 +165,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
                             jsep: ["type": "offer", "sdp": offer])
             let answered = try api.waitEvent(handle) { $0["jsep"] != nil }
             guard let sdp = (answered["jsep"] as? [String: Any])?["sdp"] as? String else { throw LoadError("janus answer without sdp") }
+            if settings.verbose { log("janus publisher offer:\n\(offer)\njanus answer:\n\(sdp)") }
             try onWorker(workers.publisher) { try pub.setAnswer(sdp) }
             try? api.trickleCompleted(handle)
         }

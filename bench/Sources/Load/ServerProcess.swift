@@ -11,7 +11,7 @@ final class ServerProcess: @unchecked Sendable {
     let directory: URL
     let log: URL
 
-    init(name: String, executable: String, arguments: [String], directory: URL) throws {
+    init(name: String, executable: String, arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
         self.name = name
         self.directory = directory
         log = directory.appendingPathComponent("\(name).log")
@@ -19,6 +19,9 @@ final class ServerProcess: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = directory
         process.standardOutput = handle
         process.standardError = handle
@@ -109,7 +112,7 @@ func startSluice(binary: String, port: Int, directory: URL) throws -> ServerProc
 
 /// Writes a Janus config dir (HTTP transport on 127.0.0.1 only, the videoroom plugin only, no
 /// loggers or event handlers) and starts Janus in the foreground.
-func startJanus(binary: String, port: Int, directory: URL) throws -> ServerProcess {
+func startJanus(binary: String, port: Int, directory: URL, preload: String) throws -> ServerProcess {
     let lib = "/usr/lib/x86_64-linux-gnu/janus"
     func others(_ folder: String, keep: String) -> String {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(lib)/\(folder)")) ?? []
@@ -177,7 +180,7 @@ func startJanus(binary: String, port: Int, directory: URL) throws -> ServerProce
     try videoroom.write(to: directory.appendingPathComponent("janus.plugin.videoroom.jcfg"), atomically: true, encoding: .utf8)
     let server = try ServerProcess(name: "janus", executable: binary, arguments: [
         "-C", directory.appendingPathComponent("janus.jcfg").path, "-F", directory.path, "-o", "-i", "127.0.0.1",
-    ], directory: directory)
+    ], directory: directory, environment: ["LD_PRELOAD": preload])
     try server.waitForPort(port)
     return server
 }
