@@ -66,6 +66,21 @@ final class ServerProcess: @unchecked Sendable {
         return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// utime + stime in seconds of each thread (by tid).
+    static func threadCPUSeconds(pid: Int32) -> [Int: Double] {
+        var out: [Int: Double] = [:]
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+        for task in tasks {
+            guard let tid = Int(task), let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                  let close = text.lastIndex(of: ")") else { continue }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { continue }
+            out[tid] = (utime + stime) / tick
+        }
+        return out
+    }
+
     /// Resident set size in MiB.
     func rssMiB() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
