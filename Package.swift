@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "SluiceMedia", targets: ["Media"]),
         .library(name: "SluiceSFU", targets: ["SFU"]),
         .library(name: "SluiceWebRTC", targets: ["WebRTC"]),
+        // For bench/'s load tool, a LiveKit client: the signalling schema and token minting.
+        .library(name: "SluiceLiveKitProto", targets: ["LiveKitProto"]),
+        .library(name: "SluiceAuth", targets: ["Auth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -1,0 +1,238 @@
+import Foundation
+import WebRTC
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// sluice-load: one publisher and N subscribers over real WebRTC (ICE, DTLS, SRTP: Sluice's own
+// WebRTC target in client mode) against Sluice (LiveKit signalling) and Janus (videoroom over its
+// HTTP API), each started fresh for each N, plus the machine's floor; prints one table and writes
+// results/load.json and results/load.md. Everything on 127.0.0.1, bounded in time and count.
+
+private let usage = """
+    usage: sluice-load [options]
+      --servers sluice,janus       which servers, in order (default both)
+      --subscribers 10,50,100,200  N values for the table
+      --seconds 10                 measured window per row
+      --bitrate 2500000 --fps 30 --keyframe-seconds 2
+      --search / --no-search       also look for the largest N under 1% loss (default on, bounded)
+      --budget 540                 seconds; the search stops when it would run past this
+      --sluice PATH                sluice binary (default: next to this executable)
+      --janus PATH                 janus binary (default /usr/bin/janus)
+      --out DIR                    results directory (default: bench/results or ./results)
+      --verbose
+    """
+
+@main
+enum SluiceLoad {
+    static func main() throws {
+        var settings = LoadSettings()
+        var servers: [ServerKind] = [.sluice, .janus]
+        var sizes = [10, 50, 100, 200]
+        var search = true
+        var budget = 540.0
+        var outDirectory: String?
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        func value() -> String {
+            guard !arguments.isEmpty else { print(usage); exit(2) }
+            return arguments.removeFirst()
+        }
+        while let argument = arguments.first {
+            arguments.removeFirst()
+            switch argument {
+            case "--servers": servers = value().split(separator: ",").compactMap { ServerKind(rawValue: String($0)) }
+            case "--subscribers": sizes = value().split(separator: ",").compactMap { Int($0) }
+            case "--seconds": settings.seconds = Double(value()) ?? 10
+            case "--bitrate": settings.bitrate = Int(value()) ?? 2_500_000
+            case "--fps": settings.fps = Int(value()) ?? 30
+            case "--keyframe-seconds": settings.keyframeSeconds = Double(value()) ?? 2
+            case "--search": search = true
+            case "--no-search": search = false
+            case "--budget": budget = Double(value()) ?? 540
+            case "--sluice": settings.sluiceBinary = value()
+            case "--janus": settings.janusBinary = value()
+            case "--out": outDirectory = value()
+            case "--verbose": settings.verbose = true
+            case "-h", "--help": print(usage); exit(0)
+            default: print("unknown option \(argument)\n\(usage)"); exit(2)
+            }
+        }
+        let executableDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        if settings.sluiceBinary.isEmpty { settings.sluiceBinary = executableDirectory.appendingPathComponent("sluice").path }
+        if servers.contains(.sluice), !FileManager.default.isExecutableFile(atPath: settings.sluiceBinary) {
+            print("no sluice binary at \(settings.sluiceBinary) (build it: swift build -c release --package-path bench --product sluice)")
+            exit(2)
+        }
+        settings.janusPreload = executableDirectory.appendingPathComponent("libJanusLoopback.so").path
+        if servers.contains(.janus), !FileManager.default.fileExists(atPath: settings.janusPreload) {
+            print("no \(settings.janusPreload) (build it: swift build -c release --package-path bench --product JanusLoopback)")
+            exit(2)
+        }
+        if servers.contains(.janus), !FileManager.default.isExecutableFile(atPath: settings.janusBinary) {
+            print("no janus at \(settings.janusBinary) (apt-get install -y janus)")
+            exit(2)
+        }
+        let out = URL(fileURLWithPath: outDirectory ?? (FileManager.default.fileExists(atPath: "bench/results") ? "bench/results" : "results"))
+        try? FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let scratch = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sluice-load-\(getpid())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        signal(SIGPIPE, SIG_IGN)
+
+        let started = Date()
+        func elapsed() -> Double { Date().timeIntervalSince(started) }
+        func note(_ text: String) { FileHandle.standardError.write(Data("[sluice-load \(Int(elapsed()))s] \(text)\n".utf8)) }
+
+        // The floor, both SRTP profiles (the table uses the one the subscribers negotiated).
+        note("measuring the floor")
+        // Median of 5 repetitions each: the machine is shared and a single pass is noisy.
+        func medianFloor(_ profile: SRTPProfile, packets: Int) throws -> FloorMeasurement {
+            let runs = try (0..<5).map { _ in try measureFloor(profile: profile, packets: packets) }
+                .sorted { $0.cpuSecondsPer1000 < $1.cpuSecondsPer1000 }
+            return FloorMeasurement(profile: profile, cpuSecondsPer1000: runs[2].cpuSecondsPer1000, packets: packets * 5)
+        }
+        let floors = [try medianFloor(.aeadAes128Gcm, packets: 40_000), try medianFloor(.aes128CmHmacSha1_80, packets: 20_000)]
+        func floorFor(_ profile: String) -> FloorMeasurement? { floors.first { "\($0.profile)" == profile } }
+
+        let workers = try LoadWorkers()
+        var rows: [LoadRow] = []
+        var largest: [String: [String: Int?]] = [:]
+        func measure(_ kind: ServerKind, _ n: Int) -> LoadRow {
+            note("\(kind.rawValue): N=\(n)")
+            var row = runLoad(kind, subscribers: n, settings: settings, workers: workers, scratch: scratch)
+            if let floor = floorFor(row.srtpProfile), row.cpuSecondsPer1000Packets.isFinite {
+                row.ratioToFloor = row.cpuSecondsPer1000Packets / floor.cpuSecondsPer1000
+            }
+            note(String(format: "%@ N=%d: %.0f pkt/s, loss %.2f%%, CPU %.3f s/1k, p50 %.2f ms, p99 %.2f ms",
+                        kind.rawValue, n, row.packetsPerSecondForwarded, row.lossPercent, row.cpuSecondsPer1000Packets,
+                        row.delayP50Milliseconds, row.delayP99Milliseconds))
+            return row
+        }
+        func passes(_ row: LoadRow) -> Bool { row.error == nil && row.lossPercent < 1 && row.subscribersReceiving == row.subscribers }
+
+        var perRun = 0.0  // seconds per row, measured
+        for kind in servers {
+            var table: [LoadRow] = []
+            for n in sizes {
+                let before = elapsed()
+                let row = measure(kind, n)
+                perRun = max(perRun, elapsed() - before)
+                table.append(row)
+            }
+            rows += table
+            // Largest N under 1% loss: the table's answer, refined by at most 3 more rows within budget.
+            var good = table.filter(passes).map(\.subscribers).max() ?? 0
+            var bad = table.filter { !passes($0) && $0.subscribers > good }.map(\.subscribers).min()
+            if search {
+                let remainingServers = Double(servers.count - 1 - servers.firstIndex(of: kind)!)
+                for _ in 0..<3 {
+                    let reserve = remainingServers * Double(sizes.count) * perRun
+                    guard elapsed() + perRun * 1.5 + reserve < budget else { break }
+                    let next: Int
+                    if let bad {
+                        guard bad - good > max(10, good / 8) else { break }
+                        next = (good + bad) / 2
+                    } else {
+                        next = max(good + 50, good * 3 / 2)
+                    }
+                    let row = measure(kind, next)
+                    rows.append(row)
+                    if passes(row) { good = next } else { bad = next }
+                }
+            }
+            largest[kind.rawValue] = ["largestUnderOnePercentLoss": good, "firstFailing": bad]
+        }
+        workers.publisher.stop()
+        for w in workers.subscribers { w.stop() }
+        if ProcessInfo.processInfo.environment["SLUICE_LOAD_KEEP"] == nil {
+            try? FileManager.default.removeItem(at: scratch)
+        } else {
+            note("kept \(scratch.path) (server configs and logs)")
+        }
+
+        // Report.
+        func fmt(_ v: Double, _ digits: Int = 2) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "-" }
+        func profileName(_ p: String) -> String { p == "\(SRTPProfile.aeadAes128Gcm)" ? "GCM" : p == "?" ? "?" : "SHA1-80" }
+        var lines: [String] = []
+        lines.append("| server | SRTP | subscribers | receiving | packets/s forwarded | server CPU s per 1k packets | x floor | server CPU % | busiest server thread % | load tool CPU % | RSS MiB | loss % | worst sub loss % | delay p50 ms | delay p99 ms |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for floor in floors {
+            let name = floor.profile == .aeadAes128Gcm ? "GCM" : "SHA1-80"
+            lines.append("| floor: SRTP protect + sendmmsg | \(name) | - | - | - | \(fmt(floor.cpuSecondsPer1000, 4)) | 1.00 | - | - | - | - | - | - | - | - |")
+        }
+        let sortedRows = rows.sorted { ($0.server == $1.server) ? $0.subscribers < $1.subscribers
+            : (servers.firstIndex(of: ServerKind(rawValue: $0.server)!)! < servers.firstIndex(of: ServerKind(rawValue: $1.server)!)!) }
+        for r in sortedRows {
+            if let error = r.error {
+                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | | | |")
+                continue
+            }
+            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.cpuSecondsPer1000Packets, 4)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.serverBusiestThreadPercent, 0)) | \(fmt(r.loadToolCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
+        }
+        var summary: [String] = []
+        for kind in servers {
+            guard let entry = largest[kind.rawValue] else { continue }
+            let good = (entry["largestUnderOnePercentLoss"] ?? nil) ?? 0
+            let bad = entry["firstFailing"] ?? nil
+            summary.append("- \(kind.rawValue): largest N under 1% loss: \(good)" + (bad.map { " (\($0) did not hold)" } ?? " (no larger N tried failed)"))
+        }
+        let stream = SyntheticVP8(bitrate: settings.bitrate, fps: settings.fps, keyframeSeconds: settings.keyframeSeconds)
+        var load1 = [Double](repeating: 0, count: 3)
+        getloadavg(&load1, 3)
+        let header = String(format: "Load: 1 publisher, synthetic VP8 %.2f Mbps, %d fps, keyframe every %.0f s (%.0f packets/s), %.0f s window per row; %d cores, load average %.1f at the end; run took %.0f s.",
+                            Double(settings.bitrate) / 1e6, settings.fps, settings.keyframeSeconds, stream.packetsPerSecond,
+                            settings.seconds, ProcessInfo.processInfo.activeProcessorCount, load1[0], elapsed())
+        let table = lines.joined(separator: "\n")
+        print("\n" + header + "\n\n" + table + "\n\n" + summary.joined(separator: "\n"))
+
+        let markdown = """
+            # Forwarding load: Sluice vs Janus (latest run)
+
+            Written by `bench/load.sh` (`sluice-load`) on \(ISO8601DateFormatter().string(from: Date())).
+
+            \(header)
+
+            \(table)
+
+            \(summary.joined(separator: "\n"))
+
+            Columns: packets/s forwarded = probe packets the subscribers received in the window per second;
+            server CPU = utime+stime of the server process (/proc) over the window; x floor = that per
+            packet over the floor's CPU per packet (one SRTP protect + one sendmmsg'd UDP send, same
+            profile as the subscribers negotiated); loss = 1 - received/(sent x N) by stream index; delay =
+            probe send time at the publisher to SRTP-unprotected arrival at the subscriber (same clock).
+            Busiest server thread: the largest utime+stime of one server thread over the window (100 =
+            one core saturated); load tool CPU: this tool's own process over the window (it shares the
+            machine's cores with the server). Each row starts its server fresh.
+
+            """
+        try markdown.write(to: out.appendingPathComponent("load.md"), atomically: true, encoding: .utf8)
+
+        struct Report: Codable {
+            var date: String
+            var settings: [String: Double]
+            var cores: Int
+            var loadAverageAtEnd: Double
+            var durationSeconds: Double
+            var floor: [[String: String]]
+            var rows: [LoadRow]
+            var largestUnderOnePercentLoss: [String: Int]
+            var firstFailing: [String: Int]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let report = Report(
+            date: ISO8601DateFormatter().string(from: Date()),
+            settings: ["bitrate": Double(settings.bitrate), "fps": Double(settings.fps), "keyframeSeconds": settings.keyframeSeconds,
+                       "windowSeconds": settings.seconds, "packetsPerSecond": stream.packetsPerSecond],
+            cores: ProcessInfo.processInfo.activeProcessorCount, loadAverageAtEnd: load1[0], durationSeconds: elapsed(),
+            floor: floors.map { ["profile": "\($0.profile)", "cpuSecondsPer1000Packets": String(format: "%.6f", $0.cpuSecondsPer1000),
+                                 "packets": String($0.packets)] },
+            rows: sortedRows,
+            largestUnderOnePercentLoss: largest.compactMapValues { ($0["largestUnderOnePercentLoss"] ?? nil) },
+            firstFailing: largest.compactMapValues { ($0["firstFailing"] ?? nil) })
+        try encoder.encode(report).write(to: out.appendingPathComponent("load.json"))
+        note("wrote \(out.path)/load.md and load.json")
+        exit(0)
+    }
+}

@@ -1,0 +1,369 @@
+import Dispatch
+import Foundation
+import WebRTC
+
+/// Runs `body` on `worker` and waits for it (call from a thread that is not a worker).
+func onWorker<T>(_ worker: MediaWorker, _ body: @escaping () throws -> T) throws -> T {
+    let semaphore = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) let body = body
+    nonisolated(unsafe) var result: Result<T, any Error>?
+    worker.execute {
+        result = Result { try body() }
+        semaphore.signal()
+    }
+    semaphore.wait()
+    return try result!.get()
+}
+
+enum ServerKind: String, CaseIterable, Sendable {
+    case sluice, janus
+}
+
+struct LoadSettings: Sendable {
+    var bitrate = 2_500_000
+    var fps = 30
+    var keyframeSeconds = 2.0
+    var seconds = 10.0
+    var sluiceBinary = ""
+    var janusBinary = "/usr/bin/janus"
+    /// libJanusLoopback.so (see Sources/CJanusLoopback).
+    var janusPreload = ""
+    var verbose = false
+}
+
+/// One measured row: one server, N subscribers, one window.
+struct LoadRow: Codable, Sendable {
+    var server: String
+    var subscribers: Int
+    var subscribersReceiving: Int
+    var windowSeconds: Double
+    var packetsSentInWindow: Int
+    var packetsForwarded: Int
+    var packetsPerSecondForwarded: Double
+    var serverCPUSeconds: Double
+    var cpuSecondsPer1000Packets: Double
+    var serverCPUPercent: Double
+    /// The server's busiest thread over the window (100 = one core).
+    var serverBusiestThreadPercent: Double
+    /// This load tool's own CPU over the window (publisher + N subscribers, 100 = one core).
+    var loadToolCPUPercent: Double
+    var rssMiB: Double
+    var lossPercent: Double
+    var worstSubscriberLossPercent: Double
+    var delayP50Milliseconds: Double
+    var delayP99Milliseconds: Double
+    var ratioToFloor: Double?
+    var srtpProfile: String
+    var setupSeconds: Double
+    var error: String?
+}
+
+private func log(_ text: String) {
+    FileHandle.standardError.write(Data("[sluice-load] \(text)\n".utf8))
+}
+
+/// The load tool's own threads: the publisher's worker and two for subscribers.
+final class LoadWorkers: @unchecked Sendable {
+    let publisher = MediaWorker(name: "load-pub")
+    let subscribers = [MediaWorker(name: "load-sub-0"), MediaWorker(name: "load-sub-1")]
+    let certificate: DTLSCertificate
+
+    init() throws {
+        certificate = try DTLSCertificate(commonName: "sluice-load")
+    }
+
+    func subscriberWorker(_ index: Int) -> MediaWorker { subscribers[index % subscribers.count] }
+}
+
+/// One server, one N: starts the server fresh, connects the publisher and N subscribers, measures
+/// one window of `settings.seconds`, stops the server.
+func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, workers: LoadWorkers, scratch: URL) -> LoadRow {
+    let directory = scratch.appendingPathComponent("\(kind.rawValue)-\(n)-\(UInt32.random(in: 0...UInt32.max))")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let stream = SyntheticVP8(bitrate: settings.bitrate, fps: settings.fps, keyframeSeconds: settings.keyframeSeconds)
+    var row = LoadRow(server: kind.rawValue, subscribers: n, subscribersReceiving: 0, windowSeconds: 0, packetsSentInWindow: 0,
+                      packetsForwarded: 0, packetsPerSecondForwarded: 0, serverCPUSeconds: 0, cpuSecondsPer1000Packets: .nan,
+                      serverCPUPercent: 0, serverBusiestThreadPercent: .nan, loadToolCPUPercent: .nan, rssMiB: .nan, lossPercent: 100, worstSubscriberLossPercent: 100,
+                      delayP50Milliseconds: .nan, delayP99Milliseconds: .nan, ratioToFloor: nil, srtpProfile: "?",
+                      setupSeconds: 0, error: nil)
+    let port = Int.random(in: 20000...29999)
+    var server: ServerProcess?
+    let histograms = workers.subscribers.map { _ in DelayHistogram() }
+    var publisher: LoadPublisher?
+    var subs: [LoadSubscriber?] = Array(repeating: nil, count: n)
+    var participants: [LiveKitParticipant?] = Array(repeating: nil, count: n + 1)
+    var janus: JanusAPI?
+    let setupStart = Date()
+    defer {
+        // Close everything, then release each object on its own worker (libnice agents must be
+        // dropped on their loop).
+        for p in participants { p?.close() }
+        janus?.stop()
+        let bags = workers.subscribers.map { _ in Bag() }
+        let publisherBag = Bag()
+        for (i, sub) in subs.enumerated() { if let sub { bags[i % bags.count].items.append(sub) } }
+        for (i, p) in participants.enumerated() {
+            guard let p else { continue }
+            (i < n ? bags[i % bags.count] : publisherBag).items.append(p)
+        }
+        if let publisher { publisherBag.items.append(publisher) }
+        subs = []
+        participants = []
+        publisher = nil
+        for (bag, worker) in zip(bags + [publisherBag], workers.subscribers + [workers.publisher]) {
+            _ = try? onWorker(worker) {
+                for item in bag.items {
+                    if let s = item as? LoadSubscriber { s.connection.close() }
+                    if let p = item as? LoadPublisher { p.stop(); p.connection.close() }
+                    if let p = item as? LiveKitParticipant { p.subscriber.connection.close() }
+                }
+                bag.items = []
+            }
+        }
+        server?.stop()
+    }
+    do {
+        // Server.
+        switch kind {
+        case .sluice: server = try startSluice(binary: settings.sluiceBinary, port: port, directory: directory)
+        case .janus: server = try startJanus(binary: settings.janusBinary, port: port, directory: directory,
+                                             preload: settings.janusPreload)
+        }
+        guard let server else { throw LoadError("no server") }
+
+        // Publisher.
+        let pub = try onWorker(workers.publisher) {
+            try LoadPublisher(worker: workers.publisher, certificate: workers.certificate, stream: stream, trackID: "TR_loadvp8")
+        }
+        publisher = pub
+        try onWorker(workers.publisher) { pub.onConnected = { [weak pub] in pub?.startSending() } }
+        let room = "load-\(n)"
+        var janusRoom = 0
+        var janusFeed = 0
+        switch kind {
+        case .sluice:
+            let token = try LiveKitParticipant.token(room: room, identity: "publisher", canPublish: true, key: "loadkey",
+                                                     secret: "loadsecret-loadsecret-loadsecret")
+            let own = try onWorker(workers.publisher) {
+                try LoadSubscriber(worker: workers.publisher, certificate: workers.certificate, histogram: DelayHistogram())
+            }
+            participants[n] = try LiveKitParticipant(port: port, token: token, worker: workers.publisher, subscriber: own, publisher: pub)
+        case .janus:
+            let api = try JanusAPI(port: port)
+            janus = api
+            let handle = try api.attach()
+            janusRoom = Int.random(in: 1000...999_999)
+            try api.message(handle, ["request": "create", "room": janusRoom, "publishers": 1, "videocodec": "vp8",
+                                     "bitrate": 0, "fir_freq": 0, "notify_joining": false])
+            try api.message(handle, ["request": "join", "ptype": "publisher", "room": janusRoom, "display": "publisher"])
+            let joined = try api.waitEvent(handle) { event in
+                ((event["plugindata"] as? [String: Any])?["data"] as? [String: Any])?["videoroom"] as? String == "joined"
+            }
+            guard let id = ((joined["plugindata"] as? [String: Any])?["data"] as? [String: Any])?["id"] as? Int else {
+                throw LoadError("janus joined without an id: \(joined)")
+            }
+            janusFeed = id
+            try waitGathered(pub.connection, worker: workers.publisher)
+            let offer = try onWorker(workers.publisher) { pub.makeOffer() }
+            try api.message(handle, ["request": "publish", "audio": false, "video": true, "data": false],
+                            jsep: ["type": "offer", "sdp": offer])
+            let answered = try api.waitEvent(handle) { $0["jsep"] != nil }
+            guard let sdp = (answered["jsep"] as? [String: Any])?["sdp"] as? String else { throw LoadError("janus answer without sdp") }
+            if settings.verbose { log("janus publisher offer:\n\(offer)\njanus answer:\n\(sdp)") }
+            try onWorker(workers.publisher) { try pub.setAnswer(sdp) }
+            try? api.trickleCompleted(handle)
+        }
+        try waitUntil("publisher sending", seconds: 15) { try onWorker(workers.publisher) { pub.frame > 0 } }
+
+        // Subscribers, a few lanes at a time.
+        let lanes = 4
+        let setup = SetupState(count: n)
+        let (api, janusRoomID, janusFeedID) = (janus, janusRoom, janusFeed)
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for i in stride(from: lane, to: n, by: lanes) {
+                do {
+                    let worker = workers.subscriberWorker(i)
+                    let histogram = histograms[i % histograms.count]
+                    let sub = try onWorker(worker) {
+                        try LoadSubscriber(worker: worker, certificate: workers.certificate, histogram: histogram)
+                    }
+                    setup.set(subscriber: sub, at: i)
+                    switch kind {
+                    case .sluice:
+                        let token = try LiveKitParticipant.token(room: room, identity: "sub-\(i)", canPublish: false, key: "loadkey",
+                                                                 secret: "loadsecret-loadsecret-loadsecret")
+                        let participant = try LiveKitParticipant(port: port, token: token, worker: worker, subscriber: sub, publisher: nil)
+                        setup.set(participant: participant, at: i)
+                    case .janus:
+                        guard let api else { return }
+                        let handle = try api.attach()
+                        try api.message(handle, ["request": "join", "ptype": "subscriber", "room": janusRoomID, "feed": janusFeedID])
+                        let offered = try api.waitEvent(handle) { $0["jsep"] != nil }
+                        guard let sdp = (offered["jsep"] as? [String: Any])?["sdp"] as? String else { throw LoadError("janus offer without sdp") }
+                        try waitGathered(sub.connection, worker: worker)
+                        let answer = try onWorker(worker) { try sub.answer(sdp) }
+                        try api.message(handle, ["request": "start", "room": janusRoomID], jsep: ["type": "answer", "sdp": answer])
+                        try? api.trickleCompleted(handle)
+                    }
+                } catch {
+                    setup.fail(error)
+                }
+            }
+        }
+        for i in 0..<n {
+            subs[i] = setup.subscribers[i]
+            participants[i] = setup.participants[i]
+        }
+        let setupError = setup.error
+        if let setupError { throw setupError }
+
+        // Pings keep LiveKit sessions alive (every 5 s).
+        let pinging = PingLoop(participants: participants.compactMap { $0 })
+        defer { pinging.stop() }
+
+        // Everyone receives?
+        func receivingCount() throws -> Int {
+            var total = 0
+            for (w, worker) in workers.subscribers.enumerated() {
+                let mine = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+                nonisolated(unsafe) let list = mine
+                total += try onWorker(worker) { list.filter { $0.receivedTotal > 0 }.count }
+            }
+            return total
+        }
+        let deadline = Date().addingTimeInterval(20 + Double(n) * 0.05)
+        while try receivingCount() < n, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        row.subscribersReceiving = try receivingCount()
+        row.setupSeconds = Date().timeIntervalSince(setupStart)
+        if row.subscribersReceiving < n { log("\(kind.rawValue) N=\(n): only \(row.subscribersReceiving) subscribers receive") }
+        let profiles = try onWorker(workers.subscriberWorker(0)) { subs.first??.srtpProfile }
+        row.srtpProfile = profiles.map { "\($0)" } ?? "?"
+
+        // The window: from 1 s ahead, `seconds` long, in frames (so in packet indexes).
+        let now = try onWorker(workers.publisher) { pub.frame }
+        let startFrame = now + settings.fps
+        let endFrame = startFrame + Int(settings.seconds * Double(settings.fps))
+        let low = UInt32(stream.firstIndex(ofFrame: startFrame))
+        let high = UInt32(stream.firstIndex(ofFrame: endFrame))
+        for (w, worker) in workers.subscribers.enumerated() {
+            nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+            try onWorker(worker) { for s in list { s.windowLow = low; s.windowHigh = high } }
+        }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var cpu0 = 0.0, cpu1 = 0.0, t0: UInt64 = 0, t1: UInt64 = 0
+        nonisolated(unsafe) var threads0: [Int: Double] = [:], threads1: [Int: Double] = [:], own0 = 0.0, own1 = 0.0
+        let pid = server.pid
+        let me = getpid()
+        try onWorker(workers.publisher) {
+            pub.marks[startFrame] = {
+                t0 = monotonicNanoseconds(); cpu0 = ServerProcess.cpuSeconds(pid: pid)
+                own0 = ServerProcess.cpuSeconds(pid: me); threads0 = ServerProcess.threadCPUSeconds(pid: pid)
+            }
+            pub.marks[endFrame] = {
+                t1 = monotonicNanoseconds(); cpu1 = ServerProcess.cpuSeconds(pid: pid)
+                own1 = ServerProcess.cpuSeconds(pid: me); threads1 = ServerProcess.threadCPUSeconds(pid: pid)
+                done.signal()
+            }
+        }
+        if done.wait(timeout: .now() + settings.seconds + 10) == .timedOut { throw LoadError("the window never ended") }
+        row.rssMiB = server.rssMiB()
+        Thread.sleep(forTimeInterval: 0.5)  // stragglers of the window's last packets
+
+        // Collect.
+        var counts: [Int] = []
+        for (w, worker) in workers.subscribers.enumerated() {
+            nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+            counts += try onWorker(worker) { list.map(\.receivedInWindow) }
+        }
+        let merged = DelayHistogram()
+        for (w, worker) in workers.subscribers.enumerated() {
+            let h = histograms[w]
+            try onWorker(worker) { merged.merge(h) }
+        }
+        let expected = Int(high - low)
+        let forwarded = counts.reduce(0, +)
+        let window = Double(t1 - t0) / 1e9
+        row.windowSeconds = window
+        row.packetsSentInWindow = expected
+        row.packetsForwarded = forwarded
+        row.packetsPerSecondForwarded = Double(forwarded) / window
+        row.serverCPUSeconds = cpu1 - cpu0
+        row.serverCPUPercent = (cpu1 - cpu0) / window * 100
+        row.serverBusiestThreadPercent = threads1.map { $0.value - (threads0[$0.key] ?? 0) }.max().map { $0 / window * 100 } ?? .nan
+        row.loadToolCPUPercent = (own1 - own0) / window * 100
+        row.cpuSecondsPer1000Packets = forwarded > 0 ? (cpu1 - cpu0) / Double(forwarded) * 1000 : .nan
+        let capped = counts.map { min($0, expected) }
+        row.lossPercent = 100 * (1 - Double(capped.reduce(0, +)) / Double(max(1, expected * n)))
+        row.worstSubscriberLossPercent = 100 * (1 - Double(capped.min() ?? 0) / Double(max(1, expected)))
+        row.delayP50Milliseconds = merged.quantile(0.50)
+        row.delayP99Milliseconds = merged.quantile(0.99)
+        if settings.verbose { log("\(kind.rawValue) N=\(n): sent \(expected), forwarded \(forwarded), send failures \(pub.sendFailures)") }
+    } catch {
+        row.error = "\(error)"
+        log("\(kind.rawValue) N=\(n) failed: \(error)")
+    }
+    return row
+}
+
+func waitGathered(_ connection: PeerConnection, worker: MediaWorker) throws {
+    try waitUntil("ICE gathering", seconds: 10) { try onWorker(worker) { connection.isGatheringDone } }
+}
+
+func waitUntil(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while try !condition() {
+        guard Date() < deadline else { throw LoadError("timed out waiting for \(what)") }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+}
+
+/// Sends `ping_req` on every LiveKit signalling socket every 5 s until stopped.
+final class PingLoop: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var stopped = false
+
+    init(participants: [LiveKitParticipant]) {
+        guard !participants.isEmpty else { return }
+        let thread = Thread { [self] in
+            condition.lock()
+            while !stopped {
+                _ = condition.wait(until: Date().addingTimeInterval(5))
+                if stopped { break }
+                condition.unlock()
+                for p in participants { p.ping() }
+                condition.lock()
+            }
+            condition.unlock()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Objects handed to a worker to be closed and released there.
+final class Bag: @unchecked Sendable {
+    var items: [AnyObject] = []
+}
+
+/// What the setup lanes create, filed under a lock.
+final class SetupState: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var subscribers: [LoadSubscriber?]
+    private(set) var participants: [LiveKitParticipant?]
+    private(set) var error: (any Error)?
+
+    init(count: Int) {
+        subscribers = Array(repeating: nil, count: count)
+        participants = Array(repeating: nil, count: count)
+    }
+
+    func set(subscriber: LoadSubscriber, at index: Int) { lock.withLock { subscribers[index] = subscriber } }
+    func set(participant: LiveKitParticipant, at index: Int) { lock.withLock { participants[index] = participant } }
+    func fail(_ error: any Error) { lock.withLock { if self.error == nil { self.error = error } } }
+}
