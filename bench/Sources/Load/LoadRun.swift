@@ -57,6 +57,10 @@ struct LoadRow: Codable, Sendable {
     var ratioToFloor: Double?
     var srtpProfile: String
     var setupSeconds: Double
+    /// Subscribers that never received, by transport state and signalling failure.
+    var silentSubscribers: String?
+    /// Subscribers that lost over half the window, by their transport state at its end.
+    var starvedSubscribers: String?
     var error: String?
 }
 
@@ -87,7 +91,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
                       packetsForwarded: 0, packetsPerSecondForwarded: 0, serverCPUSeconds: 0, cpuSecondsPer1000Packets: .nan,
                       serverCPUPercent: 0, serverBusiestThreadPercent: .nan, loadToolCPUPercent: .nan, udpReceiveBufferDrops: 0, rssMiB: .nan, lossPercent: 100, worstSubscriberLossPercent: 100,
                       delayP50Milliseconds: .nan, delayP99Milliseconds: .nan, ratioToFloor: nil, srtpProfile: "?",
-                      setupSeconds: 0, error: nil)
+                      setupSeconds: 0, silentSubscribers: nil, starvedSubscribers: nil, error: nil)
     let port = Int.random(in: 20000...29999)
     var server: ServerProcess?
     let histograms = workers.subscribers.map { _ in DelayHistogram() }
@@ -237,7 +241,22 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         while try receivingCount() < n, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
         row.subscribersReceiving = try receivingCount()
         row.setupSeconds = Date().timeIntervalSince(setupStart)
-        if row.subscribersReceiving < n { log("\(kind.rawValue) N=\(n): only \(row.subscribersReceiving) subscribers receive") }
+        if row.subscribersReceiving < n {
+            // Why: each silent subscriber's transport state and signalling failure, tallied.
+            var tally: [String: Int] = [:]
+            for (i, sub) in subs.enumerated() {
+                guard let sub else { tally["not created", default: 0] += 1; continue }
+                nonisolated(unsafe) let participant = i < participants.count ? participants[i] : nil
+                let why = try onWorker(sub.worker) { () -> String? in
+                    guard sub.receivedTotal == 0 else { return nil }
+                    return "transport \(sub.connection.state)" + (participant?.failure.map { ", \($0)" } ?? "")
+                        + (participant.map { $0.joined ? "" : ", no join" } ?? "")
+                }
+                if let why { tally[why, default: 0] += 1 }
+            }
+            row.silentSubscribers = tally.map { "\($0.value) x \($0.key)" }.sorted().joined(separator: "; ")
+            log("\(kind.rawValue) N=\(n): only \(row.subscribersReceiving) subscribers receive: \(row.silentSubscribers ?? "")")
+        }
         let profiles = try onWorker(workers.subscriberWorker(0)) { subs.first??.srtpProfile }
         row.srtpProfile = profiles.map { "\($0)" } ?? "?"
 
@@ -289,6 +308,20 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
             let next = try windowCounts()
             if next == counts { break }
             counts = next
+        }
+        // Subscribers that lost most of the window: their transport state at the end.
+        let expectedInWindow = Int(high - low)
+        var starved: [String: Int] = [:]
+        for (w, worker) in workers.subscribers.enumerated() {
+            nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+            let states = try onWorker(worker) {
+                list.filter { $0.receivedInWindow * 2 < expectedInWindow }.map { "\($0.connection.state)" }
+            }
+            for state in states { starved[state, default: 0] += 1 }
+        }
+        if !starved.isEmpty {
+            row.starvedSubscribers = starved.map { "\($0.value) x \($0.key)" }.sorted().joined(separator: "; ")
+            log("\(kind.rawValue) N=\(n): subscribers that lost over half the window, by end state: \(row.starvedSubscribers ?? "")")
         }
         let merged = DelayHistogram()
         for (w, worker) in workers.subscribers.enumerated() {
