@@ -153,20 +153,20 @@ enum SluiceLoad {
         func fmt(_ v: Double, _ digits: Int = 2) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "-" }
         func profileName(_ p: String) -> String { p == "\(SRTPProfile.aeadAes128Gcm)" ? "GCM" : p == "?" ? "?" : "SHA1-80" }
         var lines: [String] = []
-        lines.append("| server | SRTP | subscribers | receiving | packets/s forwarded | server CPU s per 1k packets | x floor | server CPU % | busiest server thread % | load tool CPU % | RSS MiB | loss % | worst sub loss % | delay p50 ms | delay p99 ms |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| server | SRTP | subscribers | receiving | packets/s forwarded | server CPU s per 1k packets | x floor | server CPU % | busiest server thread % | load tool CPU % | RSS MiB | loss % | worst sub loss % | UDP rcvbuf drops | delay p50 ms | delay p99 ms |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for floor in floors {
             let name = floor.profile == .aeadAes128Gcm ? "GCM" : "SHA1-80"
-            lines.append("| floor: SRTP protect + sendmmsg | \(name) | - | - | - | \(fmt(floor.cpuSecondsPer1000, 4)) | 1.00 | - | - | - | - | - | - | - | - |")
+            lines.append("| floor: SRTP protect + sendmmsg | \(name) | - | - | - | \(fmt(floor.cpuSecondsPer1000, 4)) | 1.00 | - | - | - | - | - | - | - | - | - |")
         }
         let sortedRows = rows.sorted { ($0.server == $1.server) ? $0.subscribers < $1.subscribers
             : (servers.firstIndex(of: ServerKind(rawValue: $0.server)!)! < servers.firstIndex(of: ServerKind(rawValue: $1.server)!)!) }
         for r in sortedRows {
             if let error = r.error {
-                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | | | |")
+                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | | | | |")
                 continue
             }
-            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.cpuSecondsPer1000Packets, 4)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.serverBusiestThreadPercent, 0)) | \(fmt(r.loadToolCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
+            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.cpuSecondsPer1000Packets, 4)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.serverBusiestThreadPercent, 0)) | \(fmt(r.loadToolCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(r.udpReceiveBufferDrops) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
         }
         var summary: [String] = []
         for kind in servers {
@@ -202,7 +202,9 @@ enum SluiceLoad {
             probe send time at the publisher to SRTP-unprotected arrival at the subscriber (same clock).
             Busiest server thread: the largest utime+stime of one server thread over the window (100 =
             one core saturated); load tool CPU: this tool's own process over the window (it shares the
-            machine's cores with the server). Each row starts its server fresh.
+            machine's cores with the server). UDP rcvbuf drops: RcvbufErrors from /proc/net/snmp over
+            the window, every socket of the machine (where loss comes from a full receive buffer,
+            the server's or a subscriber's). Each row starts its server fresh.
 
             """
         try markdown.write(to: out.appendingPathComponent("load.md"), atomically: true, encoding: .utf8)

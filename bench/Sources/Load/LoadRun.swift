@@ -47,6 +47,8 @@ struct LoadRow: Codable, Sendable {
     var serverBusiestThreadPercent: Double
     /// This load tool's own CPU over the window (publisher + N subscribers, 100 = one core).
     var loadToolCPUPercent: Double
+    /// UDP datagrams dropped for a full socket receive buffer during the window (system-wide).
+    var udpReceiveBufferDrops: Int
     var rssMiB: Double
     var lossPercent: Double
     var worstSubscriberLossPercent: Double
@@ -55,6 +57,10 @@ struct LoadRow: Codable, Sendable {
     var ratioToFloor: Double?
     var srtpProfile: String
     var setupSeconds: Double
+    /// Subscribers that never received, by transport state and signalling failure.
+    var silentSubscribers: String?
+    /// Subscribers that lost over half the window, by their transport state at its end.
+    var starvedSubscribers: String?
     var error: String?
 }
 
@@ -83,9 +89,9 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
     let stream = SyntheticVP8(bitrate: settings.bitrate, fps: settings.fps, keyframeSeconds: settings.keyframeSeconds)
     var row = LoadRow(server: kind.rawValue, subscribers: n, subscribersReceiving: 0, windowSeconds: 0, packetsSentInWindow: 0,
                       packetsForwarded: 0, packetsPerSecondForwarded: 0, serverCPUSeconds: 0, cpuSecondsPer1000Packets: .nan,
-                      serverCPUPercent: 0, serverBusiestThreadPercent: .nan, loadToolCPUPercent: .nan, rssMiB: .nan, lossPercent: 100, worstSubscriberLossPercent: 100,
+                      serverCPUPercent: 0, serverBusiestThreadPercent: .nan, loadToolCPUPercent: .nan, udpReceiveBufferDrops: 0, rssMiB: .nan, lossPercent: 100, worstSubscriberLossPercent: 100,
                       delayP50Milliseconds: .nan, delayP99Milliseconds: .nan, ratioToFloor: nil, srtpProfile: "?",
-                      setupSeconds: 0, error: nil)
+                      setupSeconds: 0, silentSubscribers: nil, starvedSubscribers: nil, error: nil)
     let port = Int.random(in: 20000...29999)
     var server: ServerProcess?
     let histograms = workers.subscribers.map { _ in DelayHistogram() }
@@ -235,7 +241,22 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         while try receivingCount() < n, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
         row.subscribersReceiving = try receivingCount()
         row.setupSeconds = Date().timeIntervalSince(setupStart)
-        if row.subscribersReceiving < n { log("\(kind.rawValue) N=\(n): only \(row.subscribersReceiving) subscribers receive") }
+        if row.subscribersReceiving < n {
+            // Why: each silent subscriber's transport state and signalling failure, tallied.
+            var tally: [String: Int] = [:]
+            for (i, sub) in subs.enumerated() {
+                guard let sub else { tally["not created", default: 0] += 1; continue }
+                nonisolated(unsafe) let participant = i < participants.count ? participants[i] : nil
+                let why = try onWorker(sub.worker) { () -> String? in
+                    guard sub.receivedTotal == 0 else { return nil }
+                    return "transport \(sub.connection.state)" + (participant?.failure.map { ", \($0)" } ?? "")
+                        + (participant.map { $0.joined ? "" : ", no join" } ?? "")
+                }
+                if let why { tally[why, default: 0] += 1 }
+            }
+            row.silentSubscribers = tally.map { "\($0.value) x \($0.key)" }.sorted().joined(separator: "; ")
+            log("\(kind.rawValue) N=\(n): only \(row.subscribersReceiving) subscribers receive: \(row.silentSubscribers ?? "")")
+        }
         let profiles = try onWorker(workers.subscriberWorker(0)) { subs.first??.srtpProfile }
         row.srtpProfile = profiles.map { "\($0)" } ?? "?"
 
@@ -252,28 +273,55 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var cpu0 = 0.0, cpu1 = 0.0, t0: UInt64 = 0, t1: UInt64 = 0
         nonisolated(unsafe) var threads0: [Int: Double] = [:], threads1: [Int: Double] = [:], own0 = 0.0, own1 = 0.0
+        nonisolated(unsafe) var drops0 = 0, drops1 = 0
         let pid = server.pid
         let me = getpid()
         try onWorker(workers.publisher) {
             pub.marks[startFrame] = {
                 t0 = monotonicNanoseconds(); cpu0 = ServerProcess.cpuSeconds(pid: pid)
                 own0 = ServerProcess.cpuSeconds(pid: me); threads0 = ServerProcess.threadCPUSeconds(pid: pid)
+                drops0 = ServerProcess.udpReceiveBufferErrors()
             }
             pub.marks[endFrame] = {
                 t1 = monotonicNanoseconds(); cpu1 = ServerProcess.cpuSeconds(pid: pid)
                 own1 = ServerProcess.cpuSeconds(pid: me); threads1 = ServerProcess.threadCPUSeconds(pid: pid)
+                drops1 = ServerProcess.udpReceiveBufferErrors()
                 done.signal()
             }
         }
         if done.wait(timeout: .now() + settings.seconds + 10) == .timedOut { throw LoadError("the window never ended") }
         row.rssMiB = server.rssMiB()
-        Thread.sleep(forTimeInterval: 0.5)  // stragglers of the window's last packets
-
-        // Collect.
-        var counts: [Int] = []
+        // Collect, once the window's late packets have landed: counts settle (unchanged over
+        // 0.5 s) or 4 s pass. Late packets count as delivered; their delay is in the histogram.
+        func windowCounts() throws -> [Int] {
+            var counts: [Int] = []
+            for (w, worker) in workers.subscribers.enumerated() {
+                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+                counts += try onWorker(worker) { list.map(\.receivedInWindow) }
+            }
+            return counts
+        }
+        var counts = try windowCounts()
+        let settleDeadline = Date().addingTimeInterval(4)
+        while Date() < settleDeadline {
+            Thread.sleep(forTimeInterval: 0.5)
+            let next = try windowCounts()
+            if next == counts { break }
+            counts = next
+        }
+        // Subscribers that lost most of the window: their transport state at the end.
+        let expectedInWindow = Int(high - low)
+        var starved: [String: Int] = [:]
         for (w, worker) in workers.subscribers.enumerated() {
             nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-            counts += try onWorker(worker) { list.map(\.receivedInWindow) }
+            let states = try onWorker(worker) {
+                list.filter { $0.receivedInWindow * 2 < expectedInWindow }.map { "\($0.connection.state)" }
+            }
+            for state in states { starved[state, default: 0] += 1 }
+        }
+        if !starved.isEmpty {
+            row.starvedSubscribers = starved.map { "\($0.value) x \($0.key)" }.sorted().joined(separator: "; ")
+            log("\(kind.rawValue) N=\(n): subscribers that lost over half the window, by end state: \(row.starvedSubscribers ?? "")")
         }
         let merged = DelayHistogram()
         for (w, worker) in workers.subscribers.enumerated() {
@@ -291,6 +339,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         row.serverCPUPercent = (cpu1 - cpu0) / window * 100
         row.serverBusiestThreadPercent = threads1.map { $0.value - (threads0[$0.key] ?? 0) }.max().map { $0 / window * 100 } ?? .nan
         row.loadToolCPUPercent = (own1 - own0) / window * 100
+        row.udpReceiveBufferDrops = drops1 - drops0
         row.cpuSecondsPer1000Packets = forwarded > 0 ? (cpu1 - cpu0) / Double(forwarded) * 1000 : .nan
         let capped = counts.map { min($0, expected) }
         row.lossPercent = 100 * (1 - Double(capped.reduce(0, +)) / Double(max(1, expected * n)))

@@ -81,6 +81,17 @@ final class ServerProcess: @unchecked Sendable {
         return out
     }
 
+    /// The machine's UDP receive-buffer drops (RcvbufErrors in /proc/net/snmp; this network
+    /// namespace, every socket: on a machine running only this test they are ours or the server's).
+    static func udpReceiveBufferErrors() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) else { return 0 }
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("Udp:") }
+        guard lines.count >= 2 else { return 0 }
+        let names = lines[0].split(separator: " "), values = lines[1].split(separator: " ")
+        guard let at = names.firstIndex(of: "RcvbufErrors"), at < values.count else { return 0 }
+        return Int(values[at]) ?? 0
+    }
+
     /// Resident set size in MiB.
     func rssMiB() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
