@@ -175,6 +175,10 @@ enum SluiceLoad {
             let bad = entry["firstFailing"] ?? nil
             summary.append("- \(kind.rawValue): largest N under 1% loss: \(good)" + (bad.map { " (\($0) did not hold)" } ?? " (no larger N tried failed)"))
         }
+        for r in sortedRows {
+            if let silent = r.silentSubscribers { summary.append("- \(r.server) N=\(r.subscribers): never received: \(silent)") }
+            if let starved = r.starvedSubscribers { summary.append("- \(r.server) N=\(r.subscribers): lost over half the window, transport state at its end: \(starved)") }
+        }
         let stream = SyntheticVP8(bitrate: settings.bitrate, fps: settings.fps, keyframeSeconds: settings.keyframeSeconds)
         var load1 = [Double](repeating: 0, count: 3)
         getloadavg(&load1, 3)
