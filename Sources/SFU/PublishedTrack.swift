@@ -10,8 +10,6 @@ public final class PublishedTrack {
     public let codec: TrackCodec
     /// Layer sizes as announced (lowest first); one entry without simulcast.
     public let layers: [LayerSelector.Layer]
-    /// The SSRC signalled in the publisher's SDP (non-simulcast), enforced for layer 0.
-    public let signalledSSRC: UInt32?
     /// Media SSRC per layer: signalled, or learned from the first packet of the layer.
     public private(set) var layerSSRCs: [UInt32?]
     /// Recent packets per layer.
@@ -56,7 +54,6 @@ public final class PublishedTrack {
         self.kind = kind
         self.codec = codec
         self.layers = layers.isEmpty ? [LayerSelector.Layer()] : Array(layers.prefix(8))
-        signalledSSRC = ssrc
         layerSSRCs = Array(repeating: nil, count: self.layers.count)
         layerSSRCs[0] = ssrc
         self.publisherTransport = publisherTransport
@@ -127,10 +124,6 @@ public final class PublishedTrack {
     }
 
     /// True when `packet` starts a frame a decoder can begin with.
-    public func isKeyframeStart(_ packet: RTPPacket) -> Bool {
-        isKeyframeStart(packet, vp8: codecIsVP8 ? try? VP8PayloadDescriptor(parsing: packet.payload) : nil)
-    }
-
     @inline(__always)
     private func isKeyframeStart(_ packet: RTPPacket, vp8: VP8PayloadDescriptor?) -> Bool {
         if kind == .audio { return true }

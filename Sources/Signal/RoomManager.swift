@@ -336,10 +336,6 @@ public actor RoomManager {
         rooms[roomName]?.members[participantSid]?.onPermissionChange = apply
     }
 
-    /// The identities present in a room (hidden ones included), for data delivery checks.
-    public func identities(roomName: String) -> Set<String> {
-        Set(rooms[roomName]?.members.values.map(\.info.identity) ?? [])
-    }
 
     /// Visible participants of a room, in join order.
     public func participants(roomName: String) throws(RoomError) -> [Livekit_ParticipantInfo] {

@@ -201,9 +201,7 @@ public final class PeerTransport {
                 dtls.start()
             }
         case .failed:
-            // During an ICE restart libnice may pass through failed before the new checks
-            // succeed; an established transport is only failed by consent loss, which also
-            // reports failed — both end the transport, as LiveKit clients then resume again.
+            // Includes consent loss (RFC 7675) on an established transport.
             if state != .closed { setState(.failed("ICE failed")) }
         case .disconnected, .gathering, .connecting:
             break

@@ -202,4 +202,23 @@ final class RecordingSink: SignalSink {
         try await Task.sleep(for: .milliseconds(10))
         #expect(events.withLock { $0 } == ["published camera", "unpublished camera"])
     }
+
+    /// A client that goes silent is timed out after LiveKit's ping timeout; anything it sends
+    /// (a ping, or SDP handled elsewhere via `touch`) keeps it alive.
+    @Test func silentClientTimesOutAfterThePingTimeout() async throws {
+        let rooms = try makeRooms()
+        let clock = ManualClock()
+        let session = SignalSession(roomName: "r", parameters: params("a"), rooms: rooms, sink: RecordingSink(),
+                                    logger: Logger(label: "t"), nowMs: clock.now)
+        try await session.start()
+        clock.advance(seconds: Int64(SignalSession.pingTimeout))
+        #expect(await session.isTimedOut() == false)
+        await session.touch()
+        clock.advance(seconds: Int64(SignalSession.pingTimeout) + 1)
+        #expect(await session.isTimedOut())
+        var ping = Livekit_SignalRequest()
+        ping.pingReq = Livekit_Ping.with { $0.timestamp = 1 }
+        await session.handle(ping)
+        #expect(await session.isTimedOut() == false)
+    }
 }

@@ -34,8 +34,6 @@ final class RoomMediaHub: @unchecked Sendable {
         self.worker = worker
     }
 
-    private func logger(_ member: RTCParticipant) -> Logger { member.logger }
-
     private func startTimerIfNeeded() {
         guard timer == nil else { return }
         let timer = LoopTimer(worker: worker) { [weak self] in self?.tick() }
@@ -56,7 +54,7 @@ final class RoomMediaHub: @unchecked Sendable {
             }
             for participant in capped {
                 if let member = members[participant.sid] {
-                    logger(member).info("downlink layer cap changed", metadata: [
+                    member.logger.info("downlink layer cap changed", metadata: [
                         "participant": "\(member.sid)", "cap": "\(participant.downlinkAllocator.cap)",
                         "loss": "\(participant.downlinkLoss)"])
                 }
