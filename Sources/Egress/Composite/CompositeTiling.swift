@@ -1,0 +1,146 @@
+/// A rectangle of the canvas in pixels. Composite rectangles have even coordinates and sizes:
+/// in YUV 4:2:0 a chroma sample covers 2x2 pixels, so an odd edge would smear into a neighbour.
+public struct PixelRect: Sendable, Equatable, CustomStringConvertible {
+    public var x: Int
+    public var y: Int
+    public var width: Int
+    public var height: Int
+
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    public var isEmpty: Bool { width <= 0 || height <= 0 }
+    public var description: String { "\(width)x\(height)+\(x)+\(y)" }
+
+    /// The largest rectangle of `width`:`height` proportions centred inside this one (letterbox
+    /// or pillarbox), on even pixels. A source of unknown size fills the rectangle.
+    public func aspectFit(width sourceWidth: Int, height sourceHeight: Int) -> PixelRect {
+        guard sourceWidth > 0, sourceHeight > 0, !isEmpty else { return self }
+        var fitWidth = width, fitHeight = height
+        if sourceWidth * height > sourceHeight * width {
+            fitHeight = even(width * sourceHeight / sourceWidth)
+        } else {
+            fitWidth = even(height * sourceWidth / sourceHeight)
+        }
+        fitWidth = max(2, fitWidth)
+        fitHeight = max(2, fitHeight)
+        return PixelRect(x: x + even((width - fitWidth) / 2), y: y + even((height - fitHeight) / 2),
+                         width: fitWidth, height: fitHeight)
+    }
+}
+
+/// Rounds down to an even number.
+@inline(__always) func even(_ value: Int) -> Int { value & ~1 }
+
+/// One video the composite may show: a participant's camera or screen share.
+public struct CompositeTile: Sendable, Equatable {
+    /// The recorder's track index of the video.
+    public var track: Int
+    /// Who publishes it: the active speaker is a participant, not a track.
+    public var participant: String
+    public var isScreenShare: Bool
+
+    public init(track: Int, participant: String, isScreenShare: Bool = false) {
+        self.track = track
+        self.participant = participant
+        self.isScreenShare = isScreenShare
+    }
+}
+
+/// Where a tile goes on the canvas: the cell it owns (the picture is fitted inside it).
+public struct TilePlacement: Sendable, Equatable {
+    public var track: Int
+    public var cell: PixelRect
+
+    public init(track: Int, cell: PixelRect) {
+        self.track = track
+        self.cell = cell
+    }
+}
+
+/// The layout arithmetic: which tiles show and where, for a canvas size, a layout and the
+/// current speaker. Pure, so it is table-tested without codecs.
+///
+/// The arrangements follow what LiveKit's default room-composite template draws:
+/// - grid: ceil(sqrt(n)) columns and as many rows as needed, every cell the same size; a last
+///   row that is not full is centred. While someone shares a screen, grid shows as speaker
+///   (LiveKit's template switches the same way), so a shared screen is never a small cell.
+/// - speaker: the main tile — the first screen share, else the active speaker's camera, else the
+///   first tile — takes the canvas but for a strip of the others: on the left, a sixth of the
+///   width, for a landscape canvas; along the bottom, a sixth of the height, for a portrait one.
+///   Strip tiles are 16:9 (9:16 in portrait) and as many as fit. With a single tile there is no strip.
+/// - single-speaker: the main tile alone, full canvas.
+public enum CompositeTiling {
+    public static func place(_ tiles: [CompositeTile], canvasWidth: Int, canvasHeight: Int,
+                             layout: CompositeLayout.Arrangement, speaker: String?) -> [TilePlacement] {
+        guard !tiles.isEmpty, canvasWidth >= 2, canvasHeight >= 2 else { return [] }
+        let width = even(canvasWidth), height = even(canvasHeight)
+        var layout = layout
+        if layout == .grid, tiles.contains(where: \.isScreenShare) { layout = .speaker }
+        switch layout {
+        case .grid:
+            return grid(tiles, width: width, height: height)
+        case .speaker, .singleSpeaker:
+            let main = mainTile(tiles, speaker: speaker)
+            let full = PixelRect(x: 0, y: 0, width: width, height: height)
+            let others = tiles.filter { $0.track != main.track }
+            guard layout == .speaker, !others.isEmpty else { return [TilePlacement(track: main.track, cell: full)] }
+            return speakerWithStrip(main: main, others: others, width: width, height: height)
+        }
+    }
+
+    /// The tile the speaker layouts show large.
+    public static func mainTile(_ tiles: [CompositeTile], speaker: String?) -> CompositeTile {
+        if let share = tiles.first(where: \.isScreenShare) { return share }
+        if let speaker, let camera = tiles.first(where: { $0.participant == speaker }) { return camera }
+        return tiles[0]
+    }
+
+    private static func grid(_ tiles: [CompositeTile], width: Int, height: Int) -> [TilePlacement] {
+        let count = tiles.count
+        var columns = 1
+        while columns * columns < count { columns += 1 }
+        let rows = (count + columns - 1) / columns
+        let cellWidth = even(width / columns), cellHeight = even(height / rows)
+        // Centre the grid as a whole, then a short last row within it.
+        let left = even((width - cellWidth * columns) / 2), top = even((height - cellHeight * rows) / 2)
+        return tiles.enumerated().map { index, tile in
+            let row = index / columns, column = index % columns
+            let inRow = row == rows - 1 ? count - row * columns : columns
+            let indent = even((columns - inRow) * cellWidth / 2)
+            return TilePlacement(track: tile.track, cell: PixelRect(x: left + indent + column * cellWidth,
+                                                                    y: top + row * cellHeight,
+                                                                    width: cellWidth, height: cellHeight))
+        }
+    }
+
+    private static func speakerWithStrip(main: CompositeTile, others: [CompositeTile], width: Int,
+                                         height: Int) -> [TilePlacement] {
+        var placements: [TilePlacement] = []
+        if width >= height {
+            let stripWidth = even(width / 6)
+            let tileHeight = max(2, even(stripWidth * 9 / 16))
+            placements.append(TilePlacement(track: main.track,
+                                            cell: PixelRect(x: stripWidth, y: 0, width: width - stripWidth, height: height)))
+            for (index, tile) in others.prefix(max(1, height / tileHeight)).enumerated() {
+                placements.append(TilePlacement(track: tile.track,
+                                                cell: PixelRect(x: 0, y: index * tileHeight, width: stripWidth, height: tileHeight)))
+            }
+        } else {
+            let stripHeight = even(height / 6)
+            let tileWidth = max(2, even(stripHeight * 9 / 16))
+            placements.append(TilePlacement(track: main.track,
+                                            cell: PixelRect(x: 0, y: 0, width: width, height: height - stripHeight)))
+            for (index, tile) in others.prefix(max(1, width / tileWidth)).enumerated() {
+                placements.append(TilePlacement(track: tile.track,
+                                                cell: PixelRect(x: index * tileWidth, y: height - stripHeight,
+                                                                width: tileWidth, height: stripHeight)))
+            }
+        }
+        return placements
+    }
+}
