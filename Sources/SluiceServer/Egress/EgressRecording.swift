@@ -3,7 +3,7 @@ import SFU
 import WebRTC
 
 /// One egress's recording: taps on the recorded tracks (on the room's media worker) feeding an
-/// `EgressWriterThread`, which owns the `FileRecorder` and does the depacketizing, muxing,
+/// `EgressWriterThread`, which owns the recorder and does the depacketizing, muxing,
 /// writing and 100 ms ticks away from the worker. Keyframe requests from the recorder hop back
 /// to the worker; "first frame written" (ACTIVE) and failures go up through the callbacks.
 ///
@@ -26,7 +26,7 @@ final class EgressRecording: @unchecked Sendable {
 
     /// On the worker. `inputs` are in the recorder's track order; the recorder must not be used
     /// by anyone else from now on.
-    init(recorder: FileRecorder, inputs: [Input], room: SFU.Room, worker: MediaWorker, name: String,
+    init(recorder: any RTPRecorder, inputs: [Input], room: SFU.Room, worker: MediaWorker, name: String,
          onActive: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (RecordingError) -> Void,
          onLayersChanged: @escaping (PublishedTrack) -> Void) {
         worker.preconditionIsCurrent()

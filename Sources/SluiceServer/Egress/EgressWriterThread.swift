@@ -2,16 +2,19 @@ import Egress
 import Foundation
 import SFU
 
-/// Runs one recording's `FileRecorder` on a thread of its own, fed through a bounded ring of
-/// packet copies, so the media worker never waits for the disk (ARCHITECTURE.md: the RTP path is
-/// never blocked by egress).
+/// Runs one recording's recorder (a `FileRecorder`, or a `CompositeRecorder` that also decodes
+/// and encodes) on a thread of its own, fed through a bounded ring of packet copies, so the media
+/// worker never waits for the disk or a codec (ARCHITECTURE.md: the RTP path is never blocked by
+/// egress).
 ///
 /// The worker's side (`push`, `pushSenderReport`) only locks, copies the packet into a slot
 /// allocated up front, and signals: no allocation, no I/O. When the ring is full the packet is
 /// dropped and counted; the depacketizer sees the gap as loss, and video asks for a keyframe.
-/// The writer thread depacketizes, muxes and writes, and ticks the recorder every 100 ms.
+/// The writer thread depacketizes, muxes and writes, and ticks the recorder as often as it asks.
+/// Control-plane changes to a running recorder (a composite's tracks and layout) go through the
+/// same ring as `perform` commands, so they take effect in order with the packets around them.
 final class EgressWriterThread: @unchecked Sendable {
-    private enum Kind { case rtp, senderReport }
+    private enum Kind { case rtp, senderReport, command }
     private struct Slot {
         var kind = Kind.rtp
         var track = 0
@@ -23,7 +26,7 @@ final class EgressWriterThread: @unchecked Sendable {
 
     static let capacity = 2048  // about 2 s of a 5 Mbit/s video plus audio
     static let slotSize = 1500
-    static let tickNanoseconds: UInt64 = 100_000_000
+    static let commandReserve = 64
 
     private let condition = NSCondition()
     private let storage: UnsafeMutableRawPointer
@@ -34,22 +37,26 @@ final class EgressWriterThread: @unchecked Sendable {
     private var stopping = false
     private var finished: Result<RecordingResult, RecordingError>?
     private var waiters: [CheckedContinuation<Result<RecordingResult, RecordingError>, Never>] = []
+    /// Commands waiting in the ring, in order (a `.command` slot takes the first).
+    private var commands: [() -> Void] = []
     /// Packets dropped because the ring was full or the packet too large (producer side).
     private(set) var dropped = 0
+    private(set) var commandsDropped = 0
 
     /// Touched only by the writer thread once started.
-    private let recorder: FileRecorder
+    private let recorder: any RTPRecorder
     private let name: String
     private let onActive: @Sendable () -> Void
     private var reportedActive = false
 
     /// `onKeyframeNeeded` and `onFailure`, set on the recorder, run on the writer thread.
-    init(recorder: FileRecorder, name: String, onActive: @escaping @Sendable () -> Void) {
+    init(recorder: any RTPRecorder, name: String, onActive: @escaping @Sendable () -> Void) {
         self.recorder = recorder
         self.name = name
         self.onActive = onActive
-        storage = .allocate(byteCount: Self.capacity * Self.slotSize, alignment: 16)
-        slots = Array(repeating: Slot(), count: Self.capacity)
+        let ringSize = Self.capacity + Self.commandReserve
+        storage = .allocate(byteCount: ringSize * Self.slotSize, alignment: 16)
+        slots = Array(repeating: Slot(), count: ringSize)
     }
 
     deinit {
@@ -84,8 +91,23 @@ final class EgressWriterThread: @unchecked Sendable {
         enqueued()
     }
 
+    /// Runs `command` on the writer thread after the packets already queued (off the packet
+    /// path: this allocates). Commands have `commandReserve` slots beyond the packets' share of
+    /// the ring, so a ring full of packets does not lose one.
+    func perform(_ command: @escaping () -> Void) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping, count < slots.count else {
+            commandsDropped += 1
+            return
+        }
+        commands.append(command)
+        slots[head] = Slot(kind: .command)
+        enqueued()
+    }
+
     private func enqueued() {
-        head = (head + 1) % Self.capacity
+        head = (head + 1) % slots.count
         count += 1
         if count == 1 { condition.signal() }
     }
@@ -111,7 +133,8 @@ final class EgressWriterThread: @unchecked Sendable {
     // MARK: Writer thread
 
     private func run() {
-        var nextTick = SystemClock.monotonic() + Self.tickNanoseconds
+        let tickInterval = recorder.tickIntervalNanoseconds
+        var nextTick = SystemClock.monotonic() + tickInterval
         while true {
             condition.lock()
             while count == 0 && !stopping {
@@ -125,6 +148,7 @@ final class EgressWriterThread: @unchecked Sendable {
             }
             let slot: Slot? = count > 0 ? slots[tail] : nil
             let index = tail
+            let command: (() -> Void)? = slot?.kind == .command ? commands.removeFirst() : nil
             condition.unlock()
 
             if let slot {
@@ -134,17 +158,19 @@ final class EgressWriterThread: @unchecked Sendable {
                                         track: slot.track, arrivalNanoseconds: slot.arrival)
                 case .senderReport:
                     recorder.receiveSenderReport(track: slot.track, ntp: slot.ntp, rtpTimestamp: slot.rtpTimestamp)
+                case .command:
+                    command?()
                 }
                 condition.lock()
-                tail = (tail + 1) % Self.capacity
+                tail = (tail + 1) % slots.count
                 count -= 1
                 condition.unlock()
             }
             let now = SystemClock.monotonic()
             if now >= nextTick {
                 recorder.tick(now: now)
-                nextTick = now + Self.tickNanoseconds
-                if !reportedActive, recorder.tracks.contains(where: { $0.framesWritten > 0 }) {
+                nextTick = now + tickInterval
+                if !reportedActive, recorder.hasWrittenFrames {
                     reportedActive = true
                     onActive()
                 }
