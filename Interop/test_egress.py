@@ -207,8 +207,8 @@ def test_h264_participant_to_mp4_track_composite_and_bad_requests(server):
                 room_name="talk", identity="carol", file_outputs=[api.EncodedFileOutput()]))),
             "escaping path": await error_of(lk.egress.start_track_egress(api.TrackEgressRequest(
                 room_name="talk", track_id=h264.sid, file=api.DirectFileOutput(filepath="../../escape.mp4")))),
-            "room composite": await error_of(lk.egress.start_room_composite_egress(api.RoomCompositeEgressRequest(
-                room_name="talk", file_outputs=[api.EncodedFileOutput()]))),
+            "web egress": await error_of(lk.egress.start_web_egress(api.WebEgressRequest(
+                url="https://example.com", file_outputs=[api.EncodedFileOutput()]))),
         }
         for name, (status, message) in refusals.items():
             print(f"\n{name}: {status} {message}", end="")

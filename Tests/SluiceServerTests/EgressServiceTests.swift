@@ -50,10 +50,29 @@ import Testing
             let noTracks = try await call(client, "StartTrackCompositeEgress", grant: record,
                                           json: #"{"room_name":"shop","file_outputs":[{}]}"#)
             #expect(noTracks.status == .badRequest)
-            for method in ["StartRoomCompositeEgress", "StartWebEgress", "UpdateLayout", "UpdateStream"] {
+            for method in ["StartWebEgress", "UpdateStream"] {
                 let r = try await call(client, method, grant: record, json: "{}")
                 #expect(r.status == .notImplemented && code(r) == "unimplemented", "\(method)")
             }
+            let compositeNoRoom = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                                 json: #"{"room_name":"nowhere","layout":"grid","file_outputs":[{}]}"#)
+            #expect(compositeNoRoom.status == .notFound)
+            let badLayout = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                           json: #"{"room_name":"shop","layout":"mosaic","file_outputs":[{}]}"#)
+            #expect(badLayout.status == .badRequest && code(badLayout) == "invalid_argument")
+            #expect(String(buffer: badLayout.body).contains("unknown layout"))
+            let compositeStream = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                                 json: #"{"room_name":"shop","stream_outputs":[{}]}"#)
+            #expect(compositeStream.status == .notImplemented)
+            let customTemplate = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                                json: #"{"room_name":"shop","custom_base_url":"https://x","file_outputs":[{}]}"#)
+            #expect(customTemplate.status == .notImplemented)
+            let layoutOfNothing = try await call(client, "UpdateLayout", grant: record,
+                                                 json: #"{"egress_id":"EG_nope","layout":"speaker"}"#)
+            #expect(layoutOfNothing.status == .notFound)
+            let unknownLayout = try await call(client, "UpdateLayout", grant: record,
+                                               json: #"{"egress_id":"EG_nope","layout":"mosaic"}"#)
+            #expect(unknownLayout.status == .badRequest)
             let stop = try await call(client, "StopEgress", grant: record, json: #"{"egress_id":"EG_nope"}"#)
             #expect(stop.status == .notFound)
 

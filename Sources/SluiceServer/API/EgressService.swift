@@ -7,11 +7,13 @@ import SwiftProtobuf
 
 /// LiveKit's Egress service over Twirp (`/twirp/livekit.Egress/*`), grant `roomRecord`.
 ///
-/// Sluice records by stream copy on the server itself (no headless browser, no transcoding),
-/// so it offers the egresses that copy tracks: StartTrackEgress, StartParticipantEgress and
-/// StartTrackCompositeEgress, into files under `recordings.path`. Room composite and web egress
-/// need a compositor and answer 501, as do uploads (S3, GCP, Azure), streams, segments and
-/// images. Encoding presets are accepted and ignored: the file carries what was published.
+/// Sluice records on the server itself (no headless browser): the egresses that copy tracks
+/// (StartTrackEgress, StartParticipantEgress, StartTrackCompositeEgress) by stream copy, and
+/// StartRoomCompositeEgress through its own compositor (LiveKit's grid, speaker and
+/// single-speaker layouts, H.264 + AAC, changed live by UpdateLayout), into files under
+/// `recordings.path`. Web egress needs a browser and answers 501, as do uploads (S3, GCP,
+/// Azure), streams, segments and images. Track egresses accept encoding presets and ignore
+/// them: the file carries what was published.
 struct EgressService: Sendable {
     let rooms: RoomManager
     let media: any EgressMediaPlane
@@ -118,15 +120,49 @@ struct EgressService: Sendable {
             plan.template.publisherIdentity = tracks[0].identity
             return try await manager.start(plan)
         }
-        refuse("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self, in: &r,
-               "room composite egress needs a compositor, which Sluice does not have yet; "
-               + "record tracks with StartParticipantEgress or StartTrackCompositeEgress")
+        r.register("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self) { req, claims in
+            try requireRecord(claims)
+            try await requireRoom(req.roomName)
+            guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
+                throw Self.onlyFiles
+            }
+            let output: Livekit_EncodedFileOutput
+            switch req.output {
+            case .file(let file)?:
+                guard req.fileOutputs.isEmpty else {
+                    throw TwirpError(.invalidArgument, "give either file or file_outputs, not both")
+                }
+                guard file.output == nil else { throw Self.noUploads }
+                output = file
+            case .stream?, .segments?:
+                throw Self.onlyFiles
+            case nil:
+                output = try Self.singleFile(req.fileOutputs)
+            }
+            // An unknown layout is refused before the room is looked at further.
+            do throws(RoomCompositeRequest.Failure) {
+                _ = try RoomCompositeRequest.layout(req.layout)
+            } catch {
+                throw TwirpError(.invalidArgument, error.description)
+            }
+            let plan = EgressManager.CompositePlan(roomName: req.roomName, request: req, fileType: output.fileType,
+                                                   filepath: output.filepath, defaultName: Self.defaultCompositeName)
+            return try await manager.startRoomComposite(plan)
+        }
         refuse("StartWebEgress", Livekit_WebEgressRequest.self, in: &r,
                "web egress needs a headless browser, which Sluice does not run")
         refuse("StartEgress", Livekit_StartEgressRequest.self, in: &r,
                "StartEgress is not implemented; use StartParticipantEgress, StartTrackCompositeEgress or StartTrackEgress")
-        refuse("UpdateLayout", Livekit_UpdateLayoutRequest.self, in: &r,
-               "layouts belong to room composite egress, which is not implemented")
+        r.register("UpdateLayout", Livekit_UpdateLayoutRequest.self) { req, claims in
+            try requireRecord(claims)
+            let layout: CompositeLayout
+            do throws(RoomCompositeRequest.Failure) {
+                layout = try RoomCompositeRequest.layout(req.layout)
+            } catch {
+                throw TwirpError(.invalidArgument, error.description)
+            }
+            return try await manager.updateLayout(req.egressID, to: layout, named: req.layout)
+        }
         refuse("UpdateStream", Livekit_UpdateStreamRequest.self, in: &r, "stream outputs are not implemented")
         r.register("ListEgress", Livekit_ListEgressRequest.self) { req, claims in
             try requireRecord(claims)

@@ -229,7 +229,10 @@ actor EgressManager {
             }
         case .finished(let room):
             ending = live.filter { $0.value.info.roomName == room.name }.map(\.key)
-        case .started, .participantJoined, .trackPublished:
+        case .trackPublished(let room, _, let track):
+            noteScreenShare(track, room: room.name)
+            return
+        case .started, .participantJoined:
             return
         }
         for id in ending {
@@ -306,6 +309,112 @@ actor EgressManager {
             "file": "\(info.fileResults.first?.filename ?? "")", "bytes": "\(info.fileResults.first?.size ?? 0)",
             "duration_ms": "\((info.fileResults.first?.duration ?? 0) / 1_000_000)"])
         return info
+    }
+
+    // MARK: Room composite
+
+    /// A StartRoomCompositeEgress request, checked for room and outputs by the service.
+    struct CompositePlan: Sendable {
+        var roomName: String
+        var request: Livekit_RoomCompositeEgressRequest
+        var fileType: Livekit_EncodedFileType
+        var filepath: String
+        var defaultName: String
+    }
+
+    /// Starts a room composite: one file of the whole room, drawn in a layout and mixed, that
+    /// follows participants as they come and go and ends when the room empties.
+    func startRoomComposite(_ plan: CompositePlan) async throws(TwirpError) -> Livekit_EgressInfo {
+        guard let room = await rooms.room(named: plan.roomName) else {
+            throw TwirpError(.notFound, "room \(plan.roomName) does not exist")
+        }
+        var template = FilenameTemplate()
+        template.roomName = room.name
+        template.roomID = room.sid
+        var path: String
+        let options: CompositeOptions
+        do {
+            path = try EgressOutputPath.resolve(template.expand(plan.filepath), under: recordingsPath,
+                                                defaultName: template.expand(plan.defaultName))
+            options = try RoomCompositeRequest.options(plan.request, fileType: plan.fileType, path: path)
+        } catch let error as EgressOutputPath.Failure {
+            throw TwirpError(.invalidArgument, error.description)
+        } catch let error as RoomCompositeRequest.Failure {
+            throw TwirpError(error.unimplemented ? .unimplemented : .invalidArgument, error.description)
+        } catch {
+            throw TwirpError(.internalError, "\(error)")
+        }
+        if RecordingContainer(path: path) == nil { path += "." + options.container.fileExtension }
+        let screenShares = Set(((try? await rooms.participants(roomName: room.name)) ?? []).flatMap { participant in
+            participant.tracks.filter { $0.source == .screenShare }.map(\.sid)
+        })
+        let id = SessionID.egress()
+        var info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
+                                               request: .roomComposite(plan.request), at: nowNanoseconds())
+        live[id] = Live(info: info, remainingTracks: [], identity: nil)
+        persist(info)
+        notify("egress_started", info)
+        logger.info("room composite starting", metadata: [
+            "egress": "\(id)", "room": "\(room.name)", "file": "\(path)", "layout": "\(options.layout)",
+            "canvas": "\(options.width)x\(options.height)@\(options.framerate)",
+            "media": "\(options.includesVideo ? "video " : "")\(options.includesAudio ? "audio" : "")"])
+        do {
+            let control = try await media.startRoomComposite(
+                room: room.name, path: path, options: options, screenShares: screenShares,
+                onActive: { [weak self] in Task { await self?.recordingActive(id) } },
+                onFailure: { [weak self] error in Task { await self?.recordingFailed(id, error) } })
+            guard var entry = live[id] else { return info }
+            entry.control = control
+            live[id] = entry
+            if entry.stopRequested { return await end(id) }
+            return entry.info
+        } catch {
+            live[id] = nil
+            info.markFailed(error.reason, at: nowNanoseconds())
+            persist(info)
+            notify("egress_ended", info)
+            logger.error("room composite failed to start", metadata: ["egress": "\(id)", "error": "\(error.reason)"])
+            return info
+        }
+    }
+
+    /// UpdateLayout: a running room composite draws `layout` from now on. Returns its info with
+    /// the request's layout updated, as LiveKit does.
+    func updateLayout(_ id: String, to layout: CompositeLayout, named name: String) async throws(TwirpError)
+        -> Livekit_EgressInfo {
+        guard var entry = live[id] else {
+            let stored = try? await store.egresses(egressID: id)
+            guard let record = stored?.first, let info = try? Livekit_EgressInfo(serializedBytes: record.info) else {
+                throw TwirpError(.notFound, "egress \(id) does not exist")
+            }
+            throw TwirpError(.failedPrecondition, "egress \(id) is not active (status \(info.status))")
+        }
+        guard case .roomComposite(var request)? = entry.info.request else {
+            throw TwirpError(.invalidArgument, "egress \(id) is not a room composite; only those have a layout")
+        }
+        guard entry.ending == nil, entry.info.isLive else {
+            throw TwirpError(.failedPrecondition, "egress \(id) is ending")
+        }
+        if let control = entry.control as? any EgressCompositeControl { await control.setLayout(layout) }
+        guard live[id] != nil else { throw TwirpError(.failedPrecondition, "egress \(id) ended") }
+        entry = live[id]!
+        request.layout = name
+        entry.info.request = .roomComposite(request)
+        entry.info.updatedAt = nowNanoseconds()
+        live[id] = entry
+        persist(entry.info)
+        notify("egress_updated", entry.info)
+        logger.info("room composite layout changed", metadata: ["egress": "\(id)", "layout": "\(layout)"])
+        return entry.info
+    }
+
+    /// A screen share was published in `room`: room composites there show it large.
+    private func noteScreenShare(_ track: Livekit_TrackInfo, room: String) {
+        guard track.source == .screenShare else { return }
+        for entry in live.values where entry.info.roomName == room {
+            guard let control = entry.control as? any EgressCompositeControl else { continue }
+            Task { await control.noteScreenShare(trackSid: track.sid) }
+        }
     }
 
     // MARK: Store and webhooks

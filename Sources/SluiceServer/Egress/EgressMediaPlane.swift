@@ -22,10 +22,36 @@ protocol EgressMediaPlane: Sendable {
                         onActive: @escaping @Sendable () -> Void,
                         onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressRecordingControl
+    /// Opens `path` and starts a composite of everything `room` publishes, now and later (until
+    /// `finish`). `screenShares` are the sids of screen-share tracks published so far.
+    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+                            onActive: @escaping @Sendable () -> Void,
+                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+        -> any EgressCompositeControl
 }
 
 /// A running recording, as the control plane holds it.
 protocol EgressRecordingControl: Sendable {
     /// Stops taking packets, writes what is buffered and the trailer, and closes the file.
     func finish() async -> Result<RecordingResult, RecordingError>
+}
+
+/// A running room composite: a recording that follows the room's tracks by itself and whose
+/// layout can change while it runs.
+protocol EgressCompositeControl: EgressRecordingControl {
+    func setLayout(_ layout: CompositeLayout) async
+    /// The track is a screen share (the speaker layouts show it large). The room's signalling
+    /// knows a track's source; the media plane does not.
+    func noteScreenShare(trackSid: String) async
+}
+
+extension EgressMediaPlane {
+    /// A media plane without a compositor refuses.
+    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+                            onActive: @escaping @Sendable () -> Void,
+                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+        -> any EgressCompositeControl
+    {
+        throw .invalidTrack("this media plane cannot composite")
+    }
 }

@@ -1,5 +1,6 @@
 import Egress
 import Foundation
+import Logging
 import SFU
 
 /// The egress media plane over Sluice's own SFU rooms: tracks are looked up in the room's
@@ -63,6 +64,49 @@ struct SFUEgressMedia: EgressMediaPlane {
             _ = try? recorder.finish()
             try? FileManager.default.removeItem(atPath: recorder.path)
             throw error
+        }
+    }
+
+    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+                            onActive: @escaping @Sendable () -> Void,
+                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+        -> any EgressCompositeControl
+    {
+        guard let hub = await sessions.hub(room: room) else { throw .invalidTrack("room \(room) has no media any more") }
+        // Opening the file and the encoders is the slow step: done here, off the media worker.
+        nonisolated(unsafe) let recorder = try CompositeRecorder(path: path, options: options)
+        let logger = Logger(label: "sluice.egress.composite")
+        do {
+            let recording = try await hub.worker.run {
+                let recording = RoomCompositeRecording(recorder: recorder, options: options, screenShares: screenShares,
+                                                       hub: hub, logger: logger, onActive: onActive, onFailure: onFailure)
+                recording.start()
+                return recording
+            }
+            return CompositeControl(recording: recording)
+        } catch {
+            _ = try? recorder.finish()
+            try? FileManager.default.removeItem(atPath: recorder.path)
+            throw .invalidTrack("the room's media worker is gone")
+        }
+    }
+
+    private struct CompositeControl: EgressCompositeControl {
+        let recording: RoomCompositeRecording
+
+        func finish() async -> Result<RecordingResult, RecordingError> {
+            let recording = self.recording
+            _ = try? await recording.worker.run { recording.detach() }
+            return await recording.writer.finish()
+        }
+
+        func setLayout(_ layout: CompositeLayout) async {
+            recording.setLayout(layout)
+        }
+
+        func noteScreenShare(trackSid: String) async {
+            let recording = self.recording
+            _ = try? await recording.worker.run { recording.noteScreenShare(trackSid) }
         }
     }
 
