@@ -64,7 +64,12 @@ final class EgressWriterThread: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            // Named from inside: on Linux only the thread itself can name itself (what top and
+            // /proc show, at most 15 characters); otherwise it keeps the media worker's name.
+            Thread.current.name = name
+            run()
+        }
         thread.name = name
         thread.start()
     }

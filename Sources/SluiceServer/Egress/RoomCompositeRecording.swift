@@ -50,7 +50,7 @@ final class RoomCompositeRecording: @unchecked Sendable {
         // As for a track recording: just over libwebrtc's minimum keyframe interval.
         recorder.keyframeRequestIntervalNanoseconds = 350_000_000
         recorder.onFailure = { error in onFailure(error) }
-        writer = EgressWriterThread(recorder: recorder, name: "sluice-composite", onActive: onActive)
+        writer = EgressWriterThread(recorder: recorder, name: "sluice-composer", onActive: onActive)
         let worker = hub.worker
         // Weak: the recorder (through the writer) is ours; a strong capture would be a cycle.
         recorder.onKeyframeNeeded = { [weak self] index in
