@@ -1,0 +1,55 @@
+import Egress
+import Foundation
+import Testing
+@testable import SluiceServer
+
+/// A recorder that writes down what reaches it, in order.
+final class LoggingRecorder: RTPRecorder, @unchecked Sendable {
+    let path = "/dev/null"
+    var onKeyframeNeeded: ((Int) -> Void)?
+    var onFailure: ((RecordingError) -> Void)?
+    var keyframeRequestIntervalNanoseconds: UInt64 = 0
+    var tickIntervalNanoseconds: UInt64 { 5_000_000 }
+    private let lock = NSLock()
+    private var _log: [String] = []
+    private(set) var ticks = 0
+    var hasWrittenFrames: Bool { lock.withLock { !_log.isEmpty } }
+    var log: [String] { lock.withLock { _log } }
+
+    func note(_ entry: String) { lock.withLock { _log.append(entry) } }
+    func receiveRTP(_ packet: UnsafeRawBufferPointer, track: Int, arrivalNanoseconds: UInt64) { note("rtp \(track) \(packet[0])") }
+    func receiveSenderReport(track: Int, ntp: UInt64, rtpTimestamp: UInt32) { note("sr \(track)") }
+    func tick(now: UInt64) { lock.withLock { ticks += 1 } }
+    func finish() throws(RecordingError) -> RecordingResult {
+        note("finish")
+        return RecordingResult(filename: path, sizeBytes: 0, durationNanoseconds: 0, startedAtNanoseconds: 0,
+                               endedAtNanoseconds: 0, framesWritten: [])
+    }
+}
+
+@Suite struct EgressWriterThreadTests {
+    @Test func commandsRunInOrderWithThePacketsAroundThem() async throws {
+        let recorder = LoggingRecorder()
+        let active = NSLock()
+        nonisolated(unsafe) var activated = 0
+        let writer = EgressWriterThread(recorder: recorder, name: "test-writer", onActive: {
+            active.withLock { activated += 1 }
+        })
+        writer.start()
+        for round in 0..<3 {
+            [UInt8(round)].withUnsafeBytes { writer.push($0, track: 1, arrival: 0) }
+            writer.perform { recorder.note("command \(round)") }
+            writer.pushSenderReport(track: 2, ntp: 0, rtpTimestamp: 0)
+        }
+        try await Task.sleep(for: .milliseconds(30))
+        let result = await writer.finish()
+        #expect((try? result.get())?.filename == "/dev/null")
+        #expect(recorder.log == ["rtp 1 0", "command 0", "sr 2", "rtp 1 1", "command 1", "sr 2",
+                                 "rtp 1 2", "command 2", "sr 2", "finish"])
+        #expect(recorder.ticks >= 1, "ticked at the recorder's own interval")
+        #expect(active.withLock { activated } == 1)
+        // After finish, commands are refused rather than left waiting.
+        writer.perform { recorder.note("late") }
+        #expect(!recorder.log.contains("late"))
+    }
+}
