@@ -5,6 +5,11 @@ import Glibc
 
 /// Turns libav's negative return codes into text and into our errors.
 enum LibAVError {
+    /// `AVERROR(EAGAIN)`: a codec wants the other call (send after receive, or the reverse).
+    static let tryAgain: Int32 = -EAGAIN
+    /// `AVERROR_EOF`, `FFERRTAG('E','O','F',' ')` negated; a function-like macro Swift cannot import.
+    static let endOfFile: Int32 = -0x2046_4F45
+
     static func message(_ code: Int32) -> String {
         var buffer = [CChar](repeating: 0, count: 128)
         if av_strerror(code, &buffer, buffer.count) < 0 { return "libav error \(code)" }

@@ -1,26 +1,30 @@
 import CFFmpeg
 
-/// One output file written by libavformat, stream copy only. Owns the `AVFormatContext` (and its
-/// `AVIOContext`) and one reusable `AVPacket`, and frees them in `deinit`.
+/// One output file written by libavformat. Owns the `AVFormatContext` (and its `AVIOContext`) and
+/// one reusable `AVPacket`, and frees them in `deinit`.
+///
+/// Two kinds of stream: stream copy (`addStream(_:)`, frames as the depacketizers rebuild them,
+/// timestamps in RTP clock ticks) and encoded (`addStream(from:)`, packets from our
+/// `VideoEncoder`/`AudioEncoder`, timestamps in the encoder's time base).
 ///
 /// Crash safety comes from the container settings: MP4 is fragmented (an empty `moov` up front,
 /// then self-contained `moof`+`mdat` fragments at keyframes or every second), Matroska closes a
 /// cluster at least every second, Ogg flushes a page every half second. Every packet is flushed to
 /// the file descriptor, so a killed process leaves a file that ends at the last whole fragment.
-final class MediaMuxer {
-    let path: String
-    let container: RecordingContainer
-    private(set) var headerWritten = false
-    private(set) var streamCount = 0
+public final class MediaMuxer {
+    public let path: String
+    public let container: RecordingContainer
+    public private(set) var headerWritten = false
+    public private(set) var streamCount = 0
 
     private let context: UnsafeMutablePointer<AVFormatContext>
     private var packet: UnsafeMutablePointer<AVPacket>?
-    /// Time base of the timestamps callers pass, per stream (1 / RTP clock rate).
+    /// Time base of the timestamps callers pass, per stream (1 / RTP clock rate, or the encoder's).
     private var inputTimeBases: [AVRational] = []
     private var fileOpen = false
 
     /// Creates (truncates) the file at `path` at once, so an unwritable location fails here.
-    init(path: String, container: RecordingContainer) throws(RecordingError) {
+    public init(path: String, container: RecordingContainer) throws(RecordingError) {
         self.path = path
         self.container = container
         var allocated: UnsafeMutablePointer<AVFormatContext>?
@@ -54,7 +58,7 @@ final class MediaMuxer {
         avformat_free_context(context)
     }
 
-    /// Declares a stream; only before `writeHeader`. Returns its index.
+    /// Declares a stream-copied stream; only before `writeHeader`. Returns its index.
     func addStream(_ parameters: MuxerStreamParameters) throws(RecordingError) -> Int {
         guard !headerWritten, let stream = avformat_new_stream(context, nil), let codecpar = stream.pointee.codecpar else {
             throw .muxerSetupFailed("cannot add a stream")
@@ -96,9 +100,35 @@ final class MediaMuxer {
         return Int(stream.pointee.index)
     }
 
+    /// Declares a stream fed by `encoder` (H.264); only before `writeHeader`, and the encoder must
+    /// be open. Returns its index; write its packets with `write(stream:packet:)`.
+    public func addStream(from encoder: VideoEncoder) throws(RecordingError) -> Int {
+        try addEncodedStream(encoder.codecContext)
+    }
+
+    /// Declares a stream fed by `encoder` (AAC, MP3 or Opus); as above.
+    public func addStream(from encoder: AudioEncoder) throws(RecordingError) -> Int {
+        try addEncodedStream(encoder.codecContext)
+    }
+
+    /// Codec id, size or sample format, and extradata, all from the open encoder, so the header
+    /// matches what it produces. The encoder's time base becomes the stream's input time base.
+    private func addEncodedStream(_ codec: UnsafePointer<AVCodecContext>) throws(RecordingError) -> Int {
+        guard !headerWritten, let stream = avformat_new_stream(context, nil), let codecpar = stream.pointee.codecpar else {
+            throw .muxerSetupFailed("cannot add a stream")
+        }
+        let rc = avcodec_parameters_from_context(codecpar, codec)
+        guard rc >= 0 else { throw .muxerSetupFailed("cannot copy encoder parameters: \(LibAVError.message(rc))") }
+        let timeBase = codec.pointee.time_base
+        stream.pointee.time_base = timeBase
+        inputTimeBases.append(timeBase)
+        streamCount += 1
+        return Int(stream.pointee.index)
+    }
+
     /// Writes the container header with the crash-safe settings; the muxer may change each
     /// stream's time base here.
-    func writeHeader() throws(RecordingError) {
+    public func writeHeader() throws(RecordingError) {
         guard fileOpen, !headerWritten else { throw .muxerSetupFailed("header already written") }
         var options: OpaquePointer?
         switch container {
@@ -109,6 +139,8 @@ final class MediaMuxer {
             av_dict_set(&options, "cluster_time_limit", "1000", 0)  // milliseconds
         case .ogg:
             av_dict_set(&options, "page_duration", "500000", 0)  // microseconds
+        case .mp3:
+            break  // MP3 frames stand alone; every flushed packet is playable as it is.
         }
         let rc = avformat_write_header(context, &options)
         av_dict_free(&options)
@@ -125,6 +157,18 @@ final class MediaMuxer {
     /// Writes one frame. `pts` and `duration` are in the stream's clock ticks; frames of one
     /// stream must come with increasing `pts` (no B-frames in WebRTC, so dts = pts).
     func write(stream: Int, data: UnsafeRawBufferPointer, pts: Int64, duration: Int64, keyframe: Bool) throws(RecordingError) {
+        try write(stream: stream, data: data, pts: pts, dts: pts, duration: duration, keyframe: keyframe)
+    }
+
+    /// Writes one packet of a stream declared from an encoder; timestamps in the encoder's time
+    /// base, dts increasing within the stream.
+    public func write(stream: Int, packet encoded: EncodedPacket) throws(RecordingError) {
+        try write(stream: stream, data: encoded.data, pts: encoded.pts, dts: encoded.dts, duration: encoded.duration,
+                  keyframe: encoded.isKeyframe)
+    }
+
+    private func write(stream: Int, data: UnsafeRawBufferPointer, pts: Int64, dts: Int64, duration: Int64,
+                       keyframe: Bool) throws(RecordingError) {
         guard headerWritten, fileOpen, stream >= 0, stream < streamCount, let packet, let base = data.baseAddress,
               let avStream = context.pointee.streams[stream] else { return }
         let outputTimeBase = avStream.pointee.time_base
@@ -134,7 +178,7 @@ final class MediaMuxer {
         packet.pointee.size = Int32(clamping: data.count)
         packet.pointee.stream_index = Int32(stream)
         packet.pointee.pts = av_rescale_q(pts, input, outputTimeBase)
-        packet.pointee.dts = packet.pointee.pts
+        packet.pointee.dts = av_rescale_q(dts, input, outputTimeBase)
         packet.pointee.duration = av_rescale_q(duration, input, outputTimeBase)
         packet.pointee.flags = keyframe ? AV_PKT_FLAG_KEY : 0
         let rc = av_interleaved_write_frame(context, packet)
@@ -143,7 +187,7 @@ final class MediaMuxer {
     }
 
     /// Flushes interleaved packets, writes the trailer (index, final sizes) and closes the file.
-    func finish() throws(RecordingError) {
+    public func finish() throws(RecordingError) {
         defer { closeFile() }
         guard fileOpen, headerWritten else { return }
         let rc = av_write_trailer(context)

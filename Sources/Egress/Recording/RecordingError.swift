@@ -10,6 +10,9 @@ public enum RecordingError: Error, Sendable, Equatable {
     /// A track's kind, codec and clock rate do not fit together.
     case invalidTrack(String)
     case noTracks
+    /// A decoder or encoder could not be opened or failed while running (transcoding), with
+    /// libavcodec's message.
+    case codecFailed(String)
     /// libavformat refused to set up the file (message from `av_strerror`).
     case muxerSetupFailed(String)
     /// The disk (or quota) is full.

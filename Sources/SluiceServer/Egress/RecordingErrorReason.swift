@@ -11,6 +11,7 @@ extension RecordingError {
             "\(codec.rawValue) cannot be stored in .\(container.fileExtension)"
         case .invalidTrack(let why): why
         case .noTracks: "no track to record"
+        case .codecFailed(let why): "transcoding failed: \(why)"
         case .muxerSetupFailed(let why): "could not open the output file: \(why)"
         case .diskFull(let path): "disk full while writing \(path)"
         case .writeFailed(let path, let why): "write failed for \(path): \(why)"
