@@ -7,7 +7,7 @@ import Testing
         (0..<count).map { CompositeTile(track: $0 * 2, participant: "p\($0)", isScreenShare: $0 == screenShareAt) }
     }
 
-    static func rect(_ x: Int, _ y: Int, _ w: Int, _ h: Int) -> PixelRect { PixelRect(x: x, y: y, width: w, height: h) }
+    static func rect(_ x: Int, _ y: Int, _ w: Int, _ h: Int) -> VideoRect { VideoRect(x: x, y: y, width: w, height: h) }
 
     @Test func namesLiveKitAccepts() {
         #expect(CompositeLayout(name: "grid") == CompositeLayout(.grid, theme: .dark))
@@ -24,19 +24,12 @@ import Testing
         #expect(CompositeLayout(.grid, theme: .light).description == "grid-light")
         #expect(CompositeLayout(.singleSpeaker).description == "single-speaker")
         #expect(CompositeLayout.knownNames.count == 9)
-        #expect(CompositeLayout(.grid).background.yuv == (16, 128, 128), "dark is black in limited range")
-    }
-
-    @Test func colourConversionIsBT601LimitedRange() {
-        #expect(CanvasColour(red: 255, green: 255, blue: 255).yuv == (235, 128, 128))
-        let red = CanvasColour(red: 255, green: 0, blue: 0).yuv
-        #expect(red == (81, 90, 240))
-        let blue = CanvasColour(red: 0, green: 0, blue: 255).yuv
-        #expect(blue == (41, 240, 110))
+        #expect(CompositeLayout(.grid).background == .black)
+        #expect(CompositeLayout(.grid, theme: .light).background == YUVColor(red: 0xEB, green: 0xEB, blue: 0xEB))
     }
 
     @Test func gridHasCeilSqrtColumnsAndCentresAShortLastRow() {
-        func cells(_ n: Int, _ w: Int = 1280, _ h: Int = 720) -> [PixelRect] {
+        func cells(_ n: Int, _ w: Int = 1280, _ h: Int = 720) -> [VideoRect] {
             CompositeTiling.place(Self.tiles(n), canvasWidth: w, canvasHeight: h, layout: .grid, speaker: nil).map(\.cell)
         }
         #expect(cells(0).isEmpty)
@@ -100,15 +93,5 @@ import Testing
         let placed = CompositeTiling.place(Self.tiles(3), canvasWidth: 1920, canvasHeight: 1080, layout: .singleSpeaker,
                                            speaker: "p2")
         #expect(placed == [TilePlacement(track: 4, cell: Self.rect(0, 0, 1920, 1080))])
-    }
-
-    @Test func aspectFitLetterboxesAndPillarboxesOnEvenPixels() {
-        let cell = Self.rect(640, 0, 640, 720)
-        #expect(cell.aspectFit(width: 1280, height: 720) == Self.rect(640, 180, 640, 360))
-        #expect(cell.aspectFit(width: 480, height: 640) == Self.rect(640 + 50, 0, 540, 720))
-        #expect(cell.aspectFit(width: 320, height: 240) == Self.rect(640, 120, 640, 480))
-        #expect(cell.aspectFit(width: 0, height: 0) == cell, "unknown size fills the cell")
-        let odd = Self.rect(0, 0, 212, 118).aspectFit(width: 333, height: 101)
-        #expect(odd.width % 2 == 0 && odd.height % 2 == 0 && odd.x % 2 == 0 && odd.y % 2 == 0)
     }
 }

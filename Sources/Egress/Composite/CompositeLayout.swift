@@ -49,10 +49,10 @@ public struct CompositeLayout: Sendable, Equatable, CustomStringConvertible {
 
     /// The canvas colour behind the tiles: black for dark, as LiveKit's dark template; a light
     /// grey for light.
-    public var background: CanvasColour {
+    public var background: YUVColor {
         switch theme {
-        case .dark: CanvasColour(red: 0, green: 0, blue: 0)
-        case .light: CanvasColour(red: 0xEB, green: 0xEB, blue: 0xEB)
+        case .dark: .black
+        case .light: YUVColor(red: 0xEB, green: 0xEB, blue: 0xEB)
         }
     }
 }

@@ -1,38 +1,3 @@
-/// A rectangle of the canvas in pixels. Composite rectangles have even coordinates and sizes:
-/// in YUV 4:2:0 a chroma sample covers 2x2 pixels, so an odd edge would smear into a neighbour.
-public struct PixelRect: Sendable, Equatable, CustomStringConvertible {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-
-    public var isEmpty: Bool { width <= 0 || height <= 0 }
-    public var description: String { "\(width)x\(height)+\(x)+\(y)" }
-
-    /// The largest rectangle of `width`:`height` proportions centred inside this one (letterbox
-    /// or pillarbox), on even pixels. A source of unknown size fills the rectangle.
-    public func aspectFit(width sourceWidth: Int, height sourceHeight: Int) -> PixelRect {
-        guard sourceWidth > 0, sourceHeight > 0, !isEmpty else { return self }
-        var fitWidth = width, fitHeight = height
-        if sourceWidth * height > sourceHeight * width {
-            fitHeight = even(width * sourceHeight / sourceWidth)
-        } else {
-            fitWidth = even(height * sourceWidth / sourceHeight)
-        }
-        fitWidth = max(2, fitWidth)
-        fitHeight = max(2, fitHeight)
-        return PixelRect(x: x + even((width - fitWidth) / 2), y: y + even((height - fitHeight) / 2),
-                         width: fitWidth, height: fitHeight)
-    }
-}
-
 /// Rounds down to an even number.
 @inline(__always) func even(_ value: Int) -> Int { value & ~1 }
 
@@ -51,12 +16,13 @@ public struct CompositeTile: Sendable, Equatable {
     }
 }
 
-/// Where a tile goes on the canvas: the cell it owns (the picture is fitted inside it).
+/// Where a tile goes on the canvas: the cell it owns (the picture is fitted inside it). Cells
+/// have even coordinates and sizes: in YUV 4:2:0 a chroma sample covers 2x2 pixels.
 public struct TilePlacement: Sendable, Equatable {
     public var track: Int
-    public var cell: PixelRect
+    public var cell: VideoRect
 
-    public init(track: Int, cell: PixelRect) {
+    public init(track: Int, cell: VideoRect) {
         self.track = track
         self.cell = cell
     }
@@ -86,7 +52,7 @@ public enum CompositeTiling {
             return grid(tiles, width: width, height: height)
         case .speaker, .singleSpeaker:
             let main = mainTile(tiles, speaker: speaker)
-            let full = PixelRect(x: 0, y: 0, width: width, height: height)
+            let full = VideoRect(x: 0, y: 0, width: width, height: height)
             let others = tiles.filter { $0.track != main.track }
             guard layout == .speaker, !others.isEmpty else { return [TilePlacement(track: main.track, cell: full)] }
             return speakerWithStrip(main: main, others: others, width: width, height: height)
@@ -112,7 +78,7 @@ public enum CompositeTiling {
             let row = index / columns, column = index % columns
             let inRow = row == rows - 1 ? count - row * columns : columns
             let indent = even((columns - inRow) * cellWidth / 2)
-            return TilePlacement(track: tile.track, cell: PixelRect(x: left + indent + column * cellWidth,
+            return TilePlacement(track: tile.track, cell: VideoRect(x: left + indent + column * cellWidth,
                                                                     y: top + row * cellHeight,
                                                                     width: cellWidth, height: cellHeight))
         }
@@ -125,19 +91,19 @@ public enum CompositeTiling {
             let stripWidth = even(width / 6)
             let tileHeight = max(2, even(stripWidth * 9 / 16))
             placements.append(TilePlacement(track: main.track,
-                                            cell: PixelRect(x: stripWidth, y: 0, width: width - stripWidth, height: height)))
+                                            cell: VideoRect(x: stripWidth, y: 0, width: width - stripWidth, height: height)))
             for (index, tile) in others.prefix(max(1, height / tileHeight)).enumerated() {
                 placements.append(TilePlacement(track: tile.track,
-                                                cell: PixelRect(x: 0, y: index * tileHeight, width: stripWidth, height: tileHeight)))
+                                                cell: VideoRect(x: 0, y: index * tileHeight, width: stripWidth, height: tileHeight)))
             }
         } else {
             let stripHeight = even(height / 6)
             let tileWidth = max(2, even(stripHeight * 9 / 16))
             placements.append(TilePlacement(track: main.track,
-                                            cell: PixelRect(x: 0, y: 0, width: width, height: height - stripHeight)))
+                                            cell: VideoRect(x: 0, y: 0, width: width, height: height - stripHeight)))
             for (index, tile) in others.prefix(max(1, width / tileWidth)).enumerated() {
                 placements.append(TilePlacement(track: tile.track,
-                                                cell: PixelRect(x: index * tileWidth, y: height - stripHeight,
+                                                cell: VideoRect(x: index * tileWidth, y: height - stripHeight,
                                                                 width: tileWidth, height: stripHeight)))
             }
         }
