@@ -1,25 +1,378 @@
+import CFFmpeg
 import Foundation
+import Media
 
-/// Placeholder until the codec wrappers land: refuses to open.
+/// Records a whole room into one file, as LiveKit's room composite egress does: every video
+/// track decoded and drawn into one canvas in a layout (grid, speaker, single speaker), every
+/// audio track decoded and mixed, the result encoded (H.264 + AAC in fragmented MP4, or Opus in
+/// Ogg for audio only) and muxed by `MediaMuxer`, crash-safe as the other recordings are.
+///
+/// Input is the RTP of numbered tracks, as for `FileRecorder`, but the tracks come and go while
+/// recording (`addTrack`, `removeTrack`: participants join, leave, publish, unpublish), and the
+/// layout can change (`setLayout`).
+///
+/// Timing. Every frame is placed on one clock: the arrival clock, through its track's RTP
+/// timestamps (`TrackTimeline`). The composite starts (output time 0) with the first frame of any
+/// track. Output lags input by `delayNanoseconds`, so that reordered and retransmitted packets
+/// and all tracks' frames for a moment are in before that moment is drawn and mixed: video frame
+/// k (time k/fps) is drawn from the pictures decoded at or before its time, and audio is read
+/// out of the mix up to the same point. "Now" for that purpose is the arrival time of the last
+/// packet taken — not the wall clock, so a writer thread running behind its ring never draws
+/// ahead of what it has read — or, when no packet comes at all, the wall clock less a second.
+///
+/// Output is produced from `tick`, which the writer thread calls every `tickIntervalNanoseconds`;
+/// timestamps come from the frame count, never from when a frame happened to be drawn.
+/// Not thread-safe; confine to one thread.
 public final class CompositeRecorder: RTPRecorder {
     public let path: String
+    public let options: CompositeOptions
     public var onKeyframeNeeded: ((_ track: Int) -> Void)?
     public var onFailure: ((RecordingError) -> Void)?
+    public private(set) var failure: RecordingError?
     public var keyframeRequestIntervalNanoseconds: UInt64 = 500_000_000
-    public var tickIntervalNanoseconds: UInt64 { 20_000_000 }
-    public var hasWrittenFrames: Bool { false }
+    public var tickIntervalNanoseconds: UInt64 { 10_000_000 }
+    public var delayNanoseconds: Int64 = 300_000_000
 
-    public init(path: String, options: CompositeOptions) throws(RecordingError) {
+    public private(set) var layout: CompositeLayout
+    public private(set) var videoFramesWritten = 0
+    public private(set) var audioPacketsWritten = 0
+    public var hasWrittenFrames: Bool { videoFramesWritten + audioPacketsWritten > 0 }
+
+    private let muxer: MediaMuxer
+    private let wallClock: @Sendable () -> Int64
+    private var inputs: [Int: CompositeInput] = [:]
+    private var speakers = ActiveSpeakerDetector()
+
+    private let canvas: CompositeCanvas?
+    private let videoEncoder: VideoEncoder?
+    private var videoStream = 0
+    private var nextVideoFrame: Int64 = 0
+
+    private let audioEncoder: AudioEncoder?
+    private var audioStream = 0
+    private var mixer = AudioMixer()
+    /// The mix read out per step, in planar buffers lent to the encoder.
+    private let mixBuffers: UnsafeMutablePointer<Float>
+    private let mixPlanes: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
+    static let mixChunk = 960  // 20 ms
+
+    /// The composite's start on the arrival clock (ns); nil until the first frame.
+    private var epoch: Int64?
+    private var lastArrival: Int64 = 0
+    private var startedAt: Int64?
+    private var finished = false
+
+    /// Opens `path` (directories are created) and the encoders, and writes the header.
+    public init(path: String, options: CompositeOptions,
+                wallClock: @escaping @Sendable () -> Int64 = { FileRecorder.unixNanoseconds() }) throws(RecordingError) {
+        guard options.includesVideo || options.includesAudio else { throw .noTracks }
         self.path = path
-        throw .muxerSetupFailed("room composite needs the codec wrappers")
+        self.options = options
+        self.wallClock = wallClock
+        layout = options.layout
+        try Self.prepareDirectory(of: path)
+        muxer = try MediaMuxer(path: path, container: options.container)
+        let globalHeader = options.container.needsGlobalHeader
+        if options.includesVideo {
+            let width = options.width & ~1, height = options.height & ~1
+            canvas = try CompositeCanvas(width: width, height: height)
+            var settings = VideoEncoderSettings(width: width, height: height, framesPerSecond: options.framerate,
+                                                bitrate: options.videoBitrate,
+                                                keyframeIntervalSeconds: options.keyframeIntervalSeconds,
+                                                timeBase: options.framerate, globalHeader: globalHeader)
+            // Two shared cores: the fastest presets above 720p.
+            settings.preset = width * height > 1280 * 720 ? "superfast" : "veryfast"
+            let encoder = try VideoEncoder(settings)
+            videoEncoder = encoder
+            videoStream = try muxer.addStream(from: encoder)
+        } else {
+            canvas = nil
+            videoEncoder = nil
+        }
+        if options.includesAudio {
+            let codec: AudioEncoderSettings.Codec = switch options.audioCodec {
+            case .aac: .aac
+            case .opus: .opus
+            case .mp3: .mp3
+            }
+            let encoder = try AudioEncoder(AudioEncoderSettings(codec: codec, sampleRate: CompositeOptions.audioSampleRate,
+                                                                channels: CompositeOptions.audioChannels,
+                                                                bitrate: options.audioBitrate, globalHeader: globalHeader))
+            audioEncoder = encoder
+            audioStream = try muxer.addStream(from: encoder)
+        } else {
+            audioEncoder = nil
+        }
+        mixBuffers = .allocate(capacity: Self.mixChunk * CompositeOptions.audioChannels)
+        mixPlanes = .allocate(capacity: CompositeOptions.audioChannels)
+        for channel in 0..<CompositeOptions.audioChannels {
+            mixPlanes[channel] = UnsafeMutableRawPointer(mixBuffers + channel * Self.mixChunk).assumingMemoryBound(to: UInt8.self)
+        }
+        try muxer.writeHeader()
     }
 
-    public func addTrack(_ index: Int, _ track: RecordingTrack, participant: String, isScreenShare: Bool) {}
-    public func removeTrack(_ index: Int) {}
-    public func markScreenShare(_ index: Int) {}
-    public func setLayout(_ layout: CompositeLayout) {}
-    public func receiveRTP(_ packet: UnsafeRawBufferPointer, track: Int, arrivalNanoseconds: UInt64) {}
+    deinit {
+        mixBuffers.deallocate()
+        mixPlanes.deallocate()
+    }
+
+    // MARK: Tracks and layout
+
+    /// A track to composite from now on, under recorder index `index` (never reused).
+    public func addTrack(_ index: Int, _ track: RecordingTrack, participant: String, isScreenShare: Bool) {
+        guard failure == nil, !finished, inputs[index] == nil else { return }
+        guard track.codec.isVideo ? options.includesVideo : options.includesAudio else { return }
+        do throws(RecordingError) {
+            inputs[index] = try CompositeInput(index: index, track: track, participant: participant,
+                                               isScreenShare: isScreenShare)
+        } catch {
+            // A decoder that will not open loses one track, not the recording.
+            inputsRefused += 1
+        }
+    }
+
+    /// Tracks left out because their decoder would not open.
+    public private(set) var inputsRefused = 0
+
+    /// The track is gone. Its tile leaves the layout from the output frame of this moment (the
+    /// frames still to draw before it, `delayNanoseconds` of them, keep it); audio already mixed stays.
+    public func removeTrack(_ index: Int) {
+        guard let input = inputs[index], !input.departed else { return }
+        input.departed = true
+        changes.append((epoch == nil ? Int64.min : lastArrival, .remove(index)))
+        if epoch == nil { applyChanges(upTo: Int64.min) }
+    }
+
+    public func markScreenShare(_ index: Int) {
+        inputs[index]?.isScreenShare = true
+    }
+
+    /// The layout from the output frame of this moment on.
+    public func setLayout(_ layout: CompositeLayout) {
+        changes.append((epoch == nil ? Int64.min : lastArrival, .layout(layout)))
+        if epoch == nil { applyChanges(upTo: Int64.min) }
+    }
+
+    /// Changes waiting for the output to reach the moment they were asked for, in order.
+    private enum Change {
+        case remove(Int)
+        case layout(CompositeLayout)
+    }
+    private var changes: [(at: Int64, change: Change)] = []
+
+    private func applyChanges(upTo time: Int64) {
+        while let first = changes.first, first.at <= time {
+            changes.removeFirst()
+            switch first.change {
+            case .remove(let index):
+                guard let input = inputs.removeValue(forKey: index) else { continue }
+                if !input.isVideo, !inputs.values.contains(where: { !$0.isVideo && $0.participant == input.participant }) {
+                    speakers.remove(input.participant)
+                }
+            case .layout(let layout):
+                self.layout = layout
+            }
+        }
+    }
+
+    /// Who the speaker layouts show large now.
+    public var activeSpeaker: String? { speakers.current }
+    public var trackCount: Int { inputs.count }
+
+    // MARK: Input
+
+    public func receiveRTP(_ packet: UnsafeRawBufferPointer, track: Int, arrivalNanoseconds: UInt64) {
+        guard failure == nil, !finished, let input = inputs[track], !input.departed else { return }
+        guard let rtp = try? RTPPacket(packet), rtp.payloadType == input.track.payloadType else { return }
+        if startedAt == nil { startedAt = wallClock() }
+        let arrival = Int64(clamping: arrivalNanoseconds)
+        lastArrival = max(lastArrival, arrival)
+        input.timeline.notePacket(timestamp: rtp.timestamp, arrivalNanoseconds: arrivalNanoseconds)
+        _ = input.reorderBuffer.insert(packet, arrivalNanoseconds: arrivalNanoseconds)
+        drain(input, now: arrivalNanoseconds, final: false)
+    }
+
+    /// Sender reports are not used: tracks are placed by arrival, which keeps each participant's
+    /// audio and video within the network's jitter of each other.
     public func receiveSenderReport(track: Int, ntp: UInt64, rtpTimestamp: UInt32) {}
-    public func tick(now: UInt64) {}
-    public func finish() throws(RecordingError) -> RecordingResult { throw .alreadyFinished }
+
+    public func tick(now: UInt64) {
+        guard failure == nil, !finished else { return }
+        for input in inputs.values { drain(input, now: now, final: false) }
+        // Packets lead; with none for a second the wall clock takes over (everyone muted).
+        let present = max(lastArrival, Int64(clamping: now) - 1_000_000_000)
+        produce(until: present - delayNanoseconds)
+    }
+
+    // MARK: Finish
+
+    public func finish() throws(RecordingError) -> RecordingResult {
+        guard !finished else { throw .alreadyFinished }
+        if failure == nil {
+            for input in inputs.values { drain(input, now: UInt64.max, final: true) }
+            // Everything received is drawn and mixed: up to the last frame of any track.
+            let end = max(lastArrival, inputs.values.compactMap(\.lastHeldTime).max() ?? 0)
+            produce(until: end)
+            applyChanges(upTo: Int64.max)
+            flushEncoders()
+        }
+        finished = true
+        if let failure {
+            try? muxer.finish()
+            throw failure
+        }
+        do throws(RecordingError) {
+            try muxer.finish()
+        } catch {
+            fail(error)
+            throw error
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        let videoDuration = nextVideoFrame * 1_000_000_000 / Int64(max(1, options.framerate))
+        let audioDuration = mixer.readPosition * 1_000_000_000 / Int64(CompositeOptions.audioSampleRate)
+        let ended = wallClock()
+        return RecordingResult(filename: path, sizeBytes: size, durationNanoseconds: max(videoDuration, audioDuration),
+                               startedAtNanoseconds: startedAt ?? ended, endedAtNanoseconds: ended,
+                               framesWritten: [videoFramesWritten, audioPacketsWritten])
+    }
+
+    // MARK: Private: input
+
+    private func drain(_ input: CompositeInput, now: UInt64, final: Bool) {
+        let deliver = { (bytes: UnsafeRawBufferPointer, lost: Int) in self.depacketize(bytes, lostBefore: lost, into: input) }
+        if final {
+            input.reorderBuffer.flush(deliver)
+        } else {
+            input.reorderBuffer.drain(now: now, deliver)
+        }
+        if input.isVideo, input.depacketizer.needsKeyframe, now != UInt64.max {
+            if input.lastKeyframeRequest.map({ now &- $0 >= keyframeRequestIntervalNanoseconds }) ?? true {
+                input.lastKeyframeRequest = now
+                onKeyframeNeeded?(input.index)
+            }
+        }
+    }
+
+    private func depacketize(_ bytes: UnsafeRawBufferPointer, lostBefore: Int, into input: CompositeInput) {
+        guard let rtp = try? RTPPacket(bytes) else { return }
+        input.depacketizer.push(rtp, lostBefore: lostBefore) { frame in
+            let time = input.time(of: frame)
+            // The composite starts with the first frame of any track.
+            let epoch = self.epoch ?? time
+            if self.epoch == nil { self.epoch = epoch }
+            if input.isVideo {
+                input.hold(frame, time: time)
+            } else {
+                input.decodeAudio(frame, epoch: epoch) { audio, position in
+                    mix(audio, at: position, from: input, time: time)
+                }
+            }
+        }
+    }
+
+    private func mix(_ audio: PlanarAudio, at position: Int64, from input: CompositeInput, time: Int64) {
+        let left = audio.channel(0)
+        guard let leftBase = left.baseAddress, audio.sampleCount > 0 else { return }
+        let right = audio.channelCount > 1 ? audio.channel(1).baseAddress : nil
+        mixer.add(left: leftBase, right: right, count: audio.sampleCount, at: position)
+        var energy: Float = 0
+        for sample in left { energy += sample * sample }
+        let rms = (energy / Float(audio.sampleCount)).squareRoot()
+        let duration = Int64(audio.sampleCount) * 1_000_000_000 / Int64(CompositeOptions.audioSampleRate)
+        speakers.note(input.participant, rms: rms, duration: duration, at: time)
+    }
+
+    // MARK: Private: output
+
+    /// Draws and encodes every video frame due at or before `time` (arrival clock), and encodes
+    /// the mix up to it.
+    private func produce(until time: Int64) {
+        guard failure == nil, let epoch, time > epoch else { return }
+        do throws(RecordingError) {
+            if let canvas, let videoEncoder {
+                let fps = Int64(max(1, options.framerate))
+                while epoch + nextVideoFrame * 1_000_000_000 / fps <= time {
+                    let frameTime = epoch + nextVideoFrame * 1_000_000_000 / fps
+                    applyChanges(upTo: frameTime)
+                    for input in inputs.values where input.isVideo { try input.decode(upTo: frameTime) }
+                    try canvas.draw(placements(canvas), inputs: inputs, background: layout.background)
+                    try videoEncoder.encode(canvas.buffer.frame, pts: nextVideoFrame, duration: 1) { packet throws(RecordingError) in
+                        try muxer.write(stream: videoStream, packet: packet)
+                        videoFramesWritten += 1
+                    }
+                    nextVideoFrame += 1
+                }
+            }
+            applyChanges(upTo: time)
+            if let audioEncoder {
+                let target = (time - epoch) * Int64(CompositeOptions.audioSampleRate) / 1_000_000_000
+                while mixer.readPosition + Int64(Self.mixChunk) <= target {
+                    try encodeMix(audioEncoder, count: Self.mixChunk)
+                }
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    private func encodeMix(_ encoder: AudioEncoder, count: Int) throws(RecordingError) {
+        let position = mixer.readPosition
+        mixer.read(count: count, left: mixBuffers, right: mixBuffers + Self.mixChunk)
+        let audio = PlanarAudio(planes: mixPlanes, channelCount: CompositeOptions.audioChannels, sampleCount: count)
+        try encoder.encode(audio, pts: position) { packet throws(RecordingError) in
+            try muxer.write(stream: audioStream, packet: packet)
+            audioPacketsWritten += 1
+        }
+    }
+
+    /// The video tiles in publication order (those with a picture yet), placed by the layout.
+    private func placements(_ canvas: CompositeCanvas) -> [TilePlacement] {
+        let tiles = inputs.values.filter { $0.isVideo && $0.picture != nil }.sorted { $0.index < $1.index }
+            .map { CompositeTile(track: $0.index, participant: $0.participant, isScreenShare: $0.isScreenShare) }
+        return CompositeTiling.place(tiles, canvasWidth: canvas.width, canvasHeight: canvas.height,
+                                     layout: layout.arrangement, speaker: speakers.current)
+    }
+
+    private func flushEncoders() {
+        do throws(RecordingError) {
+            if let audioEncoder {
+                let rest = Int(max(0, min(Int64(Self.mixChunk), lastMixEnd - mixer.readPosition)))
+                if rest > 0 { try encodeMix(audioEncoder, count: rest) }
+                try audioEncoder.flush { packet throws(RecordingError) in
+                    try muxer.write(stream: audioStream, packet: packet)
+                    audioPacketsWritten += 1
+                }
+            }
+            if let videoEncoder {
+                try videoEncoder.flush { packet throws(RecordingError) in
+                    try muxer.write(stream: videoStream, packet: packet)
+                    videoFramesWritten += 1
+                }
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// Where the mix ends: the end of the time produced.
+    private var lastMixEnd: Int64 {
+        guard let epoch else { return 0 }
+        return (lastArrival - epoch) * Int64(CompositeOptions.audioSampleRate) / 1_000_000_000
+    }
+
+    private func fail(_ error: RecordingError) {
+        guard failure == nil else { return }
+        failure = error
+        onFailure?(error)
+    }
+
+    private static func prepareDirectory(of path: String) throws(RecordingError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .unwritableDirectory(path: directory, reason: String(describing: error))
+        }
+    }
 }
