@@ -106,6 +106,8 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         #expect(try Self.options(Self.request(), path: "/rec/x.ogg").container == .ogg)
         let audioOnly = try Self.options(Self.request { $0.audioOnly = true }, .mp4)
         #expect(!audioOnly.includesVideo && audioOnly.includesAudio)
+        let mp3 = try Self.options(Self.request(), .mp3)
+        #expect(mp3.container == .mp3 && !mp3.includesVideo && mp3.audioCodec == .mp3)
         let videoOnly = try Self.options(Self.request { $0.videoOnly = true })
         #expect(videoOnly.includesVideo && !videoOnly.includesAudio)
     }
@@ -212,7 +214,7 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
             try await f.manager.startRoomComposite(f.plan(Self.request { $0.roomName = "nowhere" }))
         }
         await #expect(throws: TwirpError.self) {
-            try await f.manager.startRoomComposite(f.plan(Self.request(), fileType: .mp3))
+            try await f.manager.startRoomComposite(f.plan(Self.request(), fileType: .mp3, filepath: "x.ogg"))
         }
         await #expect(throws: TwirpError.self) {
             try await f.manager.startRoomComposite(f.plan(Self.request(), filepath: "../../x.mp4"))

@@ -8,8 +8,9 @@ import LiveKitProto
 ///   anything else would need LiveKit's custom templates (a browser) and is a 400.
 /// - preset or advanced options: the canvas, frame rate and bitrates as LiveKit's egress sets
 ///   them (720p presets 3 Mbit/s, 1080p30 4.5, 1080p60 6; portrait presets swap the sides).
-/// - file type: MP4 (the default) holds H.264 and AAC; OGG means audio only, in Opus, as in
-///   LiveKit. A filepath's .mp4 or .ogg extension decides when the type is DEFAULT_FILETYPE.
+/// - file type: MP4 (the default) holds H.264 and AAC; OGG means audio only, in Opus, and MP3
+///   audio only in MP3, as in LiveKit. A filepath's .mp4, .ogg or .mp3 extension decides when the
+///   type is DEFAULT_FILETYPE.
 enum RoomCompositeRequest {
     struct Failure: Error, Equatable, CustomStringConvertible {
         var description: String
@@ -58,8 +59,8 @@ enum RoomCompositeRequest {
         case .defaultFiletype:
             options.container = named ?? .mp4
         case .mp3:
-            throw Failure(description: "file type MP3 is not implemented for room composite; use MP4 or OGG",
-                          unimplemented: true)
+            if let named, named != .mp3 { throw Failure(description: "file type MP3 does not match filepath \"\(path)\"") }
+            options.container = .mp3
         case .UNRECOGNIZED(let value):
             throw Failure(description: "file type \(value) is not known")
         }
@@ -71,8 +72,12 @@ enum RoomCompositeRequest {
         case .mp4:
             options.includesVideo = !request.audioOnly
             options.includesAudio = !request.videoOnly
+        case .mp3:
+            guard !request.videoOnly else { throw Failure(description: "an MP3 file holds audio only, and video_only was asked") }
+            options.includesVideo = false
+            options.audioCodec = .mp3
         case .webm, .mkv:
-            throw Failure(description: "room composite writes MP4 or OGG, not .\(options.container.fileExtension)")
+            throw Failure(description: "room composite writes MP4, OGG or MP3, not .\(options.container.fileExtension)")
         }
         return options
     }
