@@ -155,12 +155,13 @@ import Testing
         #expect(Self.isClose(Self.colour(after, width: 640, x: 480, y: 180), 0xDC, 0x28, 0x28))
     }
 
-    @Test func audioOnlyToOgg() throws {
-        let path = TestMedia.outputDirectory("composite-ogg") + "/room.ogg"
+    @Test(arguments: [(RecordingContainer.ogg, CompositeOptions.AudioCodec.opus, "opus"), (.mp3, .mp3, "mp3")])
+    func audioOnly(container: RecordingContainer, codec: CompositeOptions.AudioCodec, codecName: String) throws {
+        let path = TestMedia.outputDirectory("composite-\(codecName)") + "/room." + container.fileExtension
         var options = Self.options()
         options.includesVideo = false
-        options.container = .ogg
-        options.audioCodec = .opus
+        options.container = container
+        options.audioCodec = codec
         let recorder = try CompositeRecorder(path: path, options: options)
         recorder.addTrack(0, Self.vp8Track, participant: "alice", isScreenShare: false)  // left out
         recorder.addTrack(1, Self.opusTrack, participant: "alice", isScreenShare: false)
@@ -170,6 +171,6 @@ import Testing
         Self.feed(recorder, PacketSchedule.merged(Self.packets(track: 0, red: true), Self.tone(track: 1), second))
         #expect(recorder.trackCount == 2)
         _ = try recorder.finish()
-        try RecordingTests.judge(path, video: nil, audio: "opus", duration: TestMedia.seconds, label: "composite ogg")
+        try RecordingTests.judge(path, video: nil, audio: codecName, duration: TestMedia.seconds, label: "composite \(codecName)")
     }
 }
