@@ -7,11 +7,13 @@ import SwiftProtobuf
 
 /// LiveKit's Egress service over Twirp (`/twirp/livekit.Egress/*`), grant `roomRecord`.
 ///
-/// Sluice records by stream copy on the server itself (no headless browser, no transcoding),
-/// so it offers the egresses that copy tracks: StartTrackEgress, StartParticipantEgress and
-/// StartTrackCompositeEgress, into files under `recordings.path`. Room composite and web egress
-/// need a compositor and answer 501, as do uploads (S3, GCP, Azure), streams, segments and
-/// images. Encoding presets are accepted and ignored: the file carries what was published.
+/// Sluice records on the server itself (no headless browser): StartTrackEgress,
+/// StartParticipantEgress and StartTrackCompositeEgress, into files under `recordings.path`.
+/// Tracks are copied where the container takes their codec and transcoded where it does not
+/// (VP8 -> H.264 for MP4, Opus -> MP3 for MP3; see `EgressContainerChoice`). Room composite and
+/// web egress need a compositor and answer 501, as do uploads (S3, GCP, Azure), streams,
+/// segments and images. Of the encoding options only `advanced.audio_codec` is used (AAC or MP3
+/// instead of Opus); presets and the rest are accepted and ignored.
 struct EgressService: Sendable {
     let rooms: RoomManager
     let media: any EgressMediaPlane
@@ -76,7 +78,8 @@ struct EgressService: Sendable {
             template.publisherIdentity = req.identity
             let plan = EgressManager.Plan(roomName: req.roomName, tracks: tracks, fileType: output.fileType,
                                           filepath: output.filepath, defaultName: Self.defaultParticipantName,
-                                          template: template, identity: req.identity, request: .participant(req))
+                                          template: template, identity: req.identity, request: .participant(req),
+                                          audioCodec: req.advanced.audioCodec)
             return try await manager.start(plan)
         }
         r.register("StartTrackCompositeEgress", Livekit_TrackCompositeEgressRequest.self) { req, claims in
@@ -116,6 +119,7 @@ struct EgressService: Sendable {
                                           filepath: output.filepath, defaultName: Self.defaultCompositeName,
                                           template: FilenameTemplate(), identity: nil, request: .trackComposite(req))
             plan.template.publisherIdentity = tracks[0].identity
+            plan.audioCodec = req.advanced.audioCodec
             return try await manager.start(plan)
         }
         refuse("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self, in: &r,
