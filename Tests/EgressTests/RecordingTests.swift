@@ -248,8 +248,12 @@ import Testing
             _ = try RecordingTrack(kind: .video, codecName: "VP9", clockRate: 90000, payloadType: 98)
         }
         let directory = TestMedia.outputDirectory("codec-check")
-        #expect(throws: RecordingError.codecNotAllowedInContainer(codec: .vp8, container: .mp4)) {
-            _ = try FileRecorder(path: directory + "/x.mp4", tracks: [Self.vp8Track])
+        // VP8 goes into MP4 transcoded (TranscodingTests); WebM cannot take H.264, as we do not encode VP8.
+        #expect(throws: RecordingError.codecNotAllowedInContainer(codec: .h264, container: .webm)) {
+            _ = try FileRecorder(path: directory + "/x.webm", tracks: [Self.h264Track])
+        }
+        #expect(throws: RecordingError.codecNotAllowedInContainer(codec: .vp8, container: .mp3)) {
+            _ = try FileRecorder(path: directory + "/x.mp3", tracks: [Self.vp8Track, Self.opusTrack])
         }
         #expect(throws: RecordingError.codecNotAllowedInContainer(codec: .h264, container: .ogg)) {
             _ = try FileRecorder(path: directory + "/x.ogg", tracks: [Self.h264Track])

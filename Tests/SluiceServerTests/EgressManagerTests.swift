@@ -14,6 +14,7 @@ final class FakeEgressMedia: EgressMediaPlane, @unchecked Sendable {
     struct Started {
         var path: String
         var container: RecordingContainer
+        var audioCodec: AudioEncoderSettings.Codec?
         var tracks: [String]
         var onActive: @Sendable () -> Void
         var onFailure: @Sendable (RecordingError) -> Void
@@ -33,13 +34,14 @@ final class FakeEgressMedia: EgressMediaPlane, @unchecked Sendable {
     func publishedTracks(room: String) async -> [EgressTrackSource] { lock.withLock { _tracks } }
 
     func startRecording(room: String, tracks: [EgressTrackSource], path: String, container: RecordingContainer,
+                        audioCodec: AudioEncoderSettings.Codec?,
                         onActive: @escaping @Sendable () -> Void,
                         onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressRecordingControl
     {
         if let openError { throw openError }
         lock.withLock {
-            _started.append(Started(path: path, container: container, tracks: tracks.map(\.sid), onActive: onActive,
+            _started.append(Started(path: path, container: container, audioCodec: audioCodec, tracks: tracks.map(\.sid), onActive: onActive,
                                     onFailure: onFailure))
         }
         return Control(path: path, media: self)
@@ -120,6 +122,22 @@ final class FakeEgressMedia: EgressMediaPlane, @unchecked Sendable {
         await #expect(throws: TwirpError(.notFound, "egress EG_nope does not exist")) { try await f.manager.stop("EG_nope") }
     }
 
+    /// VP8 into MP4 starts (the recorder transcodes it), and the audio codec asked for reaches it.
+    @Test func transcodedRequestsPassTheirChoiceThrough() async throws {
+        let f = try await Fixture()
+        let vp8 = EgressTrackSource(sid: "TR_vp8", identity: "bob", kind: .video,
+                                    codec: TrackCodec(name: "VP8", payloadType: 96, clockRate: 90000), layerCount: 1)
+        var plan = f.plan([vp8, Self.audio], fileType: .mp4, identity: "bob")
+        plan.audioCodec = .aac
+        let mp4 = try await f.manager.start(plan)
+        #expect(mp4.status == .egressStarting && mp4.fileResults.first?.filename.hasSuffix(".mp4") == true)
+        let mp3 = try await f.manager.start(f.plan([vp8, Self.audio], fileType: .mp3, identity: "bob"))
+        #expect(mp3.fileResults.first?.filename.hasSuffix(".mp3") == true)
+        #expect(f.media.started.map(\.container) == [.mp4, .mp3])
+        #expect(f.media.started.map(\.audioCodec) == [.aac, nil])
+        #expect(f.media.started.map(\.tracks) == [["TR_vp8", "TR_audio"], ["TR_audio"]])
+    }
+
     @Test func endsWhenItsTracksAreUnpublishedOrTheRoomEmpties() async throws {
         let f = try await Fixture()
         let composite = try await f.manager.start(f.plan([Self.video, Self.audio], fileType: .mp4, identity: "alice"))
@@ -191,7 +209,11 @@ final class FakeEgressMedia: EgressMediaPlane, @unchecked Sendable {
         await #expect(throws: TwirpError.self) { try await f.manager.start(f.plan([Self.video], filepath: "../../etc/x.mp4")) }
         let vp8 = EgressTrackSource(sid: "TR_vp8", identity: "bob", kind: .video,
                                     codec: TrackCodec(name: "VP8", payloadType: 96, clockRate: 90000), layerCount: 3)
-        await #expect(throws: TwirpError.self) { try await f.manager.start(f.plan([vp8], fileType: .mp4)) }
+        // MP3 is audio only: a video track leaves nothing to record.
+        await #expect(throws: TwirpError.self) { try await f.manager.start(f.plan([vp8], fileType: .mp3)) }
+        var aacInOgg = f.plan([Self.audio], fileType: .ogg)
+        aacInOgg.audioCodec = .aac
+        await #expect(throws: TwirpError.self) { try await f.manager.start(aacInOgg) }
         #expect(f.media.started.isEmpty)
         #expect(try await f.manager.list(roomName: nil, egressID: nil, activeOnly: false).isEmpty)
     }

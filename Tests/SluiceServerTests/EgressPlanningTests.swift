@@ -34,29 +34,51 @@ import Testing
         #expect(try EgressContainerChoice.choose(fileType: .defaultFiletype, path: "/r/p.mkv", codecs: [.vp8, .opus]).container == .mkv)
     }
 
-    @Test func mp4IsHonouredOnlyWhenNoTranscodingIsNeeded() throws {
+    @Test func mp4IsHonouredAndVP8IsTranscodedForIt() throws {
         let h264 = try EgressContainerChoice.choose(fileType: .mp4, path: "/r/p", codecs: [.h264, .opus])
         #expect(h264.container == .mp4 && h264.included == [0, 1] && h264.path("/r/p") == "/r/p.mp4")
-        #expect(throws: EgressContainerChoice.Failure.codecNotAllowed(codec: .vp8, container: .mp4)) {
-            try EgressContainerChoice.choose(fileType: .mp4, path: "/r/p", codecs: [.vp8, .opus])
-        }
+        let vp8 = try EgressContainerChoice.choose(fileType: .mp4, path: "/r/p", codecs: [.vp8, .opus])
+        #expect(vp8 == EgressContainerChoice(container: .mp4, included: [0, 1], audioCodec: nil))
+        #expect(RecordingContainer.mp4.output(for: .vp8) == .h264)
         // An .mp4 name asks for MP4 just as file_type does.
-        #expect(throws: EgressContainerChoice.Failure.codecNotAllowed(codec: .vp8, container: .mp4)) {
-            try EgressContainerChoice.choose(fileType: .defaultFiletype, path: "/r/p.mp4", codecs: [.vp8])
-        }
+        #expect(try EgressContainerChoice.choose(fileType: .defaultFiletype, path: "/r/p.mp4", codecs: [.vp8]).container == .mp4)
         #expect(throws: EgressContainerChoice.Failure.conflictingExtension(fileType: "MP4", path: "/r/p.webm")) {
             try EgressContainerChoice.choose(fileType: .mp4, path: "/r/p.webm", codecs: [.vp8])
         }
+        // Sluice does not encode VP8, so H.264 cannot go into WebM.
+        #expect(throws: EgressContainerChoice.Failure.codecNotAllowed(codec: .h264, container: .webm)) {
+            try EgressContainerChoice.choose(fileType: .defaultFiletype, path: "/r/p.webm", codecs: [.h264])
+        }
     }
 
-    @Test func oggKeepsAudioOnlyAndMp3IsUnsupported() throws {
+    @Test func audioCodecAskedForIsPassedOnWhereItFits() throws {
+        let aac = try EgressContainerChoice.choose(fileType: .mp4, path: "/r/p", codecs: [.vp8, .opus], audioCodec: .aac)
+        #expect(aac.audioCodec == .aac)
+        #expect(try EgressContainerChoice.choose(fileType: .mp4, path: "/r/p", codecs: [.opus], audioCodec: .opus).audioCodec == .opus)
+        #expect(throws: EgressContainerChoice.Failure.audioCodecNotAllowed("AAC", container: .ogg)) {
+            try EgressContainerChoice.choose(fileType: .ogg, path: "/r/p", codecs: [.opus], audioCodec: .aac)
+        }
+        #expect(throws: EgressContainerChoice.Failure.audioCodecNotAllowed("AAC", container: .mp3)) {
+            try EgressContainerChoice.choose(fileType: .mp3, path: "/r/p", codecs: [.opus], audioCodec: .aac)
+        }
+        // Video is not touched by an audio wish.
+        #expect(try EgressContainerChoice.choose(fileType: .mp4, path: "/r/p", codecs: [.h264], audioCodec: .aac).included == [0])
+    }
+
+    @Test func oggAndMp3KeepAudioOnly() throws {
         let ogg = try EgressContainerChoice.choose(fileType: .ogg, path: "/r/p", codecs: [.vp8, .opus])
         #expect(ogg == EgressContainerChoice(container: .ogg, included: [1]))
         #expect(throws: EgressContainerChoice.Failure.self) {
             try EgressContainerChoice.choose(fileType: .ogg, path: "/r/p", codecs: [.vp8])
         }
-        #expect(throws: EgressContainerChoice.Failure.unsupportedFileType("MP3")) {
-            try EgressContainerChoice.choose(fileType: .mp3, path: "/r/p", codecs: [.opus])
+        let mp3 = try EgressContainerChoice.choose(fileType: .mp3, path: "/r/p", codecs: [.vp8, .opus])
+        #expect(mp3 == EgressContainerChoice(container: .mp3, included: [1]) && mp3.path("/r/p") == "/r/p.mp3")
+        #expect(try EgressContainerChoice.choose(fileType: nil, path: "/r/mic.mp3", codecs: [.opus]).container == .mp3)
+        #expect(throws: EgressContainerChoice.Failure.conflictingExtension(fileType: "MP3", path: "/r/p.mp4")) {
+            try EgressContainerChoice.choose(fileType: .mp3, path: "/r/p.mp4", codecs: [.opus])
+        }
+        #expect(throws: EgressContainerChoice.Failure.self) {
+            try EgressContainerChoice.choose(fileType: .mp3, path: "/r/p", codecs: [.h264])
         }
     }
 }

@@ -30,7 +30,7 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
     func publishedTracks(room: String) async -> [EgressTrackSource] { [] }
 
     func startRecording(room: String, tracks: [EgressTrackSource], path: String, container: RecordingContainer,
-                        onActive: @escaping @Sendable () -> Void,
+                        audioCodec: AudioEncoderSettings.Codec?, onActive: @escaping @Sendable () -> Void,
                         onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressRecordingControl
     {

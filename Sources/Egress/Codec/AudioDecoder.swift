@@ -18,6 +18,7 @@ public final class AudioDecoder {
 
     /// `channels`: 1 or 2, as the track negotiated (WebRTC's Opus always says 2).
     public init(channels: Int = 2) throws(RecordingError) {
+        LibAVLogLevel.warningsOnly
         guard let decoder = avcodec_find_decoder(AV_CODEC_ID_OPUS) else { throw .codecFailed("libavcodec has no Opus decoder") }
         guard let context = avcodec_alloc_context3(decoder) else { throw .codecFailed("cannot allocate a decoder") }
         self.context = context

@@ -30,6 +30,7 @@ public final class AudioEncoder {
     private var flushed = false
 
     public init(_ settings: AudioEncoderSettings) throws(RecordingError) {
+        LibAVLogLevel.warningsOnly
         let encoder: UnsafePointer<AVCodec>?
         switch settings.codec {
         case .aac: encoder = avcodec_find_encoder(AV_CODEC_ID_AAC)

@@ -33,6 +33,7 @@ public final class VideoDecoder {
     ///     header produces) for streams whose frames do not repeat them.
     public init(codec: RecordingCodec, h264Format: H264Depacketizer.OutputFormat = .annexB,
                 extradata: [UInt8] = []) throws(RecordingError) {
+        LibAVLogLevel.warningsOnly
         let id: AVCodecID
         switch codec {
         case .vp8: id = AV_CODEC_ID_VP8

@@ -20,6 +20,7 @@ public final class VideoEncoder {
     private var pendingDurations: [(pts: Int64, duration: Int64)] = []
 
     public init(_ settings: VideoEncoderSettings) throws(RecordingError) {
+        LibAVLogLevel.warningsOnly
         guard settings.width > 0, settings.height > 0, settings.width % 2 == 0, settings.height % 2 == 0 else {
             throw .codecFailed("H.264 needs an even picture size, not \(settings.width)x\(settings.height)")
         }

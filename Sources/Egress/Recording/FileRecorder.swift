@@ -2,11 +2,14 @@ import Foundation
 import Media
 import SFU
 
-/// Records RTP tracks into one file (stream copy, no transcoding): the built-in recording egress.
+/// Records RTP tracks into one file: the built-in recording egress.
 ///
 /// The server calls `receiveRTP` with each plain (SRTP-removed) packet of the recorded tracks,
-/// from the thread that owns the room, and `finish()` when the egress stops. Inside, per track:
-/// reorder buffer -> depacketizer -> frame queue -> libavformat muxer. Everything happens on the
+/// from the thread that owns the recording (the egress writer thread, never a media worker), and
+/// `finish()` when the egress stops. Inside, per track: reorder buffer -> depacketizer -> frame
+/// queue -> libavformat muxer. Tracks are stream-copied where the container takes their codec;
+/// otherwise (VP8 in MP4, Opus in MP3, or another audio codec asked for) a `TrackTranscoder`
+/// sits between the frame queue and the muxer (see `TrackOutput`). Everything happens on the
 /// caller's thread; libavformat buffers and flushes about once per fragment, never per RTP packet.
 ///
 /// The header is written once every video track has produced a keyframe (the container needs its
@@ -48,7 +51,10 @@ public final class FileRecorder {
     ///     taken from the extension, or chosen from the codecs as LiveKit's track egress does
     ///     (VP8 -> .webm, H.264 -> .mp4, Opus -> .ogg) and the extension appended.
     ///   - tracks: in the order `receiveRTP`'s `track` index refers to.
+    ///   - audioCodec: the audio codec asked for (nil: keep Opus where the container takes it);
+    ///     see `RecordingContainer.output(for:audioCodec:)`.
     public init(path: String, container: RecordingContainer? = nil, tracks: [RecordingTrack],
+                audioCodec: AudioEncoderSettings.Codec? = nil,
                 wallClock: @escaping @Sendable () -> Int64 = { FileRecorder.unixNanoseconds() }) throws(RecordingError) {
         guard !tracks.isEmpty else { throw .noTracks }
         var path = path
@@ -61,13 +67,18 @@ public final class FileRecorder {
             chosen = RecordingContainer.preferred(for: tracks.map(\.codec))
             path += "." + chosen.fileExtension
         }
-        for track in tracks where !chosen.supports(track.codec) {
-            throw .codecNotAllowedInContainer(codec: track.codec, container: chosen)
+        var outputs: [TrackOutput] = []
+        for track in tracks {
+            guard let output = chosen.output(for: track.codec, audioCodec: audioCodec) else {
+                throw .codecNotAllowedInContainer(codec: track.codec, container: chosen)
+            }
+            outputs.append(output)
         }
         try Self.prepareDirectory(of: path)
         self.path = path
         self.container = chosen
         self.tracks = tracks.enumerated().map { TrackRecorder(index: $0.offset, track: $0.element) }
+        for (recorder, output) in zip(self.tracks, outputs) { recorder.output = output }
         self.wallClock = wallClock
         muxer = try MediaMuxer(path: path, container: chosen)
     }
@@ -124,6 +135,7 @@ public final class FileRecorder {
             if failure == nil {
                 for recorder in tracks { writeReady(recorder, final: true) }
             }
+            if failure == nil { flushTranscoders() }
         }
         finished = true
         if let failure {
@@ -194,7 +206,15 @@ public final class FileRecorder {
                     recorder.discardQueue()
                     continue
                 }
-                recorder.streamIndex = try muxer.addStream(parameters)
+                if recorder.output.isTranscoded {
+                    let transcoder = try TrackTranscoder(track: recorder.track, output: recorder.output,
+                                                         width: parameters.width, height: parameters.height,
+                                                         globalHeader: container.needsGlobalHeader)
+                    recorder.transcoder = transcoder
+                    recorder.streamIndex = try transcoder.addStream(to: muxer)
+                } else {
+                    recorder.streamIndex = try muxer.addStream(parameters)
+                }
             }
             let starting = tracks.filter { $0.streamIndex != nil && $0.queuedCount > 0 }
             // Sender reports align tracks only when every track that starts now has one.
@@ -257,9 +277,27 @@ public final class FileRecorder {
                 var pts = recorder.timeline.ticks(nanoseconds: max(0, sharedTime(recorder, frame.timestamp) - epoch))
                 // Timestamps must increase within a stream, whatever the sender did.
                 if let last = recorder.lastPTS, pts <= last { pts = last + 1 }
-                try write(frame.bytes, stream: stream, pts: pts, duration: duration, keyframe: frame.isKeyframe)
+                if let transcoder = recorder.transcoder {
+                    try transcoder.transcode(frame.bytes, pts: pts, duration: duration) { (packet) throws(RecordingError) in
+                        try muxer.write(stream: stream, packet: packet)
+                    }
+                } else {
+                    try write(frame.bytes, stream: stream, pts: pts, duration: duration, keyframe: frame.isKeyframe)
+                }
                 recorder.lastPTS = pts
                 recorder.framesWritten += 1
+            }
+        } catch {
+            fail(error)
+        }
+    }
+
+    /// The packets transcoders still hold (the audio encoder's last partial frame and padding).
+    private func flushTranscoders() {
+        do throws(RecordingError) {
+            for recorder in tracks {
+                guard let transcoder = recorder.transcoder, let stream = recorder.streamIndex else { continue }
+                try transcoder.finish { (packet) throws(RecordingError) in try muxer.write(stream: stream, packet: packet) }
             }
         } catch {
             fail(error)

@@ -20,6 +20,10 @@ public final class TrackRecorder {
     public internal(set) var framesOverflowed = 0
 
     var timeline: TrackTimeline
+    /// How the track goes into the file (decided with the container, before anything is opened).
+    public internal(set) var output: TrackOutput = .copy
+    /// The decode/encode stage when `output` is not `.copy`; made with the header.
+    var transcoder: TrackTranscoder?
     /// The muxer stream, once the header is written; nil if the track is not in the file.
     var streamIndex: Int?
     /// Whether this track is placed on the shared clock by sender reports (decided at first write).

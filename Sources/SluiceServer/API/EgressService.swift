@@ -7,13 +7,15 @@ import SwiftProtobuf
 
 /// LiveKit's Egress service over Twirp (`/twirp/livekit.Egress/*`), grant `roomRecord`.
 ///
-/// Sluice records on the server itself (no headless browser): the egresses that copy tracks
-/// (StartTrackEgress, StartParticipantEgress, StartTrackCompositeEgress) by stream copy, and
-/// StartRoomCompositeEgress through its own compositor (LiveKit's grid, speaker and
-/// single-speaker layouts, H.264 + AAC, changed live by UpdateLayout), into files under
-/// `recordings.path`. Web egress needs a browser and answers 501, as do uploads (S3, GCP,
-/// Azure), streams, segments and images. Track egresses accept encoding presets and ignore
-/// them: the file carries what was published.
+/// Sluice records on the server itself (no headless browser): StartTrackEgress,
+/// StartParticipantEgress and StartTrackCompositeEgress, into files under `recordings.path`.
+/// Tracks are copied where the container takes their codec and transcoded where it does not
+/// (VP8 -> H.264 for MP4, Opus -> MP3 for MP3; see `EgressContainerChoice`); for these, of the
+/// encoding options only `advanced.audio_codec` is used (AAC or MP3 instead of Opus), presets
+/// and the rest are accepted and ignored. StartRoomCompositeEgress runs Sluice's own compositor
+/// (LiveKit's grid, speaker and single-speaker layouts, H.264 + AAC at the preset's or advanced
+/// size and rate, changed live by UpdateLayout; see `RoomCompositeRequest`). Web egress needs a
+/// browser and answers 501, as do uploads (S3, GCP, Azure), streams, segments and images.
 struct EgressService: Sendable {
     let rooms: RoomManager
     let media: any EgressMediaPlane
@@ -78,7 +80,8 @@ struct EgressService: Sendable {
             template.publisherIdentity = req.identity
             let plan = EgressManager.Plan(roomName: req.roomName, tracks: tracks, fileType: output.fileType,
                                           filepath: output.filepath, defaultName: Self.defaultParticipantName,
-                                          template: template, identity: req.identity, request: .participant(req))
+                                          template: template, identity: req.identity, request: .participant(req),
+                                          audioCodec: req.advanced.audioCodec)
             return try await manager.start(plan)
         }
         r.register("StartTrackCompositeEgress", Livekit_TrackCompositeEgressRequest.self) { req, claims in
@@ -118,6 +121,7 @@ struct EgressService: Sendable {
                                           filepath: output.filepath, defaultName: Self.defaultCompositeName,
                                           template: FilenameTemplate(), identity: nil, request: .trackComposite(req))
             plan.template.publisherIdentity = tracks[0].identity
+            plan.audioCodec = req.advanced.audioCodec
             return try await manager.start(plan)
         }
         r.register("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self) { req, claims in

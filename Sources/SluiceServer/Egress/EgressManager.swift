@@ -26,6 +26,8 @@ actor EgressManager {
         var template: FilenameTemplate
         var identity: String?
         var request: Livekit_EgressInfo.OneOf_Request
+        /// `EncodingOptions.audio_codec` of the request: Opus is transcoded to AAC or MP3 when asked.
+        var audioCodec: Livekit_AudioCodec = .defaultAc
     }
 
     private struct Live {
@@ -117,7 +119,8 @@ actor EgressManager {
         do {
             let resolved = try EgressOutputPath.resolve(template.expand(plan.filepath), under: recordingsPath,
                                                         defaultName: template.expand(plan.defaultName))
-            choice = try EgressContainerChoice.choose(fileType: plan.fileType, path: resolved, codecs: codecs)
+            choice = try EgressContainerChoice.choose(fileType: plan.fileType, path: resolved, codecs: codecs,
+                                                      audioCodec: plan.audioCodec)
             path = choice.path(resolved)
         } catch let error as EgressOutputPath.Failure {
             throw TwirpError(.invalidArgument, error.description)
@@ -138,7 +141,7 @@ actor EgressManager {
                                                   "tracks": "\(tracks.map { "\($0.sid) \($0.codec.name)" })"])
         do {
             let control = try await media.startRecording(
-                room: room.name, tracks: tracks, path: path, container: choice.container,
+                room: room.name, tracks: tracks, path: path, container: choice.container, audioCodec: choice.audioCodec,
                 onActive: { [weak self] in Task { await self?.recordingActive(id) } },
                 onFailure: { [weak self] error in Task { await self?.recordingFailed(id, error) } })
             guard var entry = live[id] else { return info }

@@ -16,9 +16,11 @@ struct EgressTrackSource: Sendable, Equatable {
 /// persistence, webhooks, auto-stop) can be tested without sockets or codecs.
 protocol EgressMediaPlane: Sendable {
     func publishedTracks(room: String) async -> [EgressTrackSource]
-    /// Opens `path` and starts recording `tracks` (in file order). `onActive` is called once the
-    /// first frame is in the file, `onFailure` once if writing fails later (both off the caller).
+    /// Opens `path` and starts recording `tracks` (in file order), transcoding where `container`
+    /// or `audioCodec` require it. `onActive` is called once the first frame is in the file,
+    /// `onFailure` once if writing fails later (both off the caller).
     func startRecording(room: String, tracks: [EgressTrackSource], path: String, container: RecordingContainer,
+                        audioCodec: AudioEncoderSettings.Codec?,
                         onActive: @escaping @Sendable () -> Void,
                         onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressRecordingControl

@@ -24,6 +24,7 @@ struct SFUEgressMedia: EgressMediaPlane {
     }
 
     func startRecording(room: String, tracks: [EgressTrackSource], path: String, container: RecordingContainer,
+                        audioCodec: AudioEncoderSettings.Codec?,
                         onActive: @escaping @Sendable () -> Void,
                         onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressRecordingControl
@@ -33,7 +34,8 @@ struct SFUEgressMedia: EgressMediaPlane {
             try RecordingTrack(kind: source.kind, codec: source.codec)
         }
         // Opening the file is the one slow step: done here, off the media worker.
-        nonisolated(unsafe) let recorder = try FileRecorder(path: path, container: container, tracks: recordingTracks)
+        nonisolated(unsafe) let recorder = try FileRecorder(path: path, container: container, tracks: recordingTracks,
+                                                                audioCodec: audioCodec)
         let sids = tracks.map(\.sid)
         let result: Result<EgressRecording, RecordingError>
         do {
