@@ -99,3 +99,39 @@ import Testing
         }
     }
 }
+
+/// The transcoded video's constant frame rate: uneven input becomes a steady 30 fps grid.
+@Suite struct TranscodedFrameRateTests {
+    @Test func unevenFramesBecomeA30fpsGridAndLongPausesAreNotFilled() throws {
+        let directory = TestMedia.outputDirectory("vp8-cfr")
+        let recorder = try FileRecorder(path: directory + "/track.mp4", tracks: [RecordingTests.vp8Track])
+        // The 30 fps source re-timed as 20 fps with +-8 ms of jitter, and a 7 s pause after frame 39.
+        var packetizer = TestPacketizer(payloadType: 96)
+        var packets: [TimedPacket] = []
+        var arrival: UInt64 = 1_000_000_000
+        for (index, frame) in TestMedia.vp8.prefix(60).enumerated() {
+            let jitter = Int64([0, 8, -5, 3, -8, 6][index % 6]) * 1_000_000
+            var at = Int64(index) * 50_000_000 + jitter + (index >= 40 ? 7_000_000_000 : 0)
+            at = max(0, at)
+            var retimed = frame
+            retimed.timestamp = TestMedia.videoTimestampBase &+ UInt32(truncatingIfNeeded: at * 90 / 1_000_000)
+            for bytes in packetizer.vp8(retimed) {
+                packets.append(TimedPacket(bytes: bytes, track: 0, arrival: arrival + UInt64(at)))
+            }
+        }
+        RecordingTests.feed(recorder, packets)
+        let result = try recorder.finish()
+        let times = try ExternalTool.run("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time",
+                                                     "-of", "csv=p=0", result.filename]).stdout
+            .split(separator: "\n").compactMap { Double($0) }.sorted()
+        let gaps = zip(times, times.dropFirst()).map { $1 - $0 }
+        let steady = gaps.filter { abs($0 - 1.0 / 30) < 0.0005 }.count
+        let long = gaps.filter { $0 > 0.1 }
+        print("[egress] cfr: \(times.count) frames over \(times.last ?? 0) s, \(steady) steady gaps, long gaps \(long)")
+        #expect(steady == gaps.count - long.count, "every gap but the pause is exactly 1/30 s")
+        #expect(long.count == 1, "the 7 s pause is held for 5 s, then skipped")
+        #expect(abs((times.last ?? 0) - 9.95) < 0.1)
+        try RecordingTests.judge(result.filename, video: ("h264", 320, 240), audio: nil, duration: 10.0, tolerance: 0.1,
+                                 label: "vp8->h264 cfr with a pause")
+    }
+}

@@ -12,6 +12,14 @@ import CFFmpeg
 /// publisher changes resolution later (bandwidth adaptation, a simulcast switch) its pictures are
 /// scaled to fit that size with black bars, because an MP4 track has one size.
 ///
+/// Video also comes out at a constant 30 frames per second, as LiveKit's egress writes it: each
+/// tick of a 1/30 s grid (starting at the first picture) shows the latest picture decoded by
+/// then. A WebRTC publisher's frames arrive at an uneven rate (capture jitter, frame-rate
+/// adaptation); players cope, but tools that assume a frame rate (ffmpeg's null muxer,
+/// editors) round two uneven frames onto one tick and complain. Repeated pictures cost x264
+/// almost nothing (skipped macroblocks). A pause longer than `maxHoldTicks` (camera off) is not
+/// filled: the last picture is held for that long, then the stream jumps to the next picture.
+///
 /// Runs on the recording's writer thread like the rest of `FileRecorder`; not thread-safe.
 final class TrackTranscoder {
     let output: TrackOutput
@@ -25,6 +33,14 @@ final class TrackTranscoder {
     private var canvas: VideoFrameBuffer?
     private var scaler: VideoFrameScaler?
     private var lastSourceSize: (width: Int32, height: Int32)?
+    /// The latest decoded picture (a reference to the decoder's buffer), the next grid tick to
+    /// encode, and where the held picture's own duration ends.
+    private var held: UnsafeMutablePointer<AVFrame>?
+    private var holding = false
+    private var nextTick: Int64?
+    private var heldEnd: Int64 = 0
+    let frameInterval: Int64
+    let maxHoldTicks: Int64
 
     /// - Parameters:
     ///   - width, height: the track's picture size (video), from its first keyframe.
@@ -32,6 +48,8 @@ final class TrackTranscoder {
     init(track: RecordingTrack, output: TrackOutput, width: Int, height: Int, globalHeader: Bool) throws(RecordingError) {
         self.output = output
         clockRate = Int64(track.clockRate)
+        frameInterval = max(1, clockRate / 30)
+        maxHoldTicks = clockRate * 5
         switch output {
         case .copy:
             throw .codecFailed("a copied track needs no transcoder")
@@ -45,6 +63,8 @@ final class TrackTranscoder {
                                                 timeBase: track.clockRate, globalHeader: globalHeader)
             settings.preset = "veryfast"
             videoEncoder = try VideoEncoder(settings)
+            held = av_frame_alloc()
+            guard held != nil else { throw .codecFailed("cannot allocate a frame") }
         case .audio(let codec):
             guard !track.codec.isVideo else { throw .codecFailed("cannot encode \(track.codec.rawValue) video as audio") }
             audioDecoder = try AudioDecoder(channels: track.channels)
@@ -52,6 +72,10 @@ final class TrackTranscoder {
                                                                  channels: track.channels, bitrate: 128_000,
                                                                  globalHeader: globalHeader))
         }
+    }
+
+    deinit {
+        av_frame_free(&held)
     }
 
     /// About 0.11 bit per pixel at 30 fps (3 Mbit/s for 720p, LiveKit's default preset), within
@@ -83,7 +107,7 @@ final class TrackTranscoder {
                 videoDecoder.decode(data, pts: pts) { picture in
                     guard failure == nil else { return }
                     do {
-                        try encode(picture, pts: picture.pointee.pts, duration: duration, write: write)
+                        try hold(picture, pts: picture.pointee.pts, duration: duration, write: write)
                     } catch {
                         failure = (error as? RecordingError) ?? .codecFailed(String(describing: error))
                     }
@@ -106,11 +130,41 @@ final class TrackTranscoder {
 
     /// End of the recording: what the encoder still holds.
     func finish(write: (EncodedPacket) throws(RecordingError) -> Void) throws(RecordingError) {
+        try encodeHeld(until: heldEnd, write: write)
         try videoEncoder?.flush(write)
         try audioEncoder?.flush(write)
     }
 
     // MARK: Private
+
+    /// A new picture: the previous one fills the grid ticks before it, then this one is held.
+    private func hold(_ picture: UnsafePointer<AVFrame>, pts: Int64, duration: Int64,
+                      write: (EncodedPacket) throws(RecordingError) -> Void) throws(RecordingError) {
+        guard let held else { return }
+        if holding {
+            try encodeHeld(until: pts, write: write)
+        } else {
+            nextTick = pts
+        }
+        av_frame_unref(held)
+        let rc = av_frame_ref(held, picture)
+        guard rc >= 0 else { throw .codecFailed("cannot reference a decoded picture: \(LibAVError.message(rc))") }
+        holding = true
+        heldEnd = pts + max(duration, 1)
+    }
+
+    /// Encodes the held picture at every grid tick before `end`.
+    private func encodeHeld(until end: Int64, write: (EncodedPacket) throws(RecordingError) -> Void) throws(RecordingError) {
+        guard holding, let held, var tick = nextTick else { return }
+        let limit = min(end, tick + maxHoldTicks)
+        while tick < limit {
+            try encode(held, pts: tick, duration: frameInterval, write: write)
+            tick += frameInterval
+        }
+        // A long pause: skip to the first grid tick at or after the next picture.
+        if tick < end { tick += (end - tick + frameInterval - 1) / frameInterval * frameInterval }
+        nextTick = tick
+    }
 
     private func encode(_ picture: UnsafePointer<AVFrame>, pts: Int64, duration: Int64,
                         write: (EncodedPacket) throws(RecordingError) -> Void) throws(RecordingError) {
