@@ -92,6 +92,32 @@ import Testing
         print("[egress] aac start \(probe.audio?.start_time ?? "?") video start \(probe.video?.start_time ?? "?")")
     }
 
+    /// An encoder that cannot open fails the recording with a reason, and nothing traps.
+    @Test func encoderFailureIsATypedError() throws {
+        #expect {
+            _ = try TrackTranscoder(track: R.vp8Track, output: .h264, width: 1, height: 1, globalHeader: true)
+        } throws: { error in
+            guard case .codecFailed(let why) = error as? RecordingError else { return false }
+            return why.contains("too small")
+        }
+        #expect(throws: RecordingError.self) {
+            _ = try TrackTranscoder(track: R.opusTrack, output: .h264, width: 320, height: 240, globalHeader: true)
+        }
+        let directory = TestMedia.outputDirectory("transcode-fail")
+        let recorder = try FileRecorder(path: directory + "/x.mp4", tracks: [R.vp8Track])
+        var reported: [RecordingError] = []
+        recorder.onFailure = { reported.append($0) }
+        // A 1x1 VP8 keyframe header: the file's header waits for it, then the encoder refuses the size.
+        var packetizer = TestPacketizer(payloadType: 96)
+        let tiny: [UInt8] = [0x50, 0x01, 0x00, 0x9D, 0x01, 0x2A, 0x01, 0x00, 0x01, 0x00] + Array(repeating: 0, count: 20)
+        for bytes in packetizer.vp8(SourceFrame(data: tiny, timestamp: 1000)) {
+            bytes.withUnsafeBytes { recorder.receiveRTP($0, track: 0, arrivalNanoseconds: 1_000_000) }
+        }
+        #expect(throws: RecordingError.self) { _ = try recorder.finish() }
+        #expect(reported.count == 1)
+        if case .codecFailed? = reported.first {} else { Issue.record("expected codecFailed, got \(reported)") }
+    }
+
     @Test func impossibleOutputsAreRefusedUpFront() throws {
         let directory = TestMedia.outputDirectory("transcode-refused")
         #expect(throws: RecordingError.codecNotAllowedInContainer(codec: .opus, container: .ogg)) {

@@ -199,6 +199,11 @@ final class FakeEgressMedia: EgressMediaPlane, @unchecked Sendable {
         f.media.started.last?.onFailure(.diskFull(path: "/x.mp4"))
         try await waitUntil { try await f.stored(running.egressID)?.status == .egressFailed }
         #expect(try await f.stored(running.egressID)?.error == "disk full while writing /x.mp4")
+
+        let transcoding = try await f.manager.start(f.plan([Self.video]))
+        f.media.started.last?.onFailure(.codecFailed("cannot open the H.264 encoder"))
+        try await waitUntil { try await f.stored(transcoding.egressID)?.status == .egressFailed }
+        #expect(try await f.stored(transcoding.egressID)?.error == "transcoding failed: cannot open the H.264 encoder")
     }
 
     @Test func impossibleRequestsAreRefusedBeforeAnythingStarts() async throws {
