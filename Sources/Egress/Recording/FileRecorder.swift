@@ -292,7 +292,8 @@ public final class FileRecorder {
         }
     }
 
-    /// The packets transcoders still hold (the audio encoder's last partial frame and padding).
+    /// What transcoders still hold: the held video picture's last ticks, the audio encoder's last
+    /// partial frame and padding.
     private func flushTranscoders() {
         do throws(RecordingError) {
             for recorder in tracks {
