@@ -19,7 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
     ],
     targets: [
-        // sendmmsg(2) and struct mmsghdr need _GNU_SOURCE, which Swift's Glibc module does not set.
+        // sendmmsg(2), struct mmsghdr and sched_setaffinity(2) need _GNU_SOURCE, which Swift's Glibc
+        // module does not set.
         .target(name: "CBenchUDP", path: "Sources/CBenchUDP"),
 
         // Micro-benchmarks: RTP parse/rewrite, SRTP, Forwarder, fan-out, and the machine's floor.

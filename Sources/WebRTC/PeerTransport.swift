@@ -1,6 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Events from a `PeerTransport`, synchronous on its worker thread. Buffers are valid only during
-/// the call. RTP/RTCP arrive already unprotected, in place in the receive buffer, so the receiver
-/// may parse them as views and rewrite them without copying.
+/// the call. RTP/RTCP arrive already unprotected, in place (RTP in its receive-queue slot, RTCP in
+/// libnice's receive buffer), so the receiver may parse them as views and rewrite them without
+/// copying.
 public protocol PeerTransportDelegate: AnyObject {
     func peerTransport(_ transport: PeerTransport, didChangeState state: PeerTransport.State)
     func peerTransport(_ transport: PeerTransport, didGatherCandidate candidate: String)
@@ -66,6 +71,15 @@ public final class PeerTransport {
     public private(set) var srtpUnprotectFailures = 0
     public private(set) var unknownPackets = 0
     public private(set) var sendFailures = 0
+    /// Received RTP dropped because the receive queue was full (the worker fell behind).
+    public var receiveQueueDrops: Int { receiveQueue?.drops ?? 0 }
+    /// The deepest the receive queue has been, in packets.
+    public var receiveQueueHighWater: Int { receiveQueue?.highWater ?? 0 }
+
+    /// Received RTP is processed from a queue drained in bounded batches (see `ReceiveQueue`),
+    /// not inside libnice's receive callback. SLUICE_RECEIVE_INLINE=1 restores the inline path,
+    /// only to measure what the queue changes.
+    static let receiveInline = getenv("SLUICE_RECEIVE_INLINE").map { String(cString: $0) == "1" } ?? false
 
     private let ice: ICEAgent
     private var dtls: DTLSTransport
@@ -73,6 +87,8 @@ public final class PeerTransport {
     private var outbound: SRTPSession?
     private let scratch: UnsafeMutableRawBufferPointer
     private let listener: Listener
+    /// Created with the first RTP packet (only transports that receive media need one).
+    private var receiveQueue: ReceiveQueue?
 
     public init(worker: MediaWorker, configuration: PeerTransportConfiguration,
                 certificate: DTLSCertificate) throws(PeerTransportError) {
@@ -95,6 +111,7 @@ public final class PeerTransport {
     }
 
     deinit {
+        receiveQueue?.detach()
         scratch.deallocate()
     }
 
@@ -171,6 +188,7 @@ public final class PeerTransport {
     public func close() {
         guard state != .closed else { return }
         dtls.close()
+        receiveQueue?.detach()
         inbound = nil
         outbound = nil
         setState(.closed)
@@ -211,11 +229,13 @@ public final class PeerTransport {
     fileprivate func received(_ datagram: UnsafeMutableRawBufferPointer) {
         switch PacketKind.classify(UnsafeRawBufferPointer(datagram)) {
         case .rtp:
-            guard let inbound else { unknownPackets += 1; return }
-            do {
-                let n = try inbound.unprotectRTP(datagram, length: datagram.count)
-                delegate?.peerTransport(self, didReceiveRTP: UnsafeMutableRawBufferPointer(rebasing: datagram[0..<n]))
-            } catch { srtpUnprotectFailures += 1 }
+            guard inbound != nil else { unknownPackets += 1; return }
+            if Self.receiveInline { receivedRTP(datagram); return }
+            if receiveQueue == nil {
+                receiveQueue = ReceiveQueue(worker: worker) { [unowned self] datagram in self.receivedRTP(datagram) }
+            }
+            // Too large for a slot (never for RTP within our MTU): handled here.
+            if !receiveQueue!.push(UnsafeRawBufferPointer(datagram)) { receivedRTP(datagram) }
         case .rtcp:
             guard let inbound else { unknownPackets += 1; return }
             do {
@@ -228,6 +248,16 @@ public final class PeerTransport {
         case .stun, .unknown:
             unknownPackets += 1
         }
+    }
+
+    /// One SRTP datagram: unprotected in place, then to the delegate (from the receive queue).
+    @inline(__always)
+    private func receivedRTP(_ datagram: UnsafeMutableRawBufferPointer) {
+        guard let inbound else { unknownPackets += 1; return }
+        do {
+            let n = try inbound.unprotectRTP(datagram, length: datagram.count)
+            delegate?.peerTransport(self, didReceiveRTP: UnsafeMutableRawBufferPointer(rebasing: datagram[0..<n]))
+        } catch { srtpUnprotectFailures += 1 }
     }
 
     fileprivate func dtlsStateChanged(_ dtlsState: DTLSTransport.State) {

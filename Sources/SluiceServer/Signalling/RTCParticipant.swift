@@ -436,6 +436,13 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        let drops = publisher.transport.receiveQueueDrops
+        if drops > 0 {
+            // The room's worker fell behind this publisher's packets (see WebRTC.ReceiveQueue).
+            logger.warning("publisher packets dropped before forwarding", metadata: [
+                "participant": "\(sid)", "dropped": "\(drops)",
+                "deepestQueue": "\(publisher.transport.receiveQueueHighWater)"])
+        }
         publisher.delegate = nil
         subscriber.delegate = nil
         publisher.close()

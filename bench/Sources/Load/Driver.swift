@@ -13,7 +13,11 @@ private let usage = """
     usage: sluice-load [options]
       --servers sluice,janus       which servers, in order (default both)
       --subscribers 10,50,100,200  N values for the table
-      --seconds 10                 measured window per row
+      --seconds 15                 measured window per row, cut into --windows sub-windows
+      --windows 3                  CPU per packet = median of the sub-windows' figures
+      --warmup 2                   seconds between every subscriber receiving and the window
+      --pin / --no-pin             server on the last CPU, this tool on the others (default on
+                                   with 2+ CPUs): they do not take turns on one core
       --bitrate 2500000 --fps 30 --keyframe-seconds 2
       --search / --no-search       also look for the largest N under 1% loss (default on, bounded)
       --budget 540                 seconds; the search stops when it would run past this
@@ -30,7 +34,8 @@ enum SluiceLoad {
         var servers: [ServerKind] = [.sluice, .janus]
         var sizes = [10, 50, 100, 200]
         var search = true
-        var budget = 540.0
+        var budget = 480.0
+        var pin = ProcessInfo.processInfo.activeProcessorCount >= 2
         var outDirectory: String?
         var arguments = Array(CommandLine.arguments.dropFirst())
         func value() -> String {
@@ -42,13 +47,17 @@ enum SluiceLoad {
             switch argument {
             case "--servers": servers = value().split(separator: ",").compactMap { ServerKind(rawValue: String($0)) }
             case "--subscribers": sizes = value().split(separator: ",").compactMap { Int($0) }
-            case "--seconds": settings.seconds = Double(value()) ?? 10
+            case "--seconds": settings.seconds = Double(value()) ?? 15
+            case "--windows": settings.windows = max(1, Int(value()) ?? 3)
+            case "--warmup": settings.warmupSeconds = Double(value()) ?? 2
+            case "--pin": pin = true
+            case "--no-pin": pin = false
             case "--bitrate": settings.bitrate = Int(value()) ?? 2_500_000
             case "--fps": settings.fps = Int(value()) ?? 30
             case "--keyframe-seconds": settings.keyframeSeconds = Double(value()) ?? 2
             case "--search": search = true
             case "--no-search": search = false
-            case "--budget": budget = Double(value()) ?? 540
+            case "--budget": budget = Double(value()) ?? 480
             case "--sluice": settings.sluiceBinary = value()
             case "--janus": settings.janusBinary = value()
             case "--out": outDirectory = value()
@@ -80,6 +89,20 @@ enum SluiceLoad {
 
         let started = Date()
         func elapsed() -> Double { Date().timeIntervalSince(started) }
+        var loadAtStart = [Double](repeating: 0, count: 3)
+        getloadavg(&loadAtStart, 3)
+        let machine = Machine.describe()
+        var pinning = "not pinned"
+        if pin {
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let toolCPUs = Array(0..<(cores - 1))
+            settings.serverCPUs = "\(cores - 1)"
+            if Machine.pinThisProcess(to: toolCPUs) {
+                pinning = "server pinned to CPU \(cores - 1), load tool to CPU \(toolCPUs.map(String.init).joined(separator: ","))"
+            } else {
+                pinning = "server pinned to CPU \(cores - 1), load tool not pinned (sched_setaffinity failed)"
+            }
+        }
         func note(_ text: String) { FileHandle.standardError.write(Data("[sluice-load \(Int(elapsed()))s] \(text)\n".utf8)) }
 
         // The floor, both SRTP profiles (the table uses the one the subscribers negotiated).
@@ -153,20 +176,22 @@ enum SluiceLoad {
         func fmt(_ v: Double, _ digits: Int = 2) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "-" }
         func profileName(_ p: String) -> String { p == "\(SRTPProfile.aeadAes128Gcm)" ? "GCM" : p == "?" ? "?" : "SHA1-80" }
         var lines: [String] = []
-        lines.append("| server | SRTP | subscribers | receiving | packets/s forwarded | server CPU s per 1k packets | x floor | server CPU % | busiest server thread % | load tool CPU % | RSS MiB | loss % | worst sub loss % | UDP rcvbuf drops | delay p50 ms | delay p99 ms |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        // CPU per forwarded packet first: it is the figure that holds still from run to run
+        // (seconds per 1k packets = milliseconds per packet; shown in microseconds).
+        lines.append("| server | SRTP | subscribers | receiving | server CPU µs per forwarded packet | spread over windows % | x floor | loss % | worst sub loss % | packets/s forwarded | server CPU % | busiest server thread % | load tool CPU % | RSS MiB | UDP rcvbuf drops | delay p50 ms | delay p99 ms |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for floor in floors {
             let name = floor.profile == .aeadAes128Gcm ? "GCM" : "SHA1-80"
-            lines.append("| floor: SRTP protect + sendmmsg | \(name) | - | - | - | \(fmt(floor.cpuSecondsPer1000, 4)) | 1.00 | - | - | - | - | - | - | - | - | - |")
+            lines.append("| floor: SRTP protect + sendmmsg | \(name) | - | - | \(fmt(floor.cpuSecondsPer1000 * 1000, 2)) | - | 1.00 | - | - | - | - | - | - | - | - | - | - |")
         }
         let sortedRows = rows.sorted { ($0.server == $1.server) ? $0.subscribers < $1.subscribers
             : (servers.firstIndex(of: ServerKind(rawValue: $0.server)!)! < servers.firstIndex(of: ServerKind(rawValue: $1.server)!)!) }
         for r in sortedRows {
             if let error = r.error {
-                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | | | | |")
+                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | | | | | |")
                 continue
             }
-            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.cpuSecondsPer1000Packets, 4)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.serverBusiestThreadPercent, 0)) | \(fmt(r.loadToolCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(r.udpReceiveBufferDrops) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
+            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | **\(fmt(r.cpuSecondsPer1000Packets * 1000, 2))** | \(fmt(r.cpuSpreadPercent, 0)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.serverBusiestThreadPercent, 0)) | \(fmt(r.loadToolCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(r.udpReceiveBufferDrops) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
         }
         var summary: [String] = []
         for kind in servers {
@@ -182,9 +207,10 @@ enum SluiceLoad {
         let stream = SyntheticVP8(bitrate: settings.bitrate, fps: settings.fps, keyframeSeconds: settings.keyframeSeconds)
         var load1 = [Double](repeating: 0, count: 3)
         getloadavg(&load1, 3)
-        let header = String(format: "Load: 1 publisher, synthetic VP8 %.2f Mbps, %d fps, keyframe every %.0f s (%.0f packets/s), %.0f s window per row; %d cores, load average %.1f at the end; run took %.0f s.",
+        let header = String(format: "Load: 1 publisher, synthetic VP8 %.2f Mbps, %d fps, keyframe every %.0f s (%.0f packets/s); per row %.0f s warm-up, then a %.0f s window cut into %d (CPU per packet: their median). Machine: %@; %@. Load average (1 min) %.1f at the start, %.1f at the end; run took %.0f s.",
                             Double(settings.bitrate) / 1e6, settings.fps, settings.keyframeSeconds, stream.packetsPerSecond,
-                            settings.seconds, ProcessInfo.processInfo.activeProcessorCount, load1[0], elapsed())
+                            settings.warmupSeconds, settings.seconds, settings.windows, machine, pinning,
+                            loadAtStart[0], load1[0], elapsed())
         let table = lines.joined(separator: "\n")
         print("\n" + header + "\n\n" + table + "\n\n" + summary.joined(separator: "\n"))
 
@@ -199,10 +225,13 @@ enum SluiceLoad {
 
             \(summary.joined(separator: "\n"))
 
-            Columns: packets/s forwarded = probe packets the subscribers received in the window per second;
-            server CPU = utime+stime of the server process (/proc) over the window; x floor = that per
-            packet over the floor's CPU per packet (one SRTP protect + one sendmmsg'd UDP send, same
-            profile as the subscribers negotiated); loss = 1 - received/(sent x N) by stream index; delay =
+            Columns: server CPU µs per forwarded packet = utime+stime of the server process (/proc)
+            over a sub-window divided by the probe packets the subscribers received in it, the median
+            of the sub-windows (the run-to-run comparable figure); spread = (max - min) / median of the
+            sub-windows' figures; x floor = CPU per packet over the floor's (one SRTP protect + one
+            sendmmsg'd UDP send, same profile as the subscribers negotiated); packets/s forwarded =
+            probe packets the subscribers received in the window per second; server CPU % over the
+            whole window; loss = 1 - received/(sent x N) by stream index; delay =
             probe send time at the publisher to SRTP-unprotected arrival at the subscriber (same clock).
             Busiest server thread: the largest utime+stime of one server thread over the window (100 =
             one core saturated); load tool CPU: this tool's own process over the window (it shares the
@@ -217,6 +246,9 @@ enum SluiceLoad {
             var date: String
             var settings: [String: Double]
             var cores: Int
+            var machine: String
+            var pinning: String
+            var loadAverageAtStart: Double
             var loadAverageAtEnd: Double
             var durationSeconds: Double
             var floor: [[String: String]]
@@ -230,14 +262,23 @@ enum SluiceLoad {
         let report = Report(
             date: ISO8601DateFormatter().string(from: Date()),
             settings: ["bitrate": Double(settings.bitrate), "fps": Double(settings.fps), "keyframeSeconds": settings.keyframeSeconds,
-                       "windowSeconds": settings.seconds, "packetsPerSecond": stream.packetsPerSecond],
-            cores: ProcessInfo.processInfo.activeProcessorCount, loadAverageAtEnd: load1[0], durationSeconds: elapsed(),
+                       "windowSeconds": settings.seconds, "windows": Double(settings.windows),
+                       "warmupSeconds": settings.warmupSeconds, "packetsPerSecond": stream.packetsPerSecond],
+            cores: ProcessInfo.processInfo.activeProcessorCount, machine: machine, pinning: pinning,
+            loadAverageAtStart: loadAtStart[0], loadAverageAtEnd: load1[0], durationSeconds: elapsed(),
             floor: floors.map { ["profile": "\($0.profile)", "cpuSecondsPer1000Packets": String(format: "%.6f", $0.cpuSecondsPer1000),
                                  "packets": String($0.packets)] },
             rows: sortedRows,
             largestUnderOnePercentLoss: largest.compactMapValues { ($0["largestUnderOnePercentLoss"] ?? nil) },
             firstFailing: largest.compactMapValues { ($0["firstFailing"] ?? nil) })
-        try encoder.encode(report).write(to: out.appendingPathComponent("load.json"))
+        // The previous run stays as load.prev.json: load.sh compares the two (compare_load.py),
+        // which is how run-to-run spread is reported.
+        let latest = out.appendingPathComponent("load.json"), previous = out.appendingPathComponent("load.prev.json")
+        if FileManager.default.fileExists(atPath: latest.path) {
+            try? FileManager.default.removeItem(at: previous)
+            try? FileManager.default.moveItem(at: latest, to: previous)
+        }
+        try encoder.encode(report).write(to: latest)
         note("wrote \(out.path)/load.md and load.json")
         exit(0)
     }

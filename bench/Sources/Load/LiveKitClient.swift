@@ -96,10 +96,12 @@ final class LiveKitParticipant: @unchecked Sendable {
             guard let publisher, published.cid == publisher.trackID else { break }
             self.published = true
             whenGathered(publisher.connection, worker: worker) { [self] in
+                let sdp: String
+                do { sdp = try publisher.makeOffer() } catch { failure = "publisher offer: \(error)"; return }
                 var request = Livekit_SignalRequest()
                 request.offer = Livekit_SessionDescription.with {
                     $0.type = "offer"
-                    $0.sdp = publisher.makeOffer()
+                    $0.sdp = sdp
                 }
                 send(request)
             }

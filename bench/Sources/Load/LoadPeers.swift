@@ -70,11 +70,11 @@ final class LoadPublisher: PeerConnectionDelegate, @unchecked Sendable {
     deinit { scratch.deallocate() }
 
     /// The offer SDP (call once gathered).
-    func makeOffer(mid: String = "0") -> String {
+    func makeOffer(mid: String = "0") throws -> String {
         self.mid = mid
         let track = OutgoingTrack(kind: .video, codecName: "VP8", ssrc: ssrc, streamID: "load-stream", trackID: trackID,
                                   cname: "sluice-load", tag: trackID)
-        var offer = connection.offer([OfferedSection(mid: mid, content: .track(track, codec: loadVP8))])
+        var offer = try connection.offer([OfferedSection(mid: mid, content: .track(track, codec: loadVP8))])
         offer.mediaSections[0].extmaps = [SDPExtmap(id: Self.midExtensionID, uri: RTPHeaderExtensionURI.mid)]
         return offer.description
     }
@@ -162,6 +162,10 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
     let histogram: DelayHistogram
     var windowLow: UInt32 = .max
     var windowHigh: UInt32 = .max
+    /// The window cut into consecutive sub-windows by stream index: bounds[k] ..< bounds[k+1]
+    /// (first = windowLow, last = windowHigh). Set with `setWindows`.
+    private(set) var windowBounds: [UInt32] = []
+    private(set) var receivedPerWindow: [Int] = []
     private(set) var receivedTotal = 0
     private(set) var receivedInWindow = 0
     private(set) var connected = false
@@ -181,6 +185,14 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
 
     var srtpProfile: SRTPProfile? { connection.transport.srtpProfile }
 
+    /// The measured window as consecutive sub-windows (`bounds` ascending, at least two).
+    func setWindows(_ bounds: [UInt32]) {
+        windowBounds = bounds
+        receivedPerWindow = Array(repeating: 0, count: max(0, bounds.count - 1))
+        windowLow = bounds.first ?? .max
+        windowHigh = bounds.last ?? .max
+    }
+
     func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         connected = state == .connected
     }
@@ -190,6 +202,9 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
         receivedTotal += 1
         guard probe.index >= windowLow, probe.index < windowHigh else { return }
         receivedInWindow += 1
+        var k = 0
+        while k + 2 < windowBounds.count, probe.index >= windowBounds[k + 1] { k += 1 }
+        receivedPerWindow[k] += 1
         let now = monotonicNanoseconds()
         histogram.record(now > probe.sentAt ? now - probe.sentAt : 0)
     }

@@ -23,7 +23,15 @@ struct LoadSettings: Sendable {
     var bitrate = 2_500_000
     var fps = 30
     var keyframeSeconds = 2.0
-    var seconds = 10.0
+    /// Measured per row, cut into `windows` equal sub-windows: CPU per packet is the median of
+    /// the sub-windows' figures (robust to a burst of other work on the machine), loss and delay
+    /// are over the whole window.
+    var seconds = 15.0
+    var windows = 3
+    /// Once every subscriber receives, this long before the window opens (rates and caches settle).
+    var warmupSeconds = 2.0
+    /// CPUs the server runs on (taskset -c list), nil = anywhere.
+    var serverCPUs: String?
     var sluiceBinary = ""
     var janusBinary = "/usr/bin/janus"
     /// libJanusLoopback.so (see Sources/CJanusLoopback).
@@ -41,7 +49,12 @@ struct LoadRow: Codable, Sendable {
     var packetsForwarded: Int
     var packetsPerSecondForwarded: Double
     var serverCPUSeconds: Double
+    /// The median over the sub-windows.
     var cpuSecondsPer1000Packets: Double
+    /// Each sub-window's CPU seconds per 1k packets forwarded.
+    var cpuSecondsPer1000PacketsByWindow: [Double] = []
+    /// (max - min) / median of the sub-windows' figures, in percent: the row's own noise.
+    var cpuSpreadPercent: Double = .nan
     var serverCPUPercent: Double
     /// The server's busiest thread over the window (100 = one core).
     var serverBusiestThreadPercent: Double
@@ -131,9 +144,10 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
     do {
         // Server.
         switch kind {
-        case .sluice: server = try startSluice(binary: settings.sluiceBinary, port: port, directory: directory)
+        case .sluice: server = try startSluice(binary: settings.sluiceBinary, port: port, directory: directory,
+                                               cpus: settings.serverCPUs)
         case .janus: server = try startJanus(binary: settings.janusBinary, port: port, directory: directory,
-                                             preload: settings.janusPreload)
+                                             preload: settings.janusPreload, cpus: settings.serverCPUs)
         }
         guard let server else { throw LoadError("no server") }
 
@@ -170,7 +184,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
             }
             janusFeed = id
             try waitGathered(pub.connection, worker: workers.publisher)
-            let offer = try onWorker(workers.publisher) { pub.makeOffer() }
+            let offer = try onWorker(workers.publisher) { try pub.makeOffer() }
             try api.message(handle, ["request": "publish", "audio": false, "video": true, "data": false],
                             jsep: ["type": "offer", "sdp": offer])
             let answered = try api.waitEvent(handle) { $0["jsep"] != nil }
@@ -260,17 +274,23 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         let profiles = try onWorker(workers.subscriberWorker(0)) { subs.first??.srtpProfile }
         row.srtpProfile = profiles.map { "\($0)" } ?? "?"
 
-        // The window: from 1 s ahead, `seconds` long, in frames (so in packet indexes).
+        // The window: after the warm-up, `seconds` long, cut into `windows` sub-windows, in
+        // frames (so in packet indexes).
         let now = try onWorker(workers.publisher) { pub.frame }
-        let startFrame = now + settings.fps
-        let endFrame = startFrame + Int(settings.seconds * Double(settings.fps))
-        let low = UInt32(stream.firstIndex(ofFrame: startFrame))
-        let high = UInt32(stream.firstIndex(ofFrame: endFrame))
+        let windows = max(1, settings.windows)
+        let framesPerWindow = max(1, Int(settings.seconds * Double(settings.fps)) / windows)
+        let startFrame = now + max(settings.fps, Int(settings.warmupSeconds * Double(settings.fps)))
+        let boundaryFrames = (0...windows).map { startFrame + $0 * framesPerWindow }
+        let endFrame = boundaryFrames.last!
+        let bounds = boundaryFrames.map { UInt32(stream.firstIndex(ofFrame: $0)) }
+        let low = bounds.first!, high = bounds.last!
         for (w, worker) in workers.subscribers.enumerated() {
             nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-            try onWorker(worker) { for s in list { s.windowLow = low; s.windowHigh = high } }
+            try onWorker(worker) { for s in list { s.setWindows(bounds) } }
         }
         let done = DispatchSemaphore(value: 0)
+        // CPU of the server at each boundary (the sub-windows' CPU per packet).
+        nonisolated(unsafe) var cpuAt = [Double](repeating: 0, count: windows + 1)
         nonisolated(unsafe) var cpu0 = 0.0, cpu1 = 0.0, t0: UInt64 = 0, t1: UInt64 = 0
         nonisolated(unsafe) var threads0: [Int: Double] = [:], threads1: [Int: Double] = [:], own0 = 0.0, own1 = 0.0
         nonisolated(unsafe) var drops0 = 0, drops1 = 0
@@ -281,15 +301,22 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
                 t0 = monotonicNanoseconds(); cpu0 = ServerProcess.cpuSeconds(pid: pid)
                 own0 = ServerProcess.cpuSeconds(pid: me); threads0 = ServerProcess.threadCPUSeconds(pid: pid)
                 drops0 = ServerProcess.udpReceiveBufferErrors()
+                cpuAt[0] = cpu0
+            }
+            for k in 1..<windows {
+                pub.marks[boundaryFrames[k]] = { cpuAt[k] = ServerProcess.cpuSeconds(pid: pid) }
             }
             pub.marks[endFrame] = {
                 t1 = monotonicNanoseconds(); cpu1 = ServerProcess.cpuSeconds(pid: pid)
                 own1 = ServerProcess.cpuSeconds(pid: me); threads1 = ServerProcess.threadCPUSeconds(pid: pid)
                 drops1 = ServerProcess.udpReceiveBufferErrors()
+                cpuAt[windows] = cpu1
                 done.signal()
             }
         }
-        if done.wait(timeout: .now() + settings.seconds + 10) == .timedOut { throw LoadError("the window never ended") }
+        if done.wait(timeout: .now() + settings.warmupSeconds + settings.seconds + 10) == .timedOut {
+            throw LoadError("the window never ended")
+        }
         row.rssMiB = server.rssMiB()
         // Collect, once the window's late packets have landed: counts settle (unchanged over
         // 0.5 s) or 4 s pass. Late packets count as delivered; their delay is in the histogram.
@@ -300,6 +327,19 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
                 counts += try onWorker(worker) { list.map(\.receivedInWindow) }
             }
             return counts
+        }
+        func perWindowCounts() throws -> [Int] {
+            var totals = [Int](repeating: 0, count: windows)
+            for (w, worker) in workers.subscribers.enumerated() {
+                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+                let part = try onWorker(worker) { () -> [Int] in
+                    var sums = [Int](repeating: 0, count: windows)
+                    for s in list { for (k, c) in s.receivedPerWindow.enumerated() where k < windows { sums[k] += c } }
+                    return sums
+                }
+                for k in 0..<windows { totals[k] += part[k] }
+            }
+            return totals
         }
         var counts = try windowCounts()
         let settleDeadline = Date().addingTimeInterval(4)
@@ -340,7 +380,19 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         row.serverBusiestThreadPercent = threads1.map { $0.value - (threads0[$0.key] ?? 0) }.max().map { $0 / window * 100 } ?? .nan
         row.loadToolCPUPercent = (own1 - own0) / window * 100
         row.udpReceiveBufferDrops = drops1 - drops0
-        row.cpuSecondsPer1000Packets = forwarded > 0 ? (cpu1 - cpu0) / Double(forwarded) * 1000 : .nan
+        let byWindow = try perWindowCounts()
+        row.cpuSecondsPer1000PacketsByWindow = (0..<windows).map { k in
+            byWindow[k] > 0 ? (cpuAt[k + 1] - cpuAt[k]) / Double(byWindow[k]) * 1000 : .nan
+        }
+        let finite = row.cpuSecondsPer1000PacketsByWindow.filter(\.isFinite).sorted()
+        if finite.isEmpty {
+            row.cpuSecondsPer1000Packets = .nan
+        } else {
+            let median = finite.count % 2 == 1 ? finite[finite.count / 2]
+                : (finite[finite.count / 2 - 1] + finite[finite.count / 2]) / 2
+            row.cpuSecondsPer1000Packets = median
+            row.cpuSpreadPercent = median > 0 ? (finite.last! - finite.first!) / median * 100 : .nan
+        }
         let capped = counts.map { min($0, expected) }
         row.lossPercent = 100 * (1 - Double(capped.reduce(0, +)) / Double(max(1, expected * n)))
         row.worstSubscriberLossPercent = 100 * (1 - Double(capped.min() ?? 0) / Double(max(1, expected)))

@@ -11,14 +11,23 @@ final class ServerProcess: @unchecked Sendable {
     let directory: URL
     let log: URL
 
-    init(name: String, executable: String, arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
+    /// `cpus`: a `taskset -c` CPU list the server (all its threads) is confined to, so the load
+    /// tool and the server do not take turns on the same core (nil: anywhere).
+    init(name: String, executable: String, arguments: [String], directory: URL, environment: [String: String] = [:],
+         cpus: String? = nil) throws {
         self.name = name
         self.directory = directory
         log = directory.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        if let cpus {
+            // taskset execs the server: same pid, so /proc measurements are the server's.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
+            process.arguments = ["-c", cpus, executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
@@ -102,7 +111,7 @@ final class ServerProcess: @unchecked Sendable {
 }
 
 /// Writes Sluice's config (loopback, its own storage, quiet logs) and starts it.
-func startSluice(binary: String, port: Int, directory: URL) throws -> ServerProcess {
+func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil) throws -> ServerProcess {
     let config = """
         port: \(port)
         bind_addresses:
@@ -131,14 +140,14 @@ func startSluice(binary: String, port: Int, directory: URL) throws -> ServerProc
     let file = directory.appendingPathComponent("sluice.yaml")
     try config.write(to: file, atomically: true, encoding: .utf8)
     let server = try ServerProcess(name: "sluice", executable: binary, arguments: ["serve", "--config", file.path],
-                                   directory: directory)
+                                   directory: directory, cpus: cpus)
     try server.waitForPort(port)
     return server
 }
 
 /// Writes a Janus config dir (HTTP transport on 127.0.0.1 only, the videoroom plugin only, no
 /// loggers or event handlers) and starts Janus in the foreground.
-func startJanus(binary: String, port: Int, directory: URL, preload: String) throws -> ServerProcess {
+func startJanus(binary: String, port: Int, directory: URL, preload: String, cpus: String? = nil) throws -> ServerProcess {
     let lib = "/usr/lib/x86_64-linux-gnu/janus"
     func others(_ folder: String, keep: String) -> String {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(lib)/\(folder)")) ?? []
@@ -206,7 +215,7 @@ func startJanus(binary: String, port: Int, directory: URL, preload: String) thro
     try videoroom.write(to: directory.appendingPathComponent("janus.plugin.videoroom.jcfg"), atomically: true, encoding: .utf8)
     let server = try ServerProcess(name: "janus", executable: binary, arguments: [
         "-C", directory.appendingPathComponent("janus.jcfg").path, "-F", directory.path, "-o", "-i", "127.0.0.1",
-    ], directory: directory, environment: ["LD_PRELOAD": preload])
+    ], directory: directory, environment: ["LD_PRELOAD": preload], cpus: cpus)
     try server.waitForPort(port)
     return server
 }

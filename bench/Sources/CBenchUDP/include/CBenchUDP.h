@@ -8,3 +8,6 @@
 #define SLUICE_BENCH_MAX_BATCH 64
 int sluice_bench_sendmmsg(int fd, struct iovec *datagrams, unsigned int count,
                           const struct sockaddr *to, socklen_t to_length);
+
+/// Confines thread `tid` (0: the caller) to the `count` CPUs listed. Returns 0 or -1 (errno).
+int sluice_bench_set_affinity(int tid, const int *cpus, int count);
