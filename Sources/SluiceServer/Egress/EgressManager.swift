@@ -132,25 +132,39 @@ actor EgressManager {
         }
         let tracks = choice.included.map { plan.tracks[$0] }
         let id = SessionID.egress()
-        var info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
+        let info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
                                                request: plan.request, at: nowNanoseconds())
         live[id] = Live(info: info, remainingTracks: Set(tracks.map(\.sid)), identity: plan.identity)
         persist(info)
         notify("egress_started", info)
         logger.info("egress starting", metadata: ["egress": "\(id)", "room": "\(room.name)", "file": "\(path)",
                                                   "tracks": "\(tracks.map { "\($0.sid) \($0.codec.name)" })"])
+        return await launch(id, info) { onActive, onFailure throws(RecordingError) in
+            try await media.startRecording(room: room.name, tracks: tracks, path: path, container: choice.container,
+                                           audioCodec: choice.audioCodec, onActive: onActive, onFailure: onFailure)
+        }
+    }
+
+    /// Starts the media side of egress `id` (already STARTING, live and announced): on success
+    /// keeps its control (ending it at once if a stop came meanwhile); on failure marks it FAILED.
+    private func launch(
+        _ id: String, _ starting: Livekit_EgressInfo,
+        _ startMedia: (_ onActive: @escaping @Sendable () -> Void,
+                       _ onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+            -> any EgressRecordingControl
+    ) async -> Livekit_EgressInfo {
         do {
-            let control = try await media.startRecording(
-                room: room.name, tracks: tracks, path: path, container: choice.container, audioCodec: choice.audioCodec,
-                onActive: { [weak self] in Task { await self?.recordingActive(id) } },
-                onFailure: { [weak self] error in Task { await self?.recordingFailed(id, error) } })
-            guard var entry = live[id] else { return info }
+            let control = try await startMedia(
+                { [weak self] in Task { await self?.recordingActive(id) } },
+                { [weak self] error in Task { await self?.recordingFailed(id, error) } })
+            guard var entry = live[id] else { return starting }
             entry.control = control
             live[id] = entry
             if entry.stopRequested { return await end(id) }
             return entry.info
         } catch {
             live[id] = nil
+            var info = starting
             info.markFailed(error.reason, at: nowNanoseconds())
             persist(info)
             notify("egress_ended", info)
@@ -352,7 +366,7 @@ actor EgressManager {
             participant.tracks.filter { $0.source == .screenShare }.map(\.sid)
         })
         let id = SessionID.egress()
-        var info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
+        let info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
                                                request: .roomComposite(plan.request), at: nowNanoseconds())
         live[id] = Live(info: info, remainingTracks: [], identity: nil)
         persist(info)
@@ -361,23 +375,9 @@ actor EgressManager {
             "egress": "\(id)", "room": "\(room.name)", "file": "\(path)", "layout": "\(options.layout)",
             "canvas": "\(options.width)x\(options.height)@\(options.framerate)",
             "media": "\(options.includesVideo ? "video " : "")\(options.includesAudio ? "audio" : "")"])
-        do {
-            let control = try await media.startRoomComposite(
-                room: room.name, path: path, options: options, screenShares: screenShares,
-                onActive: { [weak self] in Task { await self?.recordingActive(id) } },
-                onFailure: { [weak self] error in Task { await self?.recordingFailed(id, error) } })
-            guard var entry = live[id] else { return info }
-            entry.control = control
-            live[id] = entry
-            if entry.stopRequested { return await end(id) }
-            return entry.info
-        } catch {
-            live[id] = nil
-            info.markFailed(error.reason, at: nowNanoseconds())
-            persist(info)
-            notify("egress_ended", info)
-            logger.error("room composite failed to start", metadata: ["egress": "\(id)", "error": "\(error.reason)"])
-            return info
+        return await launch(id, info) { onActive, onFailure throws(RecordingError) in
+            try await media.startRoomComposite(room: room.name, path: path, options: options, screenShares: screenShares,
+                                               onActive: onActive, onFailure: onFailure)
         }
     }
 
