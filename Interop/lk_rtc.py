@@ -43,7 +43,11 @@ class VideoPattern:
         start = time.monotonic()
         while time.monotonic() - start < seconds:
             self.buffer[: self.height // 8, :, :3] = (self.sent * 7) % 256  # a moving band
-            self.source.capture_frame(rtc.VideoFrame(self.width, self.height, rtc.VideoBufferType.RGBA, self.buffer.tobytes()))
+            # Stamped with its nominal capture time, as a camera would: on a loaded machine the
+            # loop wakes late, and frames stamped when they are pushed would come 10 ms apart,
+            # then 90 ms, which players and ffmpeg's checks treat as the file's fault.
+            frame = rtc.VideoFrame(self.width, self.height, rtc.VideoBufferType.RGBA, self.buffer.tobytes())
+            self.source.capture_frame(frame, timestamp_us=int((start + self.sent / self.fps) * 1_000_000))
             self.sent += 1
             await asyncio.sleep(max(0, start + self.sent / self.fps - time.monotonic()))
 
