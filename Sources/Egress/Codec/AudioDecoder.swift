@@ -30,13 +30,9 @@ public final class AudioDecoder {
         av_channel_layout_default(&context.pointee.ch_layout, Int32(self.channels))
         context.pointee.request_sample_fmt = AV_SAMPLE_FMT_FLTP
         let head = CodecConfiguration.opusHead(channels: self.channels)
-        guard let memory = av_mallocz(head.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else {
-            throw .codecFailed("cannot allocate extradata")
-        }
-        head.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: head.count) }
+        guard let copy = LibAVExtradata.copy(head) else { throw .codecFailed("cannot allocate extradata") }
         // Freed by avcodec_free_context.
-        context.pointee.extradata = memory.assumingMemoryBound(to: UInt8.self)
-        context.pointee.extradata_size = Int32(head.count)
+        (context.pointee.extradata, context.pointee.extradata_size) = copy
         let rc = avcodec_open2(context, decoder, nil)
         guard rc >= 0 else { throw .codecFailed("cannot open the Opus decoder: \(LibAVError.message(rc))") }
     }

@@ -52,13 +52,9 @@ public final class VideoDecoder {
         // Output each picture as soon as it is decoded; WebRTC streams never reorder frames.
         context.pointee.flags |= Int32(AV_CODEC_FLAG_LOW_DELAY)
         if !extradata.isEmpty {
-            guard let memory = av_mallocz(extradata.count + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else {
-                throw .codecFailed("cannot allocate extradata")
-            }
-            extradata.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: extradata.count) }
+            guard let copy = LibAVExtradata.copy(extradata) else { throw .codecFailed("cannot allocate extradata") }
             // Freed by avcodec_free_context.
-            context.pointee.extradata = memory.assumingMemoryBound(to: UInt8.self)
-            context.pointee.extradata_size = Int32(extradata.count)
+            (context.pointee.extradata, context.pointee.extradata_size) = copy
         }
         let rc = avcodec_open2(context, decoder, nil)
         guard rc >= 0 else { throw .codecFailed("cannot open the \(codec.rawValue) decoder: \(LibAVError.message(rc))") }

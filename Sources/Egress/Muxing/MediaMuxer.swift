@@ -84,14 +84,11 @@ public final class MediaMuxer {
             codecpar.pointee.height = Int32(clamping: parameters.height)
         }
         if !parameters.extradata.isEmpty {
-            let size = parameters.extradata.count
-            guard let memory = av_mallocz(size + Int(AV_INPUT_BUFFER_PADDING_SIZE)) else {
+            guard let copy = LibAVExtradata.copy(parameters.extradata) else {
                 throw .muxerSetupFailed("cannot allocate extradata")
             }
-            parameters.extradata.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: size) }
             // Freed with the stream by avformat_free_context.
-            codecpar.pointee.extradata = memory.assumingMemoryBound(to: UInt8.self)
-            codecpar.pointee.extradata_size = Int32(size)
+            (codecpar.pointee.extradata, codecpar.pointee.extradata_size) = copy
         }
         let timeBase = AVRational(num: 1, den: Int32(clamping: parameters.clockRate))
         stream.pointee.time_base = timeBase

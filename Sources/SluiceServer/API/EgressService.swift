@@ -90,19 +90,9 @@ struct EgressService: Sendable {
             guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
                 throw Self.onlyFiles
             }
-            let output: Livekit_EncodedFileOutput
-            switch req.output {
-            case .file(let file)?:
-                guard req.fileOutputs.isEmpty else {
-                    throw TwirpError(.invalidArgument, "give either file or file_outputs, not both")
-                }
-                output = file
-            case .stream?, .segments?:
-                throw Self.onlyFiles
-            case nil:
-                output = try Self.singleFile(req.fileOutputs)
-            }
-            guard output.output == nil else { throw Self.noUploads }
+            let legacy: Livekit_EncodedFileOutput? = if case .file(let file)? = req.output { file } else { nil }
+            let output = try Self.fileOutput(legacy: legacy, otherLegacyOutput: legacy == nil && req.output != nil,
+                                             list: req.fileOutputs)
             let published = await media.publishedTracks(room: req.roomName)
             var tracks: [EgressTrackSource] = []
             for (sid, kind) in [(req.videoTrackID, TrackKind.video), (req.audioTrackID, TrackKind.audio)] where !sid.isEmpty {
@@ -130,19 +120,9 @@ struct EgressService: Sendable {
             guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
                 throw Self.onlyFiles
             }
-            let output: Livekit_EncodedFileOutput
-            switch req.output {
-            case .file(let file)?:
-                guard req.fileOutputs.isEmpty else {
-                    throw TwirpError(.invalidArgument, "give either file or file_outputs, not both")
-                }
-                guard file.output == nil else { throw Self.noUploads }
-                output = file
-            case .stream?, .segments?:
-                throw Self.onlyFiles
-            case nil:
-                output = try Self.singleFile(req.fileOutputs)
-            }
+            let legacy: Livekit_EncodedFileOutput? = if case .file(let file)? = req.output { file } else { nil }
+            let output = try Self.fileOutput(legacy: legacy, otherLegacyOutput: legacy == nil && req.output != nil,
+                                             list: req.fileOutputs)
             // An unknown layout is refused before the room is looked at further.
             do throws(RoomCompositeRequest.Failure) {
                 _ = try RoomCompositeRequest.layout(req.layout)
@@ -196,6 +176,17 @@ struct EgressService: Sendable {
     private static let onlyFiles = TwirpError(.unimplemented, "only file outputs are implemented (no stream, segment or image outputs)")
     private static let noUploads = TwirpError(.unimplemented, "uploads (S3, GCP, Azure, OSS) are not implemented; "
                                               + "recordings stay in the server's recordings directory")
+
+    /// The file output of an encoded egress: the deprecated `file` field or the one entry of
+    /// `file_outputs`. `otherLegacyOutput`: that oneof holds a stream or segments output instead.
+    private static func fileOutput(legacy: Livekit_EncodedFileOutput?, otherLegacyOutput: Bool,
+                                   list: [Livekit_EncodedFileOutput]) throws(TwirpError) -> Livekit_EncodedFileOutput {
+        if otherLegacyOutput { throw onlyFiles }
+        guard let legacy else { return try singleFile(list) }
+        guard list.isEmpty else { throw TwirpError(.invalidArgument, "give either file or file_outputs, not both") }
+        guard legacy.output == nil else { throw noUploads }
+        return legacy
+    }
 
     private static func singleFile(_ outputs: [Livekit_EncodedFileOutput]) throws(TwirpError) -> Livekit_EncodedFileOutput {
         guard let output = outputs.first else { throw TwirpError(.invalidArgument, "a file output is required") }
