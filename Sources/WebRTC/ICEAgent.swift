@@ -1,5 +1,8 @@
 import CNice
 import CShims
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Events from an `ICEAgent`, delivered synchronously on its worker thread.
 public protocol ICEAgentDelegate: AnyObject {
@@ -84,6 +87,23 @@ public final class ICEAgent {
     private let streamID: UInt32
     private let componentID: UInt32 = 1
 
+    /// The selected pair as a plain UDP socket and peer address, when it is one (a host or
+    /// server-reflexive local candidate; not TURN, not TCP). Media then leaves with one sendto(2)
+    /// on libnice's own socket instead of through `nice_agent_send`, whose agent lock, stream
+    /// lookup and GSocket/GSocketAddress layers cost about as much as our whole forwarding
+    /// decision, once per packet per subscriber. libnice still owns the socket and does
+    /// everything else on it (checks, consent, keepalives, receiving); the path is dropped
+    /// whenever the pair changes or the component leaves connected/ready.
+    /// `SLUICE_NICE_SEND=1` keeps every packet on `nice_agent_send` (A/B measurements).
+    private var directSocket: UnsafeMutableRawPointer?
+    private var directDescriptor: Int32 = -1
+    private let directAddress: UnsafeMutablePointer<sockaddr_storage>
+    private var directAddressLength: socklen_t = 0
+    private static let sendThroughLibnice = getenv("SLUICE_NICE_SEND").map { String(cString: $0) == "1" } ?? false
+
+    /// Whether media currently bypasses `nice_agent_send` (see `directSocket`).
+    public var sendsDirectly: Bool { directDescriptor >= 0 }
+
     public init(worker: MediaWorker, configuration: ICEConfiguration) throws(ICEError) {
         worker.preconditionIsCurrent()
         self.worker = worker
@@ -116,6 +136,8 @@ public final class ICEAgent {
         }
         self.agent = agent
         self.streamID = stream
+        directAddress = .allocate(capacity: 1)
+        directAddress.initialize(to: sockaddr_storage())
 
         let me = Unmanaged.passUnretained(self).toOpaque()
         var callbacks = SluiceNiceCallbacks(
@@ -141,6 +163,8 @@ public final class ICEAgent {
     }
 
     deinit {
+        dropDirectPath()
+        directAddress.deallocate()
         let me = Unmanaged.passUnretained(self).toOpaque()
         nice_agent_attach_recv(agent, streamID, componentID, worker.context, nil, nil)
         sluice_signals_disconnect_by_data(UnsafeMutableRawPointer(agent), me)
@@ -241,6 +265,12 @@ public final class ICEAgent {
     @discardableResult
     public func send(_ datagram: UnsafeRawBufferPointer) -> Bool {
         guard let base = datagram.baseAddress else { return false }
+        if directDescriptor >= 0 {
+            let sent = directAddress.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(directDescriptor, base, datagram.count, Int32(MSG_NOSIGNAL), $0, directAddressLength)
+            }
+            return sent == datagram.count
+        }
         let sent = nice_agent_send(agent, streamID, componentID, UInt32(datagram.count),
                                    base.assumingMemoryBound(to: gchar.self))
         return sent == Int32(datagram.count)
@@ -256,6 +286,7 @@ public final class ICEAgent {
     private func componentStateChanged(_ raw: UInt32) {
         guard let new = State(rawValue: raw), new != state else { return }
         state = new
+        if new != .connected, new != .ready { dropDirectPath() }
         delegate?.iceAgent(self, didChangeState: new)
     }
 
@@ -274,7 +305,40 @@ public final class ICEAgent {
                                  remoteAddress: Self.addressString(&remote.pointee.addr),
                                  remotePort: UInt16(nice_address_get_port(&remote.pointee.addr)))
         selectedPair = pair
+        takeDirectPath(local: local, remote: remote)
         delegate?.iceAgent(self, didSelectPair: pair)
+    }
+
+    /// Uses the newly selected pair's socket directly when it is plain UDP (see `directSocket`).
+    private func takeDirectPath(local: UnsafeMutablePointer<NiceCandidate>, remote: UnsafeMutablePointer<NiceCandidate>) {
+        dropDirectPath()
+        guard !Self.sendThroughLibnice,
+              local.pointee.transport == NICE_CANDIDATE_TRANSPORT_UDP,
+              remote.pointee.transport == NICE_CANDIDATE_TRANSPORT_UDP,
+              local.pointee.type != NICE_CANDIDATE_TYPE_RELAYED,
+              let socket = nice_agent_get_selected_socket(agent, streamID, componentID) else { return }
+        let descriptor = g_socket_get_fd(socket)
+        directAddress.initialize(to: sockaddr_storage())
+        directAddress.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            nice_address_copy_to_sockaddr(&remote.pointee.addr, $0)
+        }
+        let family = Int32(directAddress.pointee.ss_family)
+        guard descriptor >= 0, family == AF_INET || family == AF_INET6 else {
+            g_object_unref(UnsafeMutableRawPointer(socket))
+            return
+        }
+        directSocket = UnsafeMutableRawPointer(socket)
+        directDescriptor = descriptor
+        directAddressLength = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+    }
+
+    private func dropDirectPath() {
+        directDescriptor = -1
+        directAddressLength = 0
+        if let socket = directSocket {
+            directSocket = nil
+            g_object_unref(socket)
+        }
     }
 
     @inline(__always)

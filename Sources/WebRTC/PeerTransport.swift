@@ -85,6 +85,7 @@ public final class PeerTransport {
     private var dtls: DTLSTransport
     private var inbound: SRTPSession?
     private var outbound: SRTPSession?
+    /// The worker's `sendScratch`.
     private let scratch: UnsafeMutableRawBufferPointer
     private let listener: Listener
     /// Created with the first RTP packet (only transports that receive media need one).
@@ -103,7 +104,7 @@ public final class PeerTransport {
             dtls = try DTLSTransport(certificate: certificate, role: configuration.dtlsRole,
                                      remoteFingerprint: nil, worker: worker)
         } catch { throw .dtls(error) }
-        scratch = .allocate(byteCount: Self.maxPacketSize + SRTPSession.maxRTCPTrailer, alignment: 16)
+        scratch = worker.sendScratch
         listener = Listener()
         listener.owner = self
         ice.delegate = listener
@@ -112,7 +113,6 @@ public final class PeerTransport {
 
     deinit {
         receiveQueue?.detach()
-        scratch.deallocate()
     }
 
     // MARK: Signalling inputs/outputs
@@ -168,7 +168,7 @@ public final class PeerTransport {
 
     // MARK: Media out
 
-    /// Protects a copy of `packet` (plain RTP) in the transport's scratch buffer and sends it.
+    /// Protects a copy of `packet` (plain RTP) in the worker's scratch buffer and sends it.
     /// The caller's bytes are untouched (rewrite-send-restore friendly). No allocation.
     @discardableResult
     public func sendRTP(_ packet: UnsafeRawBufferPointer) throws(PeerTransportError) -> Bool {

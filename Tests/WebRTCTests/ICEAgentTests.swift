@@ -56,6 +56,7 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
     var isConnected: Bool { states.last == .connected || states.last == .ready }
 
     func send(_ bytes: [UInt8]) -> Bool { agent?.send(bytes) ?? false }
+    var sendsDirectly: Bool { agent?.sendsDirectly ?? false }
 
     func startDTLS(role: DTLSTransport.Role, certificate: DTLSCertificate, remoteFingerprint: String) throws {
         let dtls = try DTLSTransport(certificate: certificate, role: role,
@@ -220,6 +221,10 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
             _ = await b.send([0xFF, 9])
             return await a.other.contains([0xFF, 9])
         }
+        // A host-to-host UDP pair: both sides send with sendto(2) on libnice's socket. Those
+        // datagrams went out that way and arrived through libnice's receive path.
+        #expect(await a.sendsDirectly)
+        #expect(await b.sendsDirectly)
         #expect(await a.offLoopCallbacks == 0)
         #expect(await b.offLoopCallbacks == 0)
         await Self.shutdown(w1, w2, a, b)
