@@ -16,13 +16,20 @@ private let usage = """
       --seconds 15                 measured window per row, cut into --windows sub-windows
       --windows 3                  CPU per packet = median of the sub-windows' figures
       --warmup 2                   seconds between every subscriber receiving and the window
+      --settle 8                   then at most this much longer, until the subscribers' mean
+                                   delay is under --settled-delay-ms (100): the join's backlog
+                                   drained (a server that cannot keep up opens its window anyway)
+      --batch-poll-us 2000         the subscribers' loops poll in batches this far apart, so the
+                                   tool is not the bottleneck (adds at most this to delays)
       --pin / --no-pin             server on the last CPU, this tool on the others (default on
                                    with 2+ CPUs): they do not take turns on one core
       --bitrate 2500000 --fps 30 --keyframe-seconds 2
       --search / --no-search       also look for the largest N under 1% loss (default on, bounded)
-      --budget 540                 seconds; the search stops when it would run past this
+      --budget 520                 seconds; the search stops when it would run past this
       --sluice PATH                sluice binary (default: next to this executable)
       --janus PATH                 janus binary (default /usr/bin/janus)
+      --janus-event-loops 1        Janus's event_loops: shared loop threads for its handles, one
+                                   per core it has (0: Janus's default, a thread per handle)
       --out DIR                    results directory (default: bench/results or ./results)
       --verbose
     """
@@ -34,7 +41,7 @@ enum SluiceLoad {
         var servers: [ServerKind] = [.sluice, .janus]
         var sizes = [10, 50, 100, 200]
         var search = true
-        var budget = 480.0
+        var budget = 520.0
         var pin = ProcessInfo.processInfo.activeProcessorCount >= 2
         var outDirectory: String?
         var arguments = Array(CommandLine.arguments.dropFirst())
@@ -50,6 +57,9 @@ enum SluiceLoad {
             case "--seconds": settings.seconds = Double(value()) ?? 15
             case "--windows": settings.windows = max(1, Int(value()) ?? 3)
             case "--warmup": settings.warmupSeconds = Double(value()) ?? 2
+            case "--settle": settings.settleSeconds = Double(value()) ?? 8
+            case "--settled-delay-ms": settings.settledDelayMilliseconds = Double(value()) ?? 100
+            case "--batch-poll-us": settings.batchPollMicroseconds = Int32(value()) ?? 2000
             case "--pin": pin = true
             case "--no-pin": pin = false
             case "--bitrate": settings.bitrate = Int(value()) ?? 2_500_000
@@ -57,9 +67,10 @@ enum SluiceLoad {
             case "--keyframe-seconds": settings.keyframeSeconds = Double(value()) ?? 2
             case "--search": search = true
             case "--no-search": search = false
-            case "--budget": budget = Double(value()) ?? 480
+            case "--budget": budget = Double(value()) ?? 520
             case "--sluice": settings.sluiceBinary = value()
             case "--janus": settings.janusBinary = value()
+            case "--janus-event-loops": settings.janusEventLoops = max(0, Int(value()) ?? 1)
             case "--out": outDirectory = value()
             case "--verbose": settings.verbose = true
             case "-h", "--help": print(usage); exit(0)
@@ -107,21 +118,30 @@ enum SluiceLoad {
 
         // The floor, both SRTP profiles (the table uses the one the subscribers negotiated).
         note("measuring the floor")
-        // Median of 5 repetitions each: the machine is shared and a single pass is noisy.
-        func medianFloor(_ profile: SRTPProfile, packets: Int) throws -> FloorMeasurement {
-            let runs = try (0..<5).map { _ in try measureFloor(profile: profile, packets: packets) }
-                .sorted { $0.cpuSecondsPer1000 < $1.cpuSecondsPer1000 }
-            return FloorMeasurement(profile: profile, cpuSecondsPer1000: runs[2].cpuSecondsPer1000, packets: packets * 5)
-        }
-        let floors = [try medianFloor(.aeadAes128Gcm, packets: 40_000), try medianFloor(.aes128CmHmacSha1_80, packets: 20_000)]
+        // Median of 5 repetitions each, on the server's CPU: the machine is shared and a single
+        // pass is noisy.
+        let serverCPU = settings.serverCPUs.flatMap { Int($0) }
+        let floors = [try measureFloor(profile: .aeadAes128Gcm, packets: 40_000, repeats: 5, onCPU: serverCPU),
+                      try measureFloor(profile: .aes128CmHmacSha1_80, packets: 20_000, repeats: 5, onCPU: serverCPU)]
         func floorFor(_ profile: String) -> FloorMeasurement? { floors.first { "\($0.profile)" == profile } }
 
-        let workers = try LoadWorkers()
+        let workers = try LoadWorkers(batchPollMicroseconds: settings.batchPollMicroseconds)
         var rows: [LoadRow] = []
         var largest: [String: [String: Int?]] = [:]
+        // A floor before each row, on the CPU its server is about to run on (GCM: what both
+        // servers negotiate with our subscribers). "x floor" divides by their median over the run
+        // (one pass of a fraction of a second is noisier than the rows it would divide).
+        var rowFloors: [Double] = []
         func measure(_ kind: ServerKind, _ n: Int) -> LoadRow {
             note("\(kind.rawValue): N=\(n)")
+            let rowFloor = try? measureFloor(profile: .aeadAes128Gcm, packets: 10_000, repeats: 5, onCPU: serverCPU)
             var row = runLoad(kind, subscribers: n, settings: settings, workers: workers, scratch: scratch)
+            if row.srtpProfile == "\(SRTPProfile.aeadAes128Gcm)", let rowFloor {
+                row.floorCPUSecondsPer1000Packets = rowFloor.cpuSecondsPer1000
+                rowFloors.append(rowFloor.cpuSecondsPer1000)
+            } else {
+                row.floorCPUSecondsPer1000Packets = floorFor(row.srtpProfile)?.cpuSecondsPer1000
+            }
             if let floor = floorFor(row.srtpProfile), row.cpuSecondsPer1000Packets.isFinite {
                 row.ratioToFloor = row.cpuSecondsPer1000Packets / floor.cpuSecondsPer1000
             }
@@ -147,15 +167,17 @@ enum SluiceLoad {
             var bad = table.filter { !passes($0) && $0.subscribers > good }.map(\.subscribers).min()
             if search {
                 let remainingServers = Double(servers.count - 1 - servers.firstIndex(of: kind)!)
-                for _ in 0..<3 {
+                // Bisect down to steps of 5% (at least 4 subscribers): coarser steps alone would
+                // move the answer between runs by more than the 15% it is judged by.
+                for _ in 0..<5 {
                     let reserve = remainingServers * Double(sizes.count) * perRun
                     guard elapsed() + perRun * 1.5 + reserve < budget else { break }
                     let next: Int
                     if let bad {
-                        guard bad - good > max(10, good / 8) else { break }
+                        guard bad - good > max(4, good / 20) else { break }
                         next = (good + bad) / 2
                     } else {
-                        next = max(good + 50, good * 3 / 2)
+                        next = good + max(10, good / 4)
                     }
                     let row = measure(kind, next)
                     rows.append(row)
@@ -178,20 +200,30 @@ enum SluiceLoad {
         var lines: [String] = []
         // CPU per forwarded packet first: it is the figure that holds still from run to run
         // (seconds per 1k packets = milliseconds per packet; shown in microseconds).
-        lines.append("| server | SRTP | subscribers | receiving | server CPU µs per forwarded packet | spread over windows % | x floor | loss % | worst sub loss % | packets/s forwarded | server CPU % | busiest server thread % | load tool CPU % | RSS MiB | UDP rcvbuf drops | delay p50 ms | delay p99 ms |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| server | SRTP | subscribers | receiving | server CPU µs per forwarded packet | spread over windows % | x floor | floor µs | loss % | worst sub loss % | packets/s forwarded | server CPU % | steal % | busiest server thread % | load tool CPU % | RSS MiB | UDP rcvbuf drops | delay p50 ms | delay p99 ms | warm-up s |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for floor in floors {
             let name = floor.profile == .aeadAes128Gcm ? "GCM" : "SHA1-80"
-            lines.append("| floor: SRTP protect + sendmmsg | \(name) | - | - | \(fmt(floor.cpuSecondsPer1000 * 1000, 2)) | - | 1.00 | - | - | - | - | - | - | - | - | - | - |")
+            lines.append("| floor: SRTP protect + sendmmsg, at the start | \(name) | - | - | \(fmt(floor.cpuSecondsPer1000 * 1000, 2)) | - | 1.00 | - | - | - | - | - | - | - | - | - | - | - | - | - |")
+        }
+        let sortedFloors = rowFloors.sorted()
+        if !sortedFloors.isEmpty {
+            let runFloor = sortedFloors[sortedFloors.count / 2]
+            for i in rows.indices where rows[i].srtpProfile == "\(SRTPProfile.aeadAes128Gcm)" && rows[i].cpuSecondsPer1000Packets.isFinite {
+                rows[i].ratioToFloor = rows[i].cpuSecondsPer1000Packets / runFloor
+            }
+        }
+        if let low = sortedFloors.first, let high = sortedFloors.last {
+            lines.append("| floor: SRTP protect + sendmmsg, before each row (median) | GCM | - | - | \(fmt(sortedFloors[sortedFloors.count / 2] * 1000, 2)) | \(fmt((high - low) / sortedFloors[sortedFloors.count / 2] * 100, 0)) | 1.00 | \(fmt(low * 1000, 2))-\(fmt(high * 1000, 2)) | - | - | - | - | - | - | - | - | - | - | - | - |")
         }
         let sortedRows = rows.sorted { ($0.server == $1.server) ? $0.subscribers < $1.subscribers
             : (servers.firstIndex(of: ServerKind(rawValue: $0.server)!)! < servers.firstIndex(of: ServerKind(rawValue: $1.server)!)!) }
         for r in sortedRows {
             if let error = r.error {
-                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | | | | | |")
+                lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | failed: \(error.replacingOccurrences(of: "|", with: "/")) | | | | | | | | | | | | | | | |")
                 continue
             }
-            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | **\(fmt(r.cpuSecondsPer1000Packets * 1000, 2))** | \(fmt(r.cpuSpreadPercent, 0)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.serverBusiestThreadPercent, 0)) | \(fmt(r.loadToolCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(r.udpReceiveBufferDrops) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) |")
+            lines.append("| \(r.server) | \(profileName(r.srtpProfile)) | \(r.subscribers) | \(r.subscribersReceiving) | **\(fmt(r.cpuSecondsPer1000Packets * 1000, 2))** | \(fmt(r.cpuSpreadPercent, 0)) | \(r.ratioToFloor.map { fmt($0) } ?? "-") | \(r.floorCPUSecondsPer1000Packets.map { fmt($0 * 1000) } ?? "-") | \(fmt(r.lossPercent)) | \(fmt(r.worstSubscriberLossPercent)) | \(fmt(r.packetsPerSecondForwarded, 0)) | \(fmt(r.serverCPUPercent, 0)) | \(fmt(r.serverCPUStealPercent, 1)) | \(fmt(r.serverBusiestThreadPercent, 0)) | \(fmt(r.loadToolCPUPercent, 0)) | \(fmt(r.rssMiB, 1)) | \(r.udpReceiveBufferDrops) | \(fmt(r.delayP50Milliseconds)) | \(fmt(r.delayP99Milliseconds)) | \(fmt(r.warmupSecondsUsed, 1))\(r.settled ? "" : " (did not settle)") |")
         }
         var summary: [String] = []
         for kind in servers {
@@ -200,6 +232,11 @@ enum SluiceLoad {
             let bad = entry["firstFailing"] ?? nil
             summary.append("- \(kind.rawValue): largest N under 1% loss: \(good)" + (bad.map { " (\($0) did not hold)" } ?? " (no larger N tried failed)"))
         }
+        let toolBound = sortedRows.filter { $0.error == nil && $0.loadToolCPUPercent >= 95 }
+        if !toolBound.isEmpty {
+            summary.append("- load tool at 95% of its core or more (its figures measure this machine as much as the server): "
+                + toolBound.map { "\($0.server) N=\($0.subscribers)" }.joined(separator: ", "))
+        }
         for r in sortedRows {
             if let silent = r.silentSubscribers { summary.append("- \(r.server) N=\(r.subscribers): never received: \(silent)") }
             if let starved = r.starvedSubscribers { summary.append("- \(r.server) N=\(r.subscribers): lost over half the window, transport state at its end: \(starved)") }
@@ -207,9 +244,10 @@ enum SluiceLoad {
         let stream = SyntheticVP8(bitrate: settings.bitrate, fps: settings.fps, keyframeSeconds: settings.keyframeSeconds)
         var load1 = [Double](repeating: 0, count: 3)
         getloadavg(&load1, 3)
-        let header = String(format: "Load: 1 publisher, synthetic VP8 %.2f Mbps, %d fps, keyframe every %.0f s (%.0f packets/s); per row %.0f s warm-up, then a %.0f s window cut into %d (CPU per packet: their median). Machine: %@; %@. Load average (1 min) %.1f at the start, %.1f at the end; run took %.0f s.",
+        let header = String(format: "Load: 1 publisher, synthetic VP8 %.2f Mbps, %d fps, keyframe every %.0f s (%.0f packets/s); per row %.0f s warm-up, extended by up to %.0f s until the subscribers' delay is under %.0f ms, then a %.0f s window cut into %d (CPU per packet: their median); the subscribers poll in batches %d µs apart. Machine: %@; %@. Load average (1 min) %.1f at the start, %.1f at the end; run took %.0f s.",
                             Double(settings.bitrate) / 1e6, settings.fps, settings.keyframeSeconds, stream.packetsPerSecond,
-                            settings.warmupSeconds, settings.seconds, settings.windows, machine, pinning,
+                            settings.warmupSeconds, settings.settleSeconds, settings.settledDelayMilliseconds, settings.seconds,
+                            settings.windows, Int(settings.batchPollMicroseconds), machine, pinning,
                             loadAtStart[0], load1[0], elapsed())
         let table = lines.joined(separator: "\n")
         print("\n" + header + "\n\n" + table + "\n\n" + summary.joined(separator: "\n"))
@@ -229,7 +267,12 @@ enum SluiceLoad {
             over a sub-window divided by the probe packets the subscribers received in it, the median
             of the sub-windows (the run-to-run comparable figure); spread = (max - min) / median of the
             sub-windows' figures; x floor = CPU per packet over the floor's (one SRTP protect + one
-            sendmmsg'd UDP send, same profile as the subscribers negotiated); packets/s forwarded =
+            sendmmsg'd UDP send, same profile as the subscribers negotiated), the floor being the
+            median of those measured on the server's CPU before each row (each row's own: floor
+            µs); steal = the share of
+            the server CPU's time the hypervisor gave to other guests during the window; warm-up =
+            seconds from every subscriber receiving to the window (longer when the join's backlog
+            took time to drain; "did not settle": the server never caught up); packets/s forwarded =
             probe packets the subscribers received in the window per second; server CPU % over the
             whole window; loss = 1 - received/(sent x N) by stream index; delay =
             probe send time at the publisher to SRTP-unprotected arrival at the subscriber (same clock).
@@ -252,6 +295,8 @@ enum SluiceLoad {
             var loadAverageAtEnd: Double
             var durationSeconds: Double
             var floor: [[String: String]]
+            /// The median of the floors measured before each row (CPU seconds per 1k packets, GCM).
+            var rowFloorMedian: Double?
             var rows: [LoadRow]
             var largestUnderOnePercentLoss: [String: Int]
             var firstFailing: [String: Int]
@@ -268,6 +313,7 @@ enum SluiceLoad {
             loadAverageAtStart: loadAtStart[0], loadAverageAtEnd: load1[0], durationSeconds: elapsed(),
             floor: floors.map { ["profile": "\($0.profile)", "cpuSecondsPer1000Packets": String(format: "%.6f", $0.cpuSecondsPer1000),
                                  "packets": String($0.packets)] },
+            rowFloorMedian: sortedFloors.isEmpty ? nil : sortedFloors[sortedFloors.count / 2],
             rows: sortedRows,
             largestUnderOnePercentLoss: largest.compactMapValues { ($0["largestUnderOnePercentLoss"] ?? nil) },
             firstFailing: largest.compactMapValues { ($0["firstFailing"] ?? nil) })

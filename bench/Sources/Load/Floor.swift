@@ -1,4 +1,5 @@
 import CBenchUDP
+import Foundation
 import WebRTC
 #if canImport(Glibc)
 import Glibc
@@ -83,4 +84,26 @@ func measureFloor(profile: SRTPProfile, packets: Int = 200_000) throws -> FloorM
         while recv(receiver, drain.baseAddress, drain.count, 0) > 0 {}
     }
     return FloorMeasurement(profile: profile, cpuSecondsPer1000: cpu / Double(packets) * 1000, packets: packets)
+}
+
+/// The floor measured on one CPU (the server's, between rows, when nothing else runs there): a
+/// thread of its own pinned to `cpu`, median of `repeats` passes. Each row's "x floor" divides by
+/// the floor taken just before it, so a machine that is slower for a while (other guests on the
+/// host) moves both figures and the ratio holds still.
+func measureFloor(profile: SRTPProfile, packets: Int, repeats: Int, onCPU cpu: Int?) throws -> FloorMeasurement {
+    nonisolated(unsafe) var result: Result<FloorMeasurement, any Error>?
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        if let cpu { _ = [Int32(cpu)].withUnsafeBufferPointer { sluice_bench_set_affinity(0, $0.baseAddress, 1) } }
+        result = Result {
+            let runs = try (0..<max(1, repeats)).map { _ in try measureFloor(profile: profile, packets: packets) }
+                .sorted { $0.cpuSecondsPer1000 < $1.cpuSecondsPer1000 }
+            return FloorMeasurement(profile: profile, cpuSecondsPer1000: runs[runs.count / 2].cpuSecondsPer1000,
+                                    packets: packets * runs.count)
+        }
+        done.signal()
+    }
+    thread.start()
+    done.wait()
+    return try result!.get()
 }

@@ -169,6 +169,9 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
     private(set) var receivedTotal = 0
     private(set) var receivedInWindow = 0
     private(set) var connected = false
+    /// Delays of the probes received since `takeRecentDelay()` last ran: the warm-up waits on them.
+    private var recentDelaySum: UInt64 = 0
+    private var recentDelayCount = 0
 
     init(worker: MediaWorker, certificate: DTLSCertificate, histogram: DelayHistogram) throws {
         self.worker = worker
@@ -193,6 +196,12 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
         windowHigh = bounds.last ?? .max
     }
 
+    /// The mean delay in milliseconds of the probes received since the last call (nil: none).
+    func takeRecentDelay() -> Double? {
+        defer { recentDelaySum = 0; recentDelayCount = 0 }
+        return recentDelayCount > 0 ? Double(recentDelaySum) / Double(recentDelayCount) / 1e6 : nil
+    }
+
     func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         connected = state == .connected
     }
@@ -200,13 +209,16 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
     func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int, layer: Int) {
         guard let probe = SyntheticVP8.readProbe(UnsafeRawBufferPointer(packet)) else { return }
         receivedTotal += 1
+        let now = monotonicNanoseconds()
+        let delay = now > probe.sentAt ? now - probe.sentAt : 0
+        recentDelaySum &+= delay
+        recentDelayCount += 1
         guard probe.index >= windowLow, probe.index < windowHigh else { return }
         receivedInWindow += 1
         var k = 0
         while k + 2 < windowBounds.count, probe.index >= windowBounds[k + 1] { k += 1 }
         receivedPerWindow[k] += 1
-        let now = monotonicNanoseconds()
-        histogram.record(now > probe.sentAt ? now - probe.sentAt : 0)
+        histogram.record(delay)
     }
 
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {}

@@ -1,3 +1,4 @@
+import CBenchUDP
 import Dispatch
 import Foundation
 import WebRTC
@@ -30,12 +31,24 @@ struct LoadSettings: Sendable {
     var windows = 3
     /// Once every subscriber receives, this long before the window opens (rates and caches settle).
     var warmupSeconds = 2.0
+    /// Then up to this much longer, until the subscribers' mean delay over half a second is under
+    /// `settledDelayMilliseconds` (median over subscribers): joining N subscribers leaves a backlog
+    /// (handshakes, keyframe requests) that a server near its limit drains slowly, and a window
+    /// opened while it drains measures the join, not the steady state. A server that cannot keep
+    /// up never settles; its window opens anyway and the row says so.
+    var settleSeconds = 8.0
+    var settledDelayMilliseconds = 100.0
+    /// The subscribers' loops poll in batches this far apart (see CBenchUDP/batched_poll.c), so
+    /// the tool is not the bottleneck; it adds at most this much to every delay figure.
+    var batchPollMicroseconds: Int32 = 2000
     /// CPUs the server runs on (taskset -c list), nil = anywhere.
     var serverCPUs: String?
     var sluiceBinary = ""
     var janusBinary = "/usr/bin/janus"
     /// libJanusLoopback.so (see Sources/CJanusLoopback).
     var janusPreload = ""
+    /// Janus's `event_loops` (0: its default, a thread per handle).
+    var janusEventLoops = 1
     var verbose = false
 }
 
@@ -68,6 +81,13 @@ struct LoadRow: Codable, Sendable {
     var delayP50Milliseconds: Double
     var delayP99Milliseconds: Double
     var ratioToFloor: Double?
+    /// The floor measured on the server's CPU just before this row (same profile as the row).
+    var floorCPUSecondsPer1000Packets: Double?
+    /// Warm-up actually spent (the fixed part plus waiting to settle), and whether it settled.
+    var warmupSecondsUsed: Double = .nan
+    var settled: Bool = false
+    /// Of the server CPU's time over the window, the share the hypervisor gave another guest.
+    var serverCPUStealPercent: Double = .nan
     var srtpProfile: String
     var setupSeconds: Double
     /// Subscribers that never received, by transport state and signalling failure.
@@ -87,8 +107,11 @@ final class LoadWorkers: @unchecked Sendable {
     let subscribers = [MediaWorker(name: "load-sub-0"), MediaWorker(name: "load-sub-1")]
     let certificate: DTLSCertificate
 
-    init() throws {
+    init(batchPollMicroseconds: Int32) throws {
         certificate = try DTLSCertificate(commonName: "sluice-load")
+        if batchPollMicroseconds > 0 {
+            for worker in subscribers { _ = sluice_bench_batch_polls(UnsafeMutableRawPointer(worker.context), batchPollMicroseconds) }
+        }
     }
 
     func subscriberWorker(_ index: Int) -> MediaWorker { subscribers[index % subscribers.count] }
@@ -147,7 +170,8 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         case .sluice: server = try startSluice(binary: settings.sluiceBinary, port: port, directory: directory,
                                                cpus: settings.serverCPUs)
         case .janus: server = try startJanus(binary: settings.janusBinary, port: port, directory: directory,
-                                             preload: settings.janusPreload, cpus: settings.serverCPUs)
+                                             preload: settings.janusPreload, cpus: settings.serverCPUs,
+                                             eventLoops: settings.janusEventLoops)
         }
         guard let server else { throw LoadError("no server") }
 
@@ -274,12 +298,36 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         let profiles = try onWorker(workers.subscriberWorker(0)) { subs.first??.srtpProfile }
         row.srtpProfile = profiles.map { "\($0)" } ?? "?"
 
-        // The window: after the warm-up, `seconds` long, cut into `windows` sub-windows, in
-        // frames (so in packet indexes).
+        // Warm-up: the fixed part, then until the subscribers' delay settles (see LoadSettings).
+        func recentDelay() throws -> Double? {
+            var delays: [Double] = []
+            for (w, worker) in workers.subscribers.enumerated() {
+                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+                delays += try onWorker(worker) { list.compactMap { $0.takeRecentDelay() } }
+            }
+            return delays.isEmpty ? nil : delays.sorted()[delays.count / 2]
+        }
+        let warmupStart = Date()
+        Thread.sleep(forTimeInterval: max(0.5, settings.warmupSeconds))
+        _ = try recentDelay()
+        while Date().timeIntervalSince(warmupStart) < settings.warmupSeconds + settings.settleSeconds {
+            Thread.sleep(forTimeInterval: 0.5)
+            if let delay = try recentDelay(), delay < settings.settledDelayMilliseconds {
+                row.settled = true
+                break
+            }
+        }
+        row.warmupSecondsUsed = Date().timeIntervalSince(warmupStart)
+        if !row.settled {
+            log("\(kind.rawValue) N=\(n): the subscribers' delay did not settle under \(settings.settledDelayMilliseconds) ms in \(Int(row.warmupSecondsUsed)) s")
+        }
+
+        // The window: `seconds` long from half a second from now, cut into `windows`
+        // sub-windows, in frames (so in packet indexes).
         let now = try onWorker(workers.publisher) { pub.frame }
         let windows = max(1, settings.windows)
         let framesPerWindow = max(1, Int(settings.seconds * Double(settings.fps)) / windows)
-        let startFrame = now + max(settings.fps, Int(settings.warmupSeconds * Double(settings.fps)))
+        let startFrame = now + max(1, settings.fps / 2)
         let boundaryFrames = (0...windows).map { startFrame + $0 * framesPerWindow }
         let endFrame = boundaryFrames.last!
         let bounds = boundaryFrames.map { UInt32(stream.firstIndex(ofFrame: $0)) }
@@ -294,6 +342,8 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         nonisolated(unsafe) var cpu0 = 0.0, cpu1 = 0.0, t0: UInt64 = 0, t1: UInt64 = 0
         nonisolated(unsafe) var threads0: [Int: Double] = [:], threads1: [Int: Double] = [:], own0 = 0.0, own1 = 0.0
         nonisolated(unsafe) var drops0 = 0, drops1 = 0
+        nonisolated(unsafe) var jiffies0 = (total: Double.nan, steal: Double.nan), jiffies1 = jiffies0
+        let serverCPU = settings.serverCPUs.flatMap { Int($0) }
         let pid = server.pid
         let me = getpid()
         try onWorker(workers.publisher) {
@@ -301,6 +351,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
                 t0 = monotonicNanoseconds(); cpu0 = ServerProcess.cpuSeconds(pid: pid)
                 own0 = ServerProcess.cpuSeconds(pid: me); threads0 = ServerProcess.threadCPUSeconds(pid: pid)
                 drops0 = ServerProcess.udpReceiveBufferErrors()
+                if let serverCPU { jiffies0 = Machine.cpuJiffies(serverCPU) }
                 cpuAt[0] = cpu0
             }
             for k in 1..<windows {
@@ -310,11 +361,12 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
                 t1 = monotonicNanoseconds(); cpu1 = ServerProcess.cpuSeconds(pid: pid)
                 own1 = ServerProcess.cpuSeconds(pid: me); threads1 = ServerProcess.threadCPUSeconds(pid: pid)
                 drops1 = ServerProcess.udpReceiveBufferErrors()
+                if let serverCPU { jiffies1 = Machine.cpuJiffies(serverCPU) }
                 cpuAt[windows] = cpu1
                 done.signal()
             }
         }
-        if done.wait(timeout: .now() + settings.warmupSeconds + settings.seconds + 10) == .timedOut {
+        if done.wait(timeout: .now() + settings.seconds + 10) == .timedOut {
             throw LoadError("the window never ended")
         }
         row.rssMiB = server.rssMiB()
@@ -380,6 +432,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         row.serverBusiestThreadPercent = threads1.map { $0.value - (threads0[$0.key] ?? 0) }.max().map { $0 / window * 100 } ?? .nan
         row.loadToolCPUPercent = (own1 - own0) / window * 100
         row.udpReceiveBufferDrops = drops1 - drops0
+        if jiffies1.total > jiffies0.total { row.serverCPUStealPercent = (jiffies1.steal - jiffies0.steal) / (jiffies1.total - jiffies0.total) * 100 }
         let byWindow = try perWindowCounts()
         row.cpuSecondsPer1000PacketsByWindow = (0..<windows).map { k in
             byWindow[k] > 0 ? (cpuAt[k + 1] - cpuAt[k]) / Double(byWindow[k]) * 1000 : .nan

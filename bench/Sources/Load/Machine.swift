@@ -36,4 +36,15 @@ enum Machine {
         }
         return ok
     }
+
+    /// Jiffies CPU `cpu` spent in total and stolen by the hypervisor (/proc/stat: user nice
+    /// system idle iowait irq softirq steal ...). Steal is time the VM wanted the CPU and another
+    /// guest had it: on a shared machine it is what makes two runs disagree.
+    static func cpuJiffies(_ cpu: Int) -> (total: Double, steal: Double) {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu\(cpu) ") }) else { return (.nan, .nan) }
+        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard values.count >= 8 else { return (.nan, .nan) }
+        return (values.prefix(8).reduce(0, +), values[7])
+    }
 }

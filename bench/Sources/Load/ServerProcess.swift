@@ -147,7 +147,10 @@ func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil)
 
 /// Writes a Janus config dir (HTTP transport on 127.0.0.1 only, the videoroom plugin only, no
 /// loggers or event handlers) and starts Janus in the foreground.
-func startJanus(binary: String, port: Int, directory: URL, preload: String, cpus: String? = nil) throws -> ServerProcess {
+/// `eventLoops` > 0 makes Janus run its handles on that many shared loop threads (its
+/// `event_loops` setting, sized to the CPUs it has) instead of one thread per handle.
+func startJanus(binary: String, port: Int, directory: URL, preload: String, cpus: String? = nil,
+                eventLoops: Int = 0) throws -> ServerProcess {
     let lib = "/usr/lib/x86_64-linux-gnu/janus"
     func others(_ folder: String, keep: String) -> String {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(lib)/\(folder)")) ?? []
@@ -164,6 +167,7 @@ func startJanus(binary: String, port: Int, directory: URL, preload: String, cpus
             server_name = "sluice-load"
             session_timeout = 120
             hide_dependencies = true
+        \(eventLoops > 0 ? "    event_loops = \(eventLoops)" : "")
         }
         certificates: {
         }

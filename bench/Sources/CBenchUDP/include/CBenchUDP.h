@@ -11,3 +11,8 @@ int sluice_bench_sendmmsg(int fd, struct iovec *datagrams, unsigned int count,
 
 /// Confines thread `tid` (0: the caller) to the `count` CPUs listed. Returns 0 or -1 (errno).
 int sluice_bench_set_affinity(int tid, const int *cpus, int count);
+
+/// Makes GLib main context `context` (a GMainContext *) poll in batches: after a wake-up it waits
+/// `microseconds` and polls again, so one pass of the loop serves every socket that became
+/// readable meanwhile (see batched_poll.c). Returns 0, or -1 when GLib is not loaded.
+int sluice_bench_batch_polls(void *context, int microseconds);
