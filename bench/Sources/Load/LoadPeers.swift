@@ -169,6 +169,10 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
     private(set) var receivedTotal = 0
     private(set) var receivedInWindow = 0
     private(set) var connected = false
+    /// RTP packets that carry no probe (padding, retransmissions of other streams) and RTCP
+    /// packets: what the server sends besides the stream, which the tool also has to decrypt.
+    private(set) var receivedOtherRTP = 0
+    private(set) var receivedRTCP = 0
     /// Delays of the probes received since `takeRecentDelay()` last ran: the warm-up waits on them.
     private var recentDelaySum: UInt64 = 0
     private var recentDelayCount = 0
@@ -207,7 +211,7 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
     }
 
     func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int, layer: Int) {
-        guard let probe = SyntheticVP8.readProbe(UnsafeRawBufferPointer(packet)) else { return }
+        guard let probe = SyntheticVP8.readProbe(UnsafeRawBufferPointer(packet)) else { receivedOtherRTP += 1; return }
         receivedTotal += 1
         let now = monotonicNanoseconds()
         let delay = now > probe.sentAt ? now - probe.sentAt : 0
@@ -221,5 +225,5 @@ final class LoadSubscriber: PeerConnectionDelegate, @unchecked Sendable {
         histogram.record(delay)
     }
 
-    func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {}
+    func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) { receivedRTCP += 1 }
 }

@@ -451,7 +451,16 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         row.worstSubscriberLossPercent = 100 * (1 - Double(capped.min() ?? 0) / Double(max(1, expected)))
         row.delayP50Milliseconds = merged.quantile(0.50)
         row.delayP99Milliseconds = merged.quantile(0.99)
-        if settings.verbose { log("\(kind.rawValue) N=\(n): sent \(expected), forwarded \(forwarded), send failures \(pub.sendFailures)") }
+        if settings.verbose {
+            var other = 0, rtcp = 0, total = 0
+            for (w, worker) in workers.subscribers.enumerated() {
+                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+                let part = try onWorker(worker) { list.reduce((0, 0, 0)) { ($0.0 + $1.receivedOtherRTP, $0.1 + $1.receivedRTCP, $0.2 + $1.receivedTotal) } }
+                other += part.0; rtcp += part.1; total += part.2
+            }
+            log("\(kind.rawValue) N=\(n): sent \(expected), forwarded \(forwarded), send failures \(pub.sendFailures); "
+                + "since joining, subscribers got \(total) probe packets, \(other) other RTP, \(rtcp) RTCP")
+        }
     } catch {
         row.error = "\(error)"
         log("\(kind.rawValue) N=\(n) failed: \(error)")

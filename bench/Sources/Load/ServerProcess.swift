@@ -11,6 +11,10 @@ final class ServerProcess: @unchecked Sendable {
     let directory: URL
     let log: URL
 
+    /// What servers start with: this tool's environment as it was given (the tool changes its
+    /// own afterwards; see `SluiceLoad.main`).
+    nonisolated(unsafe) static var baseEnvironment = ProcessInfo.processInfo.environment
+
     /// `cpus`: a `taskset -c` CPU list the server (all its threads) is confined to, so the load
     /// tool and the server do not take turns on the same core (nil: anywhere).
     init(name: String, executable: String, arguments: [String], directory: URL, environment: [String: String] = [:],
@@ -28,9 +32,7 @@ final class ServerProcess: @unchecked Sendable {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
         }
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
+        process.environment = Self.baseEnvironment.merging(environment) { $1 }
         process.currentDirectoryURL = directory
         process.standardOutput = handle
         process.standardError = handle
