@@ -122,35 +122,28 @@ enum SluiceLoad {
         }
         func note(_ text: String) { FileHandle.standardError.write(Data("[sluice-load \(Int(elapsed()))s] \(text)\n".utf8)) }
 
-        // The floor, both SRTP profiles (the table uses the one the subscribers negotiated).
-        note("measuring the floor")
-        // Median of 5 repetitions each, on the server's CPU: the machine is shared and a single
-        // pass is noisy.
         let serverCPU = settings.serverCPUs.flatMap { Int($0) }
-        let floors = [try measureFloor(profile: .aeadAes128Gcm, packets: 40_000, repeats: 5, onCPU: serverCPU),
-                      try measureFloor(profile: .aes128CmHmacSha1_80, packets: 20_000, repeats: 5, onCPU: serverCPU)]
-        func floorFor(_ profile: String) -> FloorMeasurement? { floors.first { "\($0.profile)" == profile } }
-
         let workers = try LoadWorkers(batchPollMicroseconds: settings.batchPollMicroseconds)
         var rows: [LoadRow] = []
         var largest: [String: [String: Int?]] = [:]
-        // A floor before each row, on the CPU its server is about to run on (GCM: what both
-        // servers negotiate with our subscribers). "x floor" divides by their median over the run
-        // (one pass of a fraction of a second is noisier than the rows it would divide).
-        var rowFloors: [Double] = []
+        // The floor, both SRTP profiles, measured before each row on the CPU its server is about
+        // to run on (5 passes each, their median). The floor rows and "x floor" use the median
+        // over the run of these (a pass of a fraction of a second is noisier than the rows it
+        // would divide; a measurement at the start alone moved 13-27% between runs).
+        let profiles: [SRTPProfile] = [.aeadAes128Gcm, .aes128CmHmacSha1_80]
+        var floorSamples: [SRTPProfile: [Double]] = [:]
         func measure(_ kind: ServerKind, _ n: Int) -> LoadRow {
             note("\(kind.rawValue): N=\(n)")
-            let rowFloor = try? measureFloor(profile: .aeadAes128Gcm, packets: 10_000, repeats: 5, onCPU: serverCPU)
+            var rowFloors: [String: Double] = [:]
+            for profile in profiles {
+                let packets = profile == .aeadAes128Gcm ? 10_000 : 4_000
+                if let floor = try? measureFloor(profile: profile, packets: packets, repeats: 5, onCPU: serverCPU) {
+                    floorSamples[profile, default: []].append(floor.cpuSecondsPer1000)
+                    rowFloors["\(profile)"] = floor.cpuSecondsPer1000
+                }
+            }
             var row = runLoad(kind, subscribers: n, settings: settings, workers: workers, scratch: scratch)
-            if row.srtpProfile == "\(SRTPProfile.aeadAes128Gcm)", let rowFloor {
-                row.floorCPUSecondsPer1000Packets = rowFloor.cpuSecondsPer1000
-                rowFloors.append(rowFloor.cpuSecondsPer1000)
-            } else {
-                row.floorCPUSecondsPer1000Packets = floorFor(row.srtpProfile)?.cpuSecondsPer1000
-            }
-            if let floor = floorFor(row.srtpProfile), row.cpuSecondsPer1000Packets.isFinite {
-                row.ratioToFloor = row.cpuSecondsPer1000Packets / floor.cpuSecondsPer1000
-            }
+            row.floorCPUSecondsPer1000Packets = rowFloors[row.srtpProfile]
             note(String(format: "%@ N=%d: %.0f pkt/s, loss %.2f%%, CPU %.3f s/1k, p50 %.2f ms, p99 %.2f ms",
                         kind.rawValue, n, row.packetsPerSecondForwarded, row.lossPercent, row.cpuSecondsPer1000Packets,
                         row.delayP50Milliseconds, row.delayP99Milliseconds))
@@ -208,19 +201,20 @@ enum SluiceLoad {
         // (seconds per 1k packets = milliseconds per packet; shown in microseconds).
         lines.append("| server | SRTP | subscribers | receiving | server CPU µs per forwarded packet | spread over windows % | x floor | floor µs | loss % | worst sub loss % | packets/s forwarded | server CPU % | steal % | busiest server thread % | load tool CPU % | RSS MiB | UDP rcvbuf drops | delay p50 ms | delay p99 ms | warm-up s |")
         lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for floor in floors {
-            let name = floor.profile == .aeadAes128Gcm ? "GCM" : "SHA1-80"
-            lines.append("| floor: SRTP protect + sendmmsg, at the start | \(name) | - | - | \(fmt(floor.cpuSecondsPer1000 * 1000, 2)) | - | 1.00 | - | - | - | - | - | - | - | - | - | - | - | - | - |")
+        // Per profile: the median of the floors before each row, and their range.
+        let floors: [(profile: SRTPProfile, median: Double, low: Double, high: Double, samples: Int)] = profiles.compactMap { profile in
+            let sorted = (floorSamples[profile] ?? []).sorted()
+            guard let low = sorted.first, let high = sorted.last else { return nil }
+            return (profile, sorted[sorted.count / 2], low, high, sorted.count)
         }
-        let sortedFloors = rowFloors.sorted()
-        if !sortedFloors.isEmpty {
-            let runFloor = sortedFloors[sortedFloors.count / 2]
-            for i in rows.indices where rows[i].srtpProfile == "\(SRTPProfile.aeadAes128Gcm)" && rows[i].cpuSecondsPer1000Packets.isFinite {
-                rows[i].ratioToFloor = rows[i].cpuSecondsPer1000Packets / runFloor
+        for i in rows.indices where rows[i].cpuSecondsPer1000Packets.isFinite {
+            if let floor = floors.first(where: { "\($0.profile)" == rows[i].srtpProfile }) {
+                rows[i].ratioToFloor = rows[i].cpuSecondsPer1000Packets / floor.median
             }
         }
-        if let low = sortedFloors.first, let high = sortedFloors.last {
-            lines.append("| floor: SRTP protect + sendmmsg, before each row (median) | GCM | - | - | \(fmt(sortedFloors[sortedFloors.count / 2] * 1000, 2)) | \(fmt((high - low) / sortedFloors[sortedFloors.count / 2] * 100, 0)) | 1.00 | \(fmt(low * 1000, 2))-\(fmt(high * 1000, 2)) | - | - | - | - | - | - | - | - | - | - | - | - |")
+        for floor in floors {
+            let name = floor.profile == .aeadAes128Gcm ? "GCM" : "SHA1-80"
+            lines.append("| floor: SRTP protect + sendmmsg (median of \(floor.samples), one before each row) | \(name) | - | - | \(fmt(floor.median * 1000, 2)) | \(fmt((floor.high - floor.low) / floor.median * 100, 0)) | 1.00 | \(fmt(floor.low * 1000, 2))-\(fmt(floor.high * 1000, 2)) | - | - | - | - | - | - | - | - | - | - | - | - |")
         }
         let sortedRows = rows.sorted { ($0.server == $1.server) ? $0.subscribers < $1.subscribers
             : (servers.firstIndex(of: ServerKind(rawValue: $0.server)!)! < servers.firstIndex(of: ServerKind(rawValue: $1.server)!)!) }
@@ -301,8 +295,6 @@ enum SluiceLoad {
             var loadAverageAtEnd: Double
             var durationSeconds: Double
             var floor: [[String: String]]
-            /// The median of the floors measured before each row (CPU seconds per 1k packets, GCM).
-            var rowFloorMedian: Double?
             var rows: [LoadRow]
             var largestUnderOnePercentLoss: [String: Int]
             var firstFailing: [String: Int]
@@ -317,9 +309,9 @@ enum SluiceLoad {
                        "warmupSeconds": settings.warmupSeconds, "packetsPerSecond": stream.packetsPerSecond],
             cores: ProcessInfo.processInfo.activeProcessorCount, machine: machine, pinning: pinning,
             loadAverageAtStart: loadAtStart[0], loadAverageAtEnd: load1[0], durationSeconds: elapsed(),
-            floor: floors.map { ["profile": "\($0.profile)", "cpuSecondsPer1000Packets": String(format: "%.6f", $0.cpuSecondsPer1000),
-                                 "packets": String($0.packets)] },
-            rowFloorMedian: sortedFloors.isEmpty ? nil : sortedFloors[sortedFloors.count / 2],
+            floor: floors.map { ["profile": "\($0.profile)", "cpuSecondsPer1000Packets": String(format: "%.6f", $0.median),
+                                 "low": String(format: "%.6f", $0.low), "high": String(format: "%.6f", $0.high),
+                                 "measurements": String($0.samples)] },
             rows: sortedRows,
             largestUnderOnePercentLoss: largest.compactMapValues { ($0["largestUnderOnePercentLoss"] ?? nil) },
             firstFailing: largest.compactMapValues { ($0["firstFailing"] ?? nil) })
