@@ -318,7 +318,7 @@ public final class ICEAgent {
               local.pointee.type != NICE_CANDIDATE_TYPE_RELAYED,
               let socket = nice_agent_get_selected_socket(agent, streamID, componentID) else { return }
         let descriptor = g_socket_get_fd(socket)
-        directAddress.initialize(to: sockaddr_storage())
+        directAddress.pointee = sockaddr_storage()
         directAddress.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             nice_address_copy_to_sockaddr(&remote.pointee.addr, $0)
         }

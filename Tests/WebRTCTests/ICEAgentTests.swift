@@ -221,10 +221,16 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
             _ = await b.send([0xFF, 9])
             return await a.other.contains([0xFF, 9])
         }
-        // A host-to-host UDP pair: both sides send with sendto(2) on libnice's socket. Those
-        // datagrams went out that way and arrived through libnice's receive path.
+        // A host-to-host UDP pair: both sides now send with sendto(2) on libnice's socket, and
+        // what they send that way still arrives through libnice's receive path.
         #expect(await a.sendsDirectly)
         #expect(await b.sendsDirectly)
+        #expect(await a.send([0xFF, 7, 7]))
+        #expect(await b.send([0xFF, 8, 8]))
+        try await waitUntil("direct datagrams both ways") {
+            let x = await b.other.contains([0xFF, 7, 7]), y = await a.other.contains([0xFF, 8, 8])
+            return x && y
+        }
         #expect(await a.offLoopCallbacks == 0)
         #expect(await b.offLoopCallbacks == 0)
         await Self.shutdown(w1, w2, a, b)

@@ -261,19 +261,22 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         let setupError = setup.error
         if let setupError { throw setupError }
 
+        /// Runs `body` on each subscriber worker with the subscribers it owns (subscriber i lives
+        /// on worker i mod count); the results in worker order.
+        func onEachWorker<T>(_ body: @escaping ([LoadSubscriber]) -> T) throws -> [T] {
+            try workers.subscribers.enumerated().map { w, worker in
+                let mine = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
+                return try onWorker(worker) { body(mine) }
+            }
+        }
+
         // Pings keep LiveKit sessions alive (every 5 s).
         let pinging = PingLoop(participants: participants.compactMap { $0 })
         defer { pinging.stop() }
 
         // Everyone receives?
         func receivingCount() throws -> Int {
-            var total = 0
-            for (w, worker) in workers.subscribers.enumerated() {
-                let mine = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-                nonisolated(unsafe) let list = mine
-                total += try onWorker(worker) { list.filter { $0.receivedTotal > 0 }.count }
-            }
-            return total
+            try onEachWorker { list in list.filter { $0.receivedTotal > 0 }.count }.reduce(0, +)
         }
         let deadline = Date().addingTimeInterval(20 + Double(n) * 0.05)
         while try receivingCount() < n, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
@@ -300,12 +303,8 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
 
         // Warm-up: the fixed part, then until the subscribers' delay settles (see LoadSettings).
         func recentDelay() throws -> Double? {
-            var delays: [Double] = []
-            for (w, worker) in workers.subscribers.enumerated() {
-                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-                delays += try onWorker(worker) { list.compactMap { $0.takeRecentDelay() } }
-            }
-            return delays.isEmpty ? nil : delays.sorted()[delays.count / 2]
+            let delays = try onEachWorker { list in list.compactMap { $0.takeRecentDelay() } }.joined().sorted()
+            return delays.isEmpty ? nil : delays[delays.count / 2]
         }
         let warmupStart = Date()
         Thread.sleep(forTimeInterval: max(0.5, settings.warmupSeconds))
@@ -332,10 +331,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         let endFrame = boundaryFrames.last!
         let bounds = boundaryFrames.map { UInt32(stream.firstIndex(ofFrame: $0)) }
         let low = bounds.first!, high = bounds.last!
-        for (w, worker) in workers.subscribers.enumerated() {
-            nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-            try onWorker(worker) { for s in list { s.setWindows(bounds) } }
-        }
+        _ = try onEachWorker { list in for s in list { s.setWindows(bounds) } }
         let done = DispatchSemaphore(value: 0)
         // CPU of the server at each boundary (the sub-windows' CPU per packet).
         nonisolated(unsafe) var cpuAt = [Double](repeating: 0, count: windows + 1)
@@ -373,23 +369,12 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         // Collect, once the window's late packets have landed: counts settle (unchanged over
         // 0.5 s) or 4 s pass. Late packets count as delivered; their delay is in the histogram.
         func windowCounts() throws -> [Int] {
-            var counts: [Int] = []
-            for (w, worker) in workers.subscribers.enumerated() {
-                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-                counts += try onWorker(worker) { list.map(\.receivedInWindow) }
-            }
-            return counts
+            Array(try onEachWorker { list in list.map(\.receivedInWindow) }.joined())
         }
         func perWindowCounts() throws -> [Int] {
             var totals = [Int](repeating: 0, count: windows)
-            for (w, worker) in workers.subscribers.enumerated() {
-                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-                let part = try onWorker(worker) { () -> [Int] in
-                    var sums = [Int](repeating: 0, count: windows)
-                    for s in list { for (k, c) in s.receivedPerWindow.enumerated() where k < windows { sums[k] += c } }
-                    return sums
-                }
-                for k in 0..<windows { totals[k] += part[k] }
+            for s in try onEachWorker({ list in list.map(\.receivedPerWindow) }).joined() {
+                for (k, c) in s.enumerated() where k < windows { totals[k] += c }
             }
             return totals
         }
@@ -404,13 +389,10 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         // Subscribers that lost most of the window: their transport state at the end.
         let expectedInWindow = Int(high - low)
         var starved: [String: Int] = [:]
-        for (w, worker) in workers.subscribers.enumerated() {
-            nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-            let states = try onWorker(worker) {
-                list.filter { $0.receivedInWindow * 2 < expectedInWindow }.map { "\($0.connection.state)" }
-            }
-            for state in states { starved[state, default: 0] += 1 }
+        let starvedStates = try onEachWorker { list in
+            list.filter { $0.receivedInWindow * 2 < expectedInWindow }.map { "\($0.connection.state)" }
         }
+        for state in starvedStates.joined() { starved[state, default: 0] += 1 }
         if !starved.isEmpty {
             row.starvedSubscribers = starved.map { "\($0.value) x \($0.key)" }.sorted().joined(separator: "; ")
             log("\(kind.rawValue) N=\(n): subscribers that lost over half the window, by end state: \(row.starvedSubscribers ?? "")")
@@ -452,12 +434,8 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         row.delayP50Milliseconds = merged.quantile(0.50)
         row.delayP99Milliseconds = merged.quantile(0.99)
         if settings.verbose {
-            var other = 0, rtcp = 0, total = 0
-            for (w, worker) in workers.subscribers.enumerated() {
-                nonisolated(unsafe) let list = subs.enumerated().compactMap { $0.offset % workers.subscribers.count == w ? $0.element : nil }
-                let part = try onWorker(worker) { list.reduce((0, 0, 0)) { ($0.0 + $1.receivedOtherRTP, $0.1 + $1.receivedRTCP, $0.2 + $1.receivedTotal) } }
-                other += part.0; rtcp += part.1; total += part.2
-            }
+            let got = try onEachWorker { list in list.map { [$0.receivedTotal, $0.receivedOtherRTP, $0.receivedRTCP] } }.joined()
+            let total = got.map { $0[0] }.reduce(0, +), other = got.map { $0[1] }.reduce(0, +), rtcp = got.map { $0[2] }.reduce(0, +)
             log("\(kind.rawValue) N=\(n): sent \(expected), forwarded \(forwarded), send failures \(pub.sendFailures); "
                 + "since joining, subscribers got \(total) probe packets, \(other) other RTP, \(rtcp) RTCP")
         }
