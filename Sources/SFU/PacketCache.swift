@@ -29,17 +29,21 @@ public final class PacketCache {
         sequenceNumbers.deallocate()
     }
 
-    /// Copies `packet` into the slot of `sequenceNumber`. Oversized packets are not cached.
+    /// Copies `packet` into the slot of `sequenceNumber` and returns the copy (valid until the slot
+    /// is reused). Oversized packets are not cached (nil).
     @inline(__always)
-    public func insert(_ packet: UnsafeRawBufferPointer, sequenceNumber: UInt16) {
+    @discardableResult
+    public func insert(_ packet: UnsafeRawBufferPointer, sequenceNumber: UInt16) -> UnsafeMutableRawBufferPointer? {
         let slot = Int(sequenceNumber) & mask
         guard packet.count <= slotSize, let base = packet.baseAddress else {
             lengths[slot] = 0
-            return
+            return nil
         }
-        (storage.baseAddress! + slot * slotSize).copyMemory(from: base, byteCount: packet.count)
+        let start = storage.baseAddress! + slot * slotSize
+        start.copyMemory(from: base, byteCount: packet.count)
         lengths[slot] = packet.count
         sequenceNumbers[slot] = sequenceNumber
+        return UnsafeMutableRawBufferPointer(start: start, count: packet.count)
     }
 
     /// Runs `body` on the cached packet with `sequenceNumber` (writable, for rewrite-send-restore;

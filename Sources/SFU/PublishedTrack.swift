@@ -46,6 +46,30 @@ public final class PublishedTrack {
     private let codecIsVP8: Bool
     private let codecIsH264: Bool
 
+    /// When true, `receive` only queues the fan-out of each packet (its copy in the packet cache)
+    /// and `flushFanOut` sends the queued packets subscriber by subscriber. Set it when the
+    /// transport tells when a receive batch ends (see `flushFanOut`); otherwise packets go out
+    /// one by one, as they arrive.
+    ///
+    /// Why: sending packet by packet to every subscriber touches each subscriber's forwarder,
+    /// transport and SRTP context once per packet; with hundreds of subscribers that state no
+    /// longer stays in the CPU's caches and each packet pays the misses again. A batch sent
+    /// subscriber by subscriber pays them once per batch (Janus gets the same effect from its
+    /// per-handle queues).
+    public var defersFanOut = false
+    /// Packets waiting for `flushFanOut`, in arrival order. One allocation, made here.
+    private let pending: UnsafeMutablePointer<PendingPacket>
+    public private(set) var pendingCount = 0
+    /// More than a receive batch (8): a flush that never came costs at most this much delay.
+    public static let pendingCapacity = 16
+
+    /// A packet queued for fan-out: a view of its copy in the layer's cache, and what the
+    /// forwarders need to know about it.
+    struct PendingPacket {
+        var packet: MutableRTPPacket
+        var info: Forwarder.Packet
+    }
+
     public init(id: String = SessionID.track(), kind: TrackKind, codec: TrackCodec, ssrc: UInt32?,
                 layers: [LayerSelector.Layer] = [LayerSelector.Layer()],
                 publisherTransport: (any MediaTransport)?, feedbackSSRC: UInt32 = 1,
@@ -64,6 +88,12 @@ public final class PublishedTrack {
         reception = Array(repeating: ReceptionStatistics(), count: self.layers.count)
         codecIsVP8 = codec.isVP8
         codecIsH264 = codec.isH264
+        pending = .allocate(capacity: Self.pendingCapacity)
+    }
+
+    deinit {
+        pending.deinitialize(count: pendingCount)
+        pending.deallocate()
     }
 
     public var layerCount: Int { layers.count }
@@ -81,6 +111,7 @@ public final class PublishedTrack {
 
     /// One RTP packet of `layer` from the publisher (plain, already unprotected). `bytes` is the
     /// receive buffer: it is rewritten in place per subscriber and restored before this returns.
+    /// With `defersFanOut` the subscribers get the packet at the next `flushFanOut` instead.
     public func receive(_ bytes: UnsafeMutableRawBufferPointer, layer: Int = 0, now: UInt64) {
         guard layer >= 0, layer < layers.count else { malformedPackets += 1; return }
         let packet: MutableRTPPacket
@@ -93,7 +124,7 @@ public final class PublishedTrack {
         packetsReceived += 1
         bytesReceived += bytes.count
         layerBytesReceived[layer] += bytes.count
-        caches[layer].insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
+        let cached = caches[layer].insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
         if case .gap(let first, let count) = reception[layer].receive(sequenceNumber: packet.sequenceNumber), count <= 17 {
             // Ask the publisher again for what went missing upstream (one FCI covers 17).
             requestRetransmission(layer: layer, first: first, count: count)
@@ -111,11 +142,52 @@ public final class PublishedTrack {
             layer: layer, sequenceNumber: rtp.sequenceNumber, timestamp: rtp.timestamp, marker: rtp.marker,
             isKeyframe: isKeyframeStart(rtp, vp8: vp8), isPaddingOnly: rtp.payloadLength == 0, vp8: vp8,
             arrival: Int64(bitPattern: now))
+        if defersFanOut, let cached, let copy = try? MutableRTPPacket(cached) {
+            (pending + pendingCount).initialize(to: PendingPacket(packet: copy, info: info))
+            pendingCount += 1
+            if pendingCount == Self.pendingCapacity { flushFanOut(now: now) }
+            return
+        }
+        // Not deferred, or not cached (oversized): out now. What is queued goes first, in order.
+        if pendingCount > 0 { flushFanOut(now: now) }
         var wanted: UInt32 = 0
         for downTrack in downTracks where downTrack.isActive {
             if let needed = downTrack.forward(packet, info) { wanted |= 1 << UInt32(needed) }
         }
-        // Someone waits for a keyframe of these layers: ask the publisher, throttled per layer.
+        requestKeyframes(wanted, now: now)
+    }
+
+    /// Sends the packets `receive` queued (`defersFanOut`): each subscriber gets all of them, in
+    /// arrival order, before the next subscriber. Call when the transport's receive batch ends.
+    public func flushFanOut(now: UInt64) {
+        let count = pendingCount
+        guard count > 0 else { return }
+        pendingCount = 0
+        defer { pending.deinitialize(count: count) }
+        // A later packet of the batch may have taken a queued packet's cache slot (a sequence
+        // number jump by a multiple of the cache's size): that packet is not sent.
+        var valid = 0
+        for index in 0..<count {
+            let queued = pending[index]
+            if queued.packet.sequenceNumber == queued.info.sequenceNumber {
+                if valid != index { pending[valid] = queued }
+                valid += 1
+            }
+        }
+        var wanted: UInt32 = 0
+        for downTrack in downTracks where downTrack.isActive {
+            for index in 0..<valid {
+                if let needed = downTrack.forward(pending[index].packet, pending[index].info) { wanted |= 1 << UInt32(needed) }
+            }
+        }
+        requestKeyframes(wanted, now: now)
+    }
+
+    /// Someone waits for a keyframe of the layers in `wanted` (a bit per layer): ask the
+    /// publisher, throttled per layer.
+    @inline(__always)
+    private func requestKeyframes(_ wanted: UInt32, now: UInt64) {
+        var wanted = wanted
         while wanted != 0 {
             let needed = wanted.trailingZeroBitCount
             requestKeyframe(layer: needed, now: now)

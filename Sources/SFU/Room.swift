@@ -200,6 +200,18 @@ public actor Room {
         track.receive(packet, layer: layer, now: clock())
     }
 
+    /// The publisher's receive batch ended: `tracks` (those of its connection; nil entries are
+    /// skipped) send what they queued (`PublishedTrack.defersFanOut`). Same executor rule as
+    /// `receiveRTPOnExecutor`.
+    public nonisolated func flushFanOutOnExecutor(_ tracks: [PublishedTrack?]) {
+        preconditionIsolated("flushFanOutOnExecutor called off the room's executor")
+        var now: UInt64?
+        for case let track? in tracks where track.pendingCount > 0 {
+            if now == nil { now = clock() }
+            track.flushFanOut(now: now!)
+        }
+    }
+
     /// A compound RTCP packet from `participant`: sender reports of its tracks go to their
     /// subscribers; PLI/FIR about a DownTrack become a (throttled) PLI to the publisher; NACKs are
     /// answered from the cache; receiver reports are absorbed.

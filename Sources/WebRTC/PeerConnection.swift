@@ -9,6 +9,9 @@ public protocol PeerConnectionDelegate: AnyObject {
     /// simulcast layer (the rid's position in `NegotiatedMedia.rids`), 0 without simulcast.
     func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
                         layer: Int)
+    /// The RTP delivered since the last call was one receive batch (see
+    /// `PeerTransportDelegate.peerTransportDidFinishReceivingRTP`).
+    func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection)
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer)
     /// The SCTP association for data channels exists (after the data m-line was negotiated);
     /// set its callbacks here. It connects once DTLS is up.
@@ -16,6 +19,7 @@ public protocol PeerConnectionDelegate: AnyObject {
 }
 
 extension PeerConnectionDelegate {
+    public func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {}
     public func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {}
 }
 
@@ -406,6 +410,10 @@ public final class PeerConnection {
         @inline(__always)
         func peerTransport(_ transport: PeerTransport, didReceiveRTP packet: UnsafeMutableRawBufferPointer) {
             owner?.route(packet)
+        }
+        func peerTransportDidFinishReceivingRTP(_ transport: PeerTransport) {
+            guard let owner else { return }
+            owner.delegate?.peerConnectionDidFinishReceivingRTP(owner)
         }
         func peerTransport(_ transport: PeerTransport, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
             guard let owner else { return }

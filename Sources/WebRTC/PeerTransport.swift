@@ -10,12 +10,16 @@ public protocol PeerTransportDelegate: AnyObject {
     func peerTransport(_ transport: PeerTransport, didChangeState state: PeerTransport.State)
     func peerTransport(_ transport: PeerTransport, didGatherCandidate candidate: String)
     func peerTransport(_ transport: PeerTransport, didReceiveRTP packet: UnsafeMutableRawBufferPointer)
+    /// The RTP packets delivered since the last call were a batch (one receive-queue dispatch, or
+    /// one packet on the inline path): work grouped over them can be finished now.
+    func peerTransportDidFinishReceivingRTP(_ transport: PeerTransport)
     func peerTransport(_ transport: PeerTransport, didReceiveRTCP packet: UnsafeMutableRawBufferPointer)
     func peerTransport(_ transport: PeerTransport, didReceiveApplicationData data: UnsafeRawBufferPointer)
 }
 
 extension PeerTransportDelegate {
     public func peerTransport(_ transport: PeerTransport, didGatherCandidate candidate: String) {}
+    public func peerTransportDidFinishReceivingRTP(_ transport: PeerTransport) {}
     public func peerTransport(_ transport: PeerTransport, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {}
     public func peerTransport(_ transport: PeerTransport, didReceiveApplicationData data: UnsafeRawBufferPointer) {}
 }
@@ -230,12 +234,21 @@ public final class PeerTransport {
         switch PacketKind.classify(UnsafeRawBufferPointer(datagram)) {
         case .rtp:
             guard inbound != nil else { unknownPackets += 1; return }
-            if Self.receiveInline { receivedRTP(datagram); return }
+            if Self.receiveInline {
+                receivedRTP(datagram)
+                delegate?.peerTransportDidFinishReceivingRTP(self)
+                return
+            }
             if receiveQueue == nil {
-                receiveQueue = ReceiveQueue(worker: worker) { [unowned self] datagram in self.receivedRTP(datagram) }
+                receiveQueue = ReceiveQueue(
+                    worker: worker, handler: { [unowned self] datagram in self.receivedRTP(datagram) },
+                    batchEnded: { [unowned self] in self.delegate?.peerTransportDidFinishReceivingRTP(self) })
             }
             // Too large for a slot (never for RTP within our MTU): handled here.
-            if !receiveQueue!.push(UnsafeRawBufferPointer(datagram)) { receivedRTP(datagram) }
+            if !receiveQueue!.push(UnsafeRawBufferPointer(datagram)) {
+                receivedRTP(datagram)
+                delegate?.peerTransportDidFinishReceivingRTP(self)
+            }
         case .rtcp:
             guard let inbound else { unknownPackets += 1; return }
             do {

@@ -39,12 +39,15 @@ final class ReceiveQueue {
     private var source: UnsafeMutablePointer<GSource>!
     /// Takes one datagram (modifiable in place, valid during the call). Cleared by `detach`.
     private var handler: ((UnsafeMutableRawBufferPointer) -> Void)?
+    /// Told after each batch the handler took (so the receiver can finish work it grouped).
+    private var batchEnded: (() -> Void)?
 
     init(worker: MediaWorker, capacity: Int = ReceiveQueue.defaultCapacity,
-         handler: @escaping (UnsafeMutableRawBufferPointer) -> Void) {
+         handler: @escaping (UnsafeMutableRawBufferPointer) -> Void, batchEnded: (() -> Void)? = nil) {
         worker.preconditionIsCurrent()
         self.capacity = capacity
         self.handler = handler
+        self.batchEnded = batchEnded
         storage = .allocate(byteCount: capacity * Self.slotSize, alignment: 16)
         lengths = .allocate(capacity: capacity)
         lengths.initialize(repeating: 0, count: capacity)
@@ -89,6 +92,7 @@ final class ReceiveQueue {
     /// Forgets what is queued and stops calling the handler (the owner is closing or gone).
     func detach() {
         handler = nil
+        batchEnded = nil
         count = 0
         head = 0
     }
@@ -108,6 +112,7 @@ final class ReceiveQueue {
             if head == capacity { head = 0 }
             count -= 1
         }
+        if handled > 0, let batchEnded { batchEnded() }
         if count > 0, handler != nil, !signalled {
             signalled = true
             sluice_wake_source_signal(source)

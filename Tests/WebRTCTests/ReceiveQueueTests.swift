@@ -6,6 +6,8 @@ private final class Seen: @unchecked Sendable {
     var order: [UInt8] = []
     /// How many datagrams had been handled when the other job ran (nil: not yet).
     var handledWhenJobRan: Int?
+    /// How many datagrams had been handled at each batch end.
+    var batchEnds: [Int] = []
     var queue: ReceiveQueue?
 }
 
@@ -13,9 +15,9 @@ private final class Seen: @unchecked Sendable {
     /// Pushes `count` one-byte datagrams (their index) from the loop, then queues a plain job.
     private func fill(_ seen: Seen, worker: MediaWorker, capacity: Int, count: Int) async throws {
         try await worker.run {
-            let queue = ReceiveQueue(worker: worker, capacity: capacity) { datagram in
-                seen.order.append(datagram[0])
-            }
+            let queue = ReceiveQueue(worker: worker, capacity: capacity,
+                                     handler: { datagram in seen.order.append(datagram[0]) },
+                                     batchEnded: { seen.batchEnds.append(seen.order.count) })
             seen.queue = queue
             for i in 0..<count {
                 var byte = UInt8(i)
@@ -44,6 +46,10 @@ private final class Seen: @unchecked Sendable {
             #expect((seen.handledWhenJobRan ?? 40) < 40)
             #expect(seen.queue?.drops == 0)
             #expect(seen.queue?.highWater == 40)
+            // Each dispatch ends its batch, of at most `ReceiveQueue.batch` datagrams.
+            #expect(seen.batchEnds.last == 40)
+            let sizes = zip(seen.batchEnds, [0] + seen.batchEnds).map { $0 - $1 }
+            #expect(sizes.allSatisfy { $0 >= 1 && $0 <= ReceiveQueue.batch }, "\(sizes)")
             seen.queue = nil
         }
     }

@@ -168,6 +168,8 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
                 published = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
                                          ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
                 published?.audioLevelExtensionID = media.audioLevelExtensionID
+                // Our transport says when each receive batch ends (flushed below).
+                published?.defersFanOut = true
             }
             guard let track = published else { continue }
             tracksByLine[line] = track
@@ -490,6 +492,11 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
         let trackLayer = layer < ridLayers.count ? ridLayers[layer] : 0
         // Not `assumeIsolated`: its closure context costs two allocations per packet.
         room.receiveRTPOnExecutor(packet, track: found, layer: trackLayer)
+    }
+
+    func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
+        guard connection === publisher else { return }
+        room.flushFanOutOnExecutor(tracksByLine)
     }
 
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {

@@ -93,6 +93,8 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
                                        parameters: media.codec.parameters)
                 tracks[media.index] = room.publish(participant, kind: media.kind == .audio ? .audio : .video,
                                                    codec: codec, ssrc: media.remoteSSRCs.first)
+                // Our transport says when each receive batch ends (flushed below).
+                tracks[media.index]?.defersFanOut = true
             }
         }
         tracksByMedia = tracks
@@ -194,6 +196,10 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
         guard media < tracksByMedia.count, let found = tracksByMedia[media] else { return }
         // Not `assumeIsolated`: its closure context costs two allocations per packet.
         room.receiveRTPOnExecutor(packet, track: found)
+    }
+
+    func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
+        room.flushFanOutOnExecutor(tracksByMedia)
     }
 
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {

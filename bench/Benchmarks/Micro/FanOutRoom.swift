@@ -2,9 +2,10 @@ import Media
 import SFU
 
 /// A room with one VP8 publisher and `subscribers` subscribers, all active, driven the way the
-/// server drives it: `receiveNext()` is the media worker's receive callback for one packet
-/// (`room.assumeIsolated { $0.receiveRTP(...) }`), which rewrites and hands the packet to every
-/// DownTrack's transport. `prime()` sends the first keyframe so DownTracks reach steady state.
+/// server drives it: `receiveNext()` is the media worker's receive callback for one packet, which
+/// rewrites and hands the packet to every DownTrack's transport (at once, or at the end of its
+/// receive batch, as the server does). `prime()` sends the first keyframe so DownTracks reach
+/// steady state.
 final class FanOutRoom {
     let executor = BenchExecutor()
     let room: Room
@@ -13,8 +14,12 @@ final class FanOutRoom {
     let subscriberTransports: [any MediaTransport]
     private(set) var stream: VP8Stream
     private(set) var primed = 0
+    /// The publisher's tracks as the server hands them to `flushFanOutOnExecutor`.
+    private let tracks: [PublishedTrack?]
+    private var inBatch = 0
 
-    init(subscribers: Int, transport: (Int) throws -> any MediaTransport = { _ in CountingTransport() }) rethrows {
+    init(subscribers: Int, defersFanOut: Bool = false,
+         transport: (Int) throws -> any MediaTransport = { _ in CountingTransport() }) rethrows {
         room = Room(name: "bench", executor: executor)
         // Confined to this thread (the executor's); the compiler cannot see the closure runs here.
         nonisolated(unsafe) let transports = try (0..<subscribers).map(transport)
@@ -34,6 +39,8 @@ final class FanOutRoom {
             published = track
         }
         track = published!
+        track.defersFanOut = defersFanOut
+        tracks = [track]
     }
 
     deinit { stream.deallocate() }
@@ -45,6 +52,10 @@ final class FanOutRoom {
         case assumeIsolated
         /// `room.receiveRTPOnExecutor(packet, track: track)`: no closure.
         case onExecutor
+        /// The server's path: `receiveRTPOnExecutor` on a track that defers its fan-out, and
+        /// `flushFanOutOnExecutor` after every `ReceiveQueue.batch` (8) packets, as a full
+        /// receive queue's dispatches end.
+        case batchesOf8
     }
 
     /// One packet through the receive path (the measured unit).
@@ -57,19 +68,31 @@ final class FanOutRoom {
             room.assumeIsolated { $0.receiveRTP(packet, track: track) }
         case .onExecutor:
             room.receiveRTPOnExecutor(stream.next(), track: track)
+        case .batchesOf8:
+            room.receiveRTPOnExecutor(stream.next(), track: track)
+            inBatch += 1
+            if inBatch == 8 { finishBatch() }
         }
+    }
+
+    /// The receive batch ends: what the track queued goes out.
+    func finishBatch() {
+        inBatch = 0
+        room.flushFanOutOnExecutor(tracks)
     }
 
     /// The keyframe (one frame) and a few deltas: every DownTrack has started and every lazy
     /// structure has been touched once.
     func prime() {
         for _ in 0..<(VP8Stream.packetsPerFrame * 4) { receiveNext() }
+        finishBatch()
         primed = stream.count
     }
 
     /// Traps unless every subscriber was sent every packet since the keyframe: a benchmark that
     /// silently dropped packets would measure nothing.
     func verifyEverySubscriberGotEveryPacket() {
+        finishBatch()
         let expected = stream.count
         for transport in subscriberTransports {
             if let counting = transport as? CountingTransport {
