@@ -52,10 +52,10 @@ public final class PublishedTrack {
     /// one by one, as they arrive.
     ///
     /// Why: sending packet by packet to every subscriber touches each subscriber's forwarder,
-    /// transport and SRTP context once per packet; with hundreds of subscribers that state no
-    /// longer stays in the CPU's caches and each packet pays the misses again. A batch sent
-    /// subscriber by subscriber pays them once per batch (Janus gets the same effect from its
-    /// per-handle queues).
+    /// transport, SRTP context and socket once per packet; a batch sent subscriber by subscriber
+    /// touches them once per batch (as Janus's per-handle queues do). With 200 subscribers on one
+    /// core that took the CPU per forwarded packet from about 21 to 16 µs and the loss from
+    /// 9-21% to none (bench/README.md).
     public var defersFanOut = false
     /// Packets waiting for `flushFanOut`, in arrival order. One allocation, made here.
     private let pending: UnsafeMutablePointer<PendingPacket>
