@@ -205,11 +205,8 @@ public actor Room {
     /// `receiveRTPOnExecutor`.
     public nonisolated func flushFanOutOnExecutor(_ tracks: [PublishedTrack?]) {
         preconditionIsolated("flushFanOutOnExecutor called off the room's executor")
-        var now: UInt64?
-        for case let track? in tracks where track.pendingCount > 0 {
-            if now == nil { now = clock() }
-            track.flushFanOut(now: now!)
-        }
+        let now = clock()
+        for case let track? in tracks { track.flushFanOut(now: now) }
     }
 
     /// A compound RTCP packet from `participant`: sender reports of its tracks go to their

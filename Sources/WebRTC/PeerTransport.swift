@@ -234,21 +234,14 @@ public final class PeerTransport {
         switch PacketKind.classify(UnsafeRawBufferPointer(datagram)) {
         case .rtp:
             guard inbound != nil else { unknownPackets += 1; return }
-            if Self.receiveInline {
-                receivedRTP(datagram)
-                delegate?.peerTransportDidFinishReceivingRTP(self)
-                return
-            }
+            if Self.receiveInline { receivedRTPAlone(datagram); return }
             if receiveQueue == nil {
                 receiveQueue = ReceiveQueue(
                     worker: worker, handler: { [unowned self] datagram in self.receivedRTP(datagram) },
                     batchEnded: { [unowned self] in self.delegate?.peerTransportDidFinishReceivingRTP(self) })
             }
             // Too large for a slot (never for RTP within our MTU): handled here.
-            if !receiveQueue!.push(UnsafeRawBufferPointer(datagram)) {
-                receivedRTP(datagram)
-                delegate?.peerTransportDidFinishReceivingRTP(self)
-            }
+            if !receiveQueue!.push(UnsafeRawBufferPointer(datagram)) { receivedRTPAlone(datagram) }
         case .rtcp:
             guard let inbound else { unknownPackets += 1; return }
             do {
@@ -261,6 +254,12 @@ public final class PeerTransport {
         case .stun, .unknown:
             unknownPackets += 1
         }
+    }
+
+    /// One SRTP datagram handled outside the receive queue: a batch of its own.
+    private func receivedRTPAlone(_ datagram: UnsafeMutableRawBufferPointer) {
+        receivedRTP(datagram)
+        delegate?.peerTransportDidFinishReceivingRTP(self)
     }
 
     /// One SRTP datagram: unprotected in place, then to the delegate (from the receive queue).

@@ -123,7 +123,7 @@ enum SluiceLoad {
         }
         func note(_ text: String) { FileHandle.standardError.write(Data("[sluice-load \(Int(elapsed()))s] \(text)\n".utf8)) }
 
-        let serverCPU = settings.serverCPUs.flatMap { Int($0) }
+        let serverCPU = settings.serverCPU
         let workers = try LoadWorkers(batchPollMicroseconds: settings.batchPollMicroseconds)
         var rows: [LoadRow] = []
         var largest: [String: [String: Int?]] = [:]

@@ -43,6 +43,8 @@ struct LoadSettings: Sendable {
     var batchPollMicroseconds: Int32 = 2000
     /// CPUs the server runs on (taskset -c list), nil = anywhere.
     var serverCPUs: String?
+    /// The server's CPU when it is pinned to a single one (for per-CPU figures: floor, steal).
+    var serverCPU: Int? { serverCPUs.flatMap { Int($0) } }
     var sluiceBinary = ""
     var janusBinary = "/usr/bin/janus"
     /// libJanusLoopback.so (see Sources/CJanusLoopback).
@@ -339,7 +341,7 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         nonisolated(unsafe) var threads0: [Int: Double] = [:], threads1: [Int: Double] = [:], own0 = 0.0, own1 = 0.0
         nonisolated(unsafe) var drops0 = 0, drops1 = 0
         nonisolated(unsafe) var jiffies0 = (total: Double.nan, steal: Double.nan), jiffies1 = jiffies0
-        let serverCPU = settings.serverCPUs.flatMap { Int($0) }
+        let serverCPU = settings.serverCPU
         let pid = server.pid
         let me = getpid()
         try onWorker(workers.publisher) {
