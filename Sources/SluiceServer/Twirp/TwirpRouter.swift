@@ -70,7 +70,8 @@ struct TwirpRouter: Sendable {
             return Self.errorResponse(error)
         } catch {
             logger.error("twirp call failed", metadata: ["method": "\(service)/\(method)", "error": "\(error)"])
-            return Self.errorResponse(TwirpError(.internalError, "\(error)"))
+            // The detail is logged above; clients get no internal text (issue #20).
+            return Self.errorResponse(TwirpError(.internalError, "internal error"))
         }
     }
 
