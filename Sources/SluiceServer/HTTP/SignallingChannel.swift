@@ -42,6 +42,9 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
         let channel: any Channel
     }
 
+    /// How long a connection may stay silent before it is closed.
+    static let idleReadTimeout = TimeAmount.seconds(60)
+
     let responder: HTTPChannelHandler.Responder
     let accept: Accept
     let maxFrameSize: Int
@@ -93,6 +96,12 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enablePipelining = false  // NIOAsyncChannel handles one request at a time
             configuration.enableErrorHandling = false  // Hummingbird answers errors itself
             configuration.enableResponseHeaderValidation = false  // HTTPTypes already validates
+            // First in the pipeline, for the connection's whole life: a peer that sends nothing for
+            // `idleReadTimeout` (a half-open socket, a client that stalls mid-request) is closed.
+            // WebSocket peers are pinged every 30 s and answer with a pong, which counts as a read.
+            try channel.pipeline.syncOperations.addHandlers([
+                IdleStateHandler(readTimeout: Self.idleReadTimeout), IdleConnectionCloser(),
+            ])
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             return Value(negotiated: negotiated, channel: channel)
         }
@@ -123,5 +132,18 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` reports that nothing was read for too long.
+final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -178,7 +178,9 @@ public final class SluiceApplication: Sendable {
                 server: SignallingChannel.builder(maxFrameSize: SignalEndpoint.maxMessageSize) { target, authorization in
                     await signal.accept(target: target, authorization: authorization)
                 },
-                configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice"),
+                // A first minute of a sale opens hundreds of sockets at once: the default queue
+                // of 256 pending connections drops SYNs and makes clients wait a second per retry.
+                configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice", backlog: 2048),
                 logger: logger)
             services.append(app)
         }
