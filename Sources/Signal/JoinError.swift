@@ -17,7 +17,7 @@ public enum JoinError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         // The JS SDK looks for this exact phrase to decide not to retry.
         case .roomNotFound: return "requested room does not exist"
-        case .roomFull: return "room has exceeded its max participants"
+        case .roomFull: return "room is full: max participants reached"
         case .invalidRoomName(let why): return why
         case .storage: return "internal error: could not save the room, try again"
         case .unavailable(let why): return "server is at capacity: \(why)"
