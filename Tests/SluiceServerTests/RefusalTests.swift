@@ -54,3 +54,19 @@ import WebRTC
         #expect(open >= 3)  // stdin, stdout, stderr at least
     }
 }
+
+import NIOCore
+import NIOEmbedded
+
+@Suite struct IdleConnectionTests {
+    @Test func silentConnectionIsClosedOnReadIdle() throws {
+        let channel = EmbeddedChannel(handlers: [IdleConnectionCloser()])
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        #expect(channel.isActive)
+        // Other events pass through; a write-idle event does not close.
+        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.write)
+        #expect(channel.isActive)
+        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        #expect(!channel.isActive)
+    }
+}

@@ -241,6 +241,16 @@ struct SignalEndpoint: Sendable {
 
     /// Answers `/rtc/validate` and a `/rtc` request that was not upgraded.
     func validate(_ request: Request, upgradeAttempt: Bool) async -> Response {
+        // An upgrade request reaches the router only when it was not the connection's first
+        // request: NIO upgrades the first request only (swift-nio #680), and the HTTP decoder
+        // stops after an upgrade request, so this connection cannot carry another. Say so and close,
+        // so the client's pool drops the connection and a retry opens a fresh one.
+        if upgradeAttempt, request.headers[.upgrade]?.lowercased().contains("websocket") == true {
+            var response = Self.text("a WebSocket upgrade must be the first request on its connection; retry on a new connection",
+                                     status: .badRequest)
+            response.headers[.connection] = "close"
+            return response
+        }
         let target = request.uri.description
         switch await admission.admit(target: target, authorization: request.headers[.authorization]) {
         case .failure(let refusal):
