@@ -65,7 +65,10 @@ struct TwirpRouter: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply)))
         } catch let error as TwirpError {
             if error.code == .internalError {
+                // Internal failures carry detail (SQL, file system, codec errors) meant for the
+                // operator: logged here, never sent, whichever service raised them (issue #20).
                 logger.error("twirp call failed", metadata: ["method": "\(service)/\(method)", "error": "\(error)"])
+                return Self.errorResponse(TwirpError(.internalError, "internal error"))
             }
             return Self.errorResponse(error)
         } catch {
