@@ -371,3 +371,83 @@ def test_racing_into_a_full_room_everyone_admitted_or_told_why(server):
         await lk.aclose()
 
     asyncio.run(asyncio.wait_for(go(), 60))
+
+
+async def upgrade_probe(server, tok):
+    """One `/rtc` upgrade on a raw socket: (status, body) of a refusal, or (101, "") (then closed)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write((f"GET /rtc?protocol=16&access_token={tok} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").encode())
+    head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).decode()
+    status = int(head.split()[1])
+    body = ""
+    if status != 101:
+        length = int(next(line.split(":")[1] for line in head.split("\r\n") if line.lower().startswith("content-length")))
+        body = (await asyncio.wait_for(reader.readexactly(length), 5)).decode()
+    writer.close()
+    return status, body
+
+
+def test_out_of_file_descriptors_the_joiner_is_told_and_the_others_keep_going(workdir, monkeypatch):
+    """The server under a hard open-file limit of 400: joins past what the descriptors allow are
+    refused with HTTP 503 'server is at capacity: no file descriptors left' before any socket or
+    port is spent on them, and everyone in keeps being served."""
+    import os
+    import stat
+    from conftest import SluiceServer, sluice_binary
+    wrapper = os.path.join(workdir, "sluice-limited")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nulimit -n 400 || exit 1\nexec {sluice_binary()} \"$@\"\n")
+    os.chmod(wrapper, stat.S_IRWXU)
+    monkeypatch.setenv("SLUICE_BIN", wrapper)
+    server = SluiceServer(workdir).start()
+    try:
+        async def go():
+            lk = api.LiveKitAPI(url=server.http_url, api_key=API_KEY, api_secret=API_SECRET)
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True)) as http:
+                # In batches, so the whole crowd is in well within the 15 s ping timeout
+                # (these clients never ping).
+                inside, refused = [], []
+                for batch in range(20):
+                    seen = await asyncio.gather(*(raw_join(http, server, "fd", f"v{batch}-{i}", seconds=0.5)
+                                                  for i in range(10)))
+                    for s in seen:
+                        if s["status"] is not None or s["close"] is not None:
+                            refused.append(s)
+                        else:
+                            assert s["kinds"][:1] == ["join"], s
+                            inside.append(s)
+                    if refused:
+                        break
+                refusal = refused[0] if refused else None
+                print(f"\n{len(inside)} admitted under a 400-descriptor limit; then: http {refusal and refusal['status']} "
+                      f"{refusal and refusal['body']!r} close {refusal and refusal['close']}")
+                assert refusal is not None and 50 <= len(inside) < 200, open(server.log_path).read()[:600]
+                assert all(r["status"] == 503 for r in refused), [r["status"] for r in refused]
+                # The reason, read from the refused upgrade itself. Each refused socket that closes
+                # frees a descriptor, so a probe at the boundary may get in; most must not.
+                probes = [await upgrade_probe(server, token(f"probe-{i}", "fd", can_publish=False)) for i in range(5)]
+                print(f"probes at the limit: {probes}")
+                told = [p for p in probes if p == (503, "server is at capacity: no file descriptors left")]
+                assert len(told) >= 3 and all(p in told or p[0] == 101 for p in probes), probes
+                for s in inside[::10]:  # the ones in still get answers
+                    await s["ws"].send_bytes(rtc.SignalRequest(ping_req=rtc.Ping(timestamp=7)).SerializeToString())
+                    while True:
+                        r = rtc.SignalResponse()
+                        r.ParseFromString((await s["ws"].receive(timeout=5)).data)
+                        if r.WhichOneof("message") == "pong_resp":
+                            break
+                listed = await lk.room.list_rooms(api.ListRoomsRequest(names=["fd"]))
+                # A probe that got in and dropped its socket stays parked for a resume meanwhile.
+                got_in = sum(1 for p in probes if p[0] == 101)
+                assert len(inside) <= listed.rooms[0].num_participants <= len(inside) + got_in
+                for s in inside:
+                    await s["ws"].close()
+            await lk.aclose()
+
+        asyncio.run(asyncio.wait_for(go(), 120))
+        assert server.alive()
+        assert "open_files_hard=400" in open(server.log_path).read()
+    finally:
+        server.stop()
