@@ -477,3 +477,32 @@ def test_out_of_file_descriptors_the_joiner_is_told_and_the_others_keep_going(wo
         assert "open_files_hard=400" in open(server.log_path).read()
     finally:
         server.stop()
+
+
+def test_create_room_calls_and_first_joins_race_into_one_room(server):
+    """livekit-api CreateRoom calls and raw joins for the same new rooms, all at once: one room
+    per name, whoever came first, and every answer names it."""
+    async def go():
+        lk = api.LiveKitAPI(url=server.http_url, api_key=API_KEY, api_secret=API_SECRET)
+        names = [f"launch-{i}" for i in range(10)]
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            creates = [lk.room.create_room(api.CreateRoomRequest(name=n, metadata=f"try-{k}"))
+                       for n in names for k in range(5)]
+            viewers = [Viewer(http, server, n, f"v{k}") for n in names for k in range(10)]
+            results = await asyncio.gather(*creates, *(v.connect() for v in viewers), return_exceptions=True)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            assert not failures, failures[:3]
+            created = results[:len(creates)]
+            assert all(v.first == "join" for v in viewers), [v.error or v.first for v in viewers if v.first != "join"][:3]
+            listed = await lk.room.list_rooms(api.ListRoomsRequest(names=names))
+            sids = {r.name: r.sid for r in listed.rooms}
+            print(f"\n{len(creates)} CreateRoom + {len(viewers)} joins into {len(names)} new rooms: "
+                  f"{len(listed.rooms)} rooms, {sum(r.num_participants for r in listed.rooms)} participants")
+            assert len(listed.rooms) == len(names)
+            assert all(room.sid == sids[room.name] for room in created)
+            assert all(v.join.room.sid == sids[v.room] for v in viewers)
+            assert sum(r.num_participants for r in listed.rooms) == len(viewers)
+            await asyncio.gather(*(v.leave() for v in viewers))
+        await lk.aclose()
+
+    asyncio.run(asyncio.wait_for(go(), 60))
