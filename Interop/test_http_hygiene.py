@@ -125,3 +125,33 @@ def test_oversized_headers_and_stalled_clients_do_not_stop_the_server(server):
     finally:
         for s in idle:
             s.close()
+
+
+def test_slowloris_and_silent_connections_are_closed(server):
+    """One client trickles its request head a byte a second (never idle, never done), another
+    opens a socket and sends nothing: both are closed by the first-request deadline (10 s)."""
+    import threading
+    drip = socket.create_connection(("127.0.0.1", server.port))
+    silent = socket.create_connection(("127.0.0.1", server.port))
+    closed_at = {}
+    start = time.monotonic()
+
+    def trickle():
+        drip.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        try:
+            for _ in range(30):
+                time.sleep(1)
+                drip.sendall(b"x")
+        except OSError:
+            closed_at["drip"] = time.monotonic() - start
+
+    t = threading.Thread(target=trickle)
+    t.start()
+    assert closed_by_peer(silent, timeout=20)
+    closed_at["silent"] = time.monotonic() - start
+    t.join(30)
+    print(f"\nclosed after: {closed_at}")
+    assert 9 <= closed_at["silent"] <= 15
+    assert "drip" in closed_at and 9 <= closed_at["drip"] <= 16
+    drip.close()
+    silent.close()

@@ -44,6 +44,9 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
 
     /// How long a connection may stay silent before it is closed.
     static let idleReadTimeout = TimeAmount.seconds(60)
+    /// How long a new connection has to send its first request head (LiveKit clients send it
+    /// at once; a browser's preconnect that never sends one is closed too).
+    static let firstRequestDeadline = TimeAmount.seconds(10)
 
     let responder: HTTPChannelHandler.Responder
     let accept: Accept
@@ -111,6 +114,10 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
                 IdleStateHandler(readTimeout: Self.idleReadTimeout), IdleConnectionCloser(),
             ])
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            // A client that trickles its first request a byte at a time never trips the idle
+            // timeout (slowloris): its request head must be complete within `firstRequestDeadline`.
+            let deadline = channel.eventLoop.scheduleTask(in: Self.firstRequestDeadline) { channel.close(promise: nil) }
+            negotiated.whenComplete { _ in deadline.cancel() }
             return Value(negotiated: negotiated, channel: channel)
         }
     }
