@@ -155,3 +155,23 @@ def test_slowloris_and_silent_connections_are_closed(server):
     assert "drip" in closed_at and 9 <= closed_at["drip"] <= 16
     drip.close()
     silent.close()
+
+
+def test_oversized_body_is_refused(server):
+    """A Twirp body over the 4 MiB limit is refused with a Twirp error, not buffered whole."""
+    admin = api.AccessToken(API_KEY, API_SECRET).with_grants(api.VideoGrants(room_list=True)).to_jwt()
+    body = b"{" + b" " * (5 * 1024 * 1024) + b"}"
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        s.sendall(request("/twirp/livekit.RoomService/ListRooms", "POST", b"",
+                          {"Content-Type": "application/json", "Authorization": f"Bearer {admin}"})[:-len(b"Content-Length: 0\r\n\r\n")]
+                  + f"Content-Length: {len(body)}\r\n\r\n".encode())
+        try:
+            s.sendall(body)
+        except OSError:
+            pass  # the server may stop reading once it has refused
+        status, _, text = read_response(s)
+        print(f"\n5 MiB Twirp body: {status} {text}")
+        assert status == 400 and "too large" in text
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        s.sendall(request("/"))
+        assert read_response(s)[0] == 200
