@@ -40,7 +40,15 @@ public actor RoomManager {
     private let nowMs: @Sendable () -> Int64
     private let logger: Logger
     private var rooms: [String: OpenRoom] = [:]
+    /// Creations in flight, by name: a second create or first join of the same name awaits the
+    /// first one's store write instead of racing it (the actor is re-entered at every await).
+    private var creating: [String: Task<Result<RoomRecord, RoomError>, Never>] = [:]
+    /// Closes in flight, by name: a new room of that name is stored only after the old row closed.
+    private var closing: [String: Task<Result<Void, RoomError>, Never>] = [:]
     private var nextOrder = 0
+    /// Called at each point where admission suspends; tests hold a caller there to force an
+    /// interleaving. Nil in production.
+    private var admissionHook: (@Sendable (AdmissionPoint) async -> Void)?
     private var observers: [@Sendable (RoomEvent) -> Void] = []
 
     public init(store: SluiceStore, defaults: RoomDefaults, logger: Logger,
@@ -54,6 +62,21 @@ public actor RoomManager {
     /// Adds a listener for room lifecycle events (webhooks, metrics). Called on the actor; keep it cheap.
     public func observe(_ observer: @escaping @Sendable (RoomEvent) -> Void) {
         observers.append(observer)
+    }
+
+    /// Where admission can be suspended, for `setAdmissionHook`.
+    public enum AdmissionPoint: Sendable, Equatable {
+        /// About to write a new room to the store.
+        case storingRoom(String)
+        /// Waiting for another request's creation of the same room.
+        case awaitingRoom(String)
+        /// A participant is admitted and announced; its session record is about to be written.
+        case recordingParticipant(room: String, identity: String)
+    }
+
+    /// Installs a hook run at each `AdmissionPoint` (tests only).
+    public func setAdmissionHook(_ hook: (@Sendable (AdmissionPoint) async -> Void)?) {
+        admissionHook = hook
     }
 
     private func emit(_ event: RoomEvent) {
@@ -72,32 +95,67 @@ public actor RoomManager {
     // MARK: Rooms
 
     /// Creates a room, or returns the existing open room of that name unchanged (as LiveKit does).
+    /// Concurrent calls for one name (API or first joins) all return the same room.
     public func createRoom(name: String, emptyTimeout: UInt32 = 0, departureTimeout: UInt32 = 0,
                            maxParticipants: UInt32 = 0, metadata: String = "") async throws(RoomError) -> RoomSnapshot {
         try Self.validate(name: name)
-        if let existing = rooms[name] { return snapshot(existing) }
-        let record = RoomRecord(
-            sid: SessionID.room(), name: name, metadata: metadata,
-            emptyTimeout: emptyTimeout == 0 ? defaults.emptyTimeout : emptyTimeout,
-            departureTimeout: departureTimeout == 0 ? defaults.departureTimeout : departureTimeout,
-            maxParticipants: maxParticipants == 0 ? defaults.maxParticipants : maxParticipants,
-            createdAtMs: nowMs())
-        do {
-            try await store.insertRoom(record)
-        } catch {
-            throw .storage("\(error)")
+        return snapshot(try await openRoom(name: name, emptyTimeout: emptyTimeout, departureTimeout: departureTimeout,
+                                           maxParticipants: maxParticipants, metadata: metadata))
+    }
+
+    private func openRoom(name: String, emptyTimeout: UInt32 = 0, departureTimeout: UInt32 = 0,
+                          maxParticipants: UInt32 = 0, metadata: String = "") async throws(RoomError) -> OpenRoom {
+        // Each pass either returns or waits for a close or creation that someone else started;
+        // a few passes cover a room closed and re-created while we waited.
+        for _ in 0..<8 {
+            if let existing = rooms[name] { return existing }
+            if let pending = creating[name] {
+                await admissionHook?(.awaitingRoom(name))
+                let result = await pending.value
+                if creating[name] == pending { creating[name] = nil }
+                return try install(result.get())
+            }
+            if let closure = closing[name] {
+                _ = await closure.value
+                continue
+            }
+            let record = RoomRecord(
+                sid: SessionID.room(), name: name, metadata: metadata,
+                emptyTimeout: emptyTimeout == 0 ? defaults.emptyTimeout : emptyTimeout,
+                departureTimeout: departureTimeout == 0 ? defaults.departureTimeout : departureTimeout,
+                maxParticipants: maxParticipants == 0 ? defaults.maxParticipants : maxParticipants,
+                createdAtMs: nowMs())
+            let store = self.store, hook = admissionHook, logger = self.logger
+            let task = Task<Result<RoomRecord, RoomError>, Never> {
+                await hook?(.storingRoom(name))
+                do {
+                    // Returns the row already open under this name if there is one (another
+                    // server process on the same file, or a row whose close failed).
+                    return .success(try await store.openRoom(record))
+                } catch {
+                    logger.error("storing room failed", metadata: ["room": "\(name)", "error": "\(error)"])
+                    return .failure(.storage("\(error)"))
+                }
+            }
+            creating[name] = task
+            let result = await task.value
+            if creating[name] == task { creating[name] = nil }
+            return try install(result.get())
         }
-        // Another request may have created the same room while we awaited the store.
-        if let existing = rooms[name] {
-            try? await store.closeRoom(sid: record.sid, atMs: nowMs())
-            return snapshot(existing)
-        }
+        logger.error("room kept closing while being opened", metadata: ["room": "\(name)"])
+        throw .storage("room \(name) kept closing while being opened")
+    }
+
+    /// Makes a stored room open in memory, once: whoever gets here first installs it, the
+    /// others find it.
+    private func install(_ record: RoomRecord) -> OpenRoom {
+        if let existing = rooms[record.name] { return existing }
         nextOrder += 1
-        let room = OpenRoom(record: record, emptySinceMs: record.createdAtMs, order: nextOrder)
-        rooms[name] = room
-        logger.info("room created", metadata: ["room": "\(name)", "sid": "\(record.sid)"])
+        let room = OpenRoom(record: record, emptySinceMs: nowMs(), order: nextOrder)
+        rooms[record.name] = room
+        logger.info("room created", metadata: ["room": "\(record.name)", "sid": "\(record.sid)"])
         emit(.started(snapshot(room)))
-        return snapshot(room)
+        return room
     }
 
     /// Open rooms, all of them or those named (unknown names are skipped, as LiveKit does).
@@ -111,17 +169,20 @@ public actor RoomManager {
     }
 
     public func deleteRoom(name: String) async throws(RoomError) {
-        guard let room = rooms[name] else { throw .notFound(name) }
-        try await close(room, reason: .roomDeleted, why: "deleted")
+        guard rooms[name] != nil else { throw .notFound(name) }
+        try await close(name, reason: .roomDeleted, why: "deleted")
     }
 
     public func updateMetadata(name: String, metadata: String) async throws(RoomError) -> RoomSnapshot {
-        guard var room = rooms[name] else { throw .notFound(name) }
+        guard let before = rooms[name] else { throw .notFound(name) }
         do {
-            try await store.updateRoomMetadata(sid: room.record.sid, metadata: metadata)
+            try await store.updateRoomMetadata(sid: before.record.sid, metadata: metadata)
         } catch {
+            logger.error("storing room metadata failed", metadata: ["room": "\(name)", "error": "\(error)"])
             throw .storage("\(error)")
         }
+        // Re-read after the await: joins and leaves meanwhile must not be overwritten by a stale copy.
+        guard var room = rooms[name], room.record.sid == before.record.sid else { throw .notFound(name) }
         room.record.metadata = metadata
         rooms[name] = room
         var update = Livekit_SignalResponse()
@@ -138,9 +199,12 @@ public actor RoomManager {
         for room in rooms.values {
             guard let since = room.emptySinceMs else { continue }
             let timeout = room.hadParticipants ? room.record.departureTimeout : room.record.emptyTimeout
+            // An earlier close in this loop awaited the store: the room may have changed since.
+            guard rooms[room.record.name]?.record.sid == room.record.sid,
+                  rooms[room.record.name]?.members.isEmpty == true else { continue }
             if now - since >= Int64(timeout) * 1000 {
                 do {
-                    try await close(room, reason: .roomClosed, why: "empty for \(timeout) s")
+                    try await close(room.record.name, reason: .roomClosed, why: "empty for \(timeout) s")
                     closed.append(room.record.name)
                 } catch {
                     logger.error("closing idle room failed", metadata: ["room": "\(room.record.name)", "error": "\(error)"])
@@ -150,30 +214,48 @@ public actor RoomManager {
         return closed
     }
 
-    private func close(_ room: OpenRoom, reason: Livekit_DisconnectReason, why: String) async throws(RoomError) {
-        do {
-            try await store.closeRoom(sid: room.record.sid, atMs: nowMs())
-        } catch {
-            throw .storage("\(error)")
-        }
-        rooms[room.record.name] = nil
+    /// Closes a room: it leaves memory at once (so nobody joins a closing room unannounced), its
+    /// members are told, then the store is written. A new room of the same name waits for that write.
+    private func close(_ name: String, reason: Livekit_DisconnectReason, why: String) async throws(RoomError) {
+        guard let room = rooms.removeValue(forKey: name) else { return }
         for member in room.members.values {
             member.sink.send(Self.leave(reason))
             member.sink.close()
         }
         emit(.finished(snapshot(room)))
-        logger.info("room closed", metadata: ["room": "\(room.record.name)", "reason": "\(why)"])
+        logger.info("room closed", metadata: ["room": "\(name)", "reason": "\(why)"])
+        let store = self.store, at = nowMs(), sid = room.record.sid, logger = self.logger
+        let task = Task<Result<Void, RoomError>, Never> {
+            do {
+                try await store.closeRoom(sid: sid, atMs: at)
+                return .success(())
+            } catch {
+                logger.error("storing room close failed", metadata: ["room": "\(name)", "error": "\(error)"])
+                return .failure(.storage("\(error)"))
+            }
+        }
+        closing[name] = task
+        let result = await task.value
+        if closing[name] == task { closing[name] = nil }
+        try result.get()
     }
 
     // MARK: Participants
 
     /// Adds a participant, creating the room if allowed. A participant already in the room with
     /// the same identity is disconnected first (LiveKit's DUPLICATE_IDENTITY).
-    public func join(roomName: String, _ params: JoinParameters, sink: any SignalSink) async throws(JoinError) -> JoinOutcome {
+    ///
+    /// `first` builds the participant's first message (its JoinResponse) from the outcome; it is
+    /// sent through `sink` in the same actor turn that admits the participant, before anyone else
+    /// can send to that sink. So the first message is always the join, and every other participant
+    /// is seen exactly once: in `other_participants` if admitted before, in an update if after.
+    public func join(roomName: String, _ params: JoinParameters, sink: any SignalSink,
+                     first: (@Sendable (JoinOutcome) -> Livekit_SignalResponse)? = nil) async throws(JoinError) -> JoinOutcome {
         if rooms[roomName] == nil {
             guard defaults.autoCreate else { throw .roomNotFound(roomName) }
             do {
-                _ = try await createRoom(name: roomName)
+                try Self.validate(name: roomName)
+                _ = try await openRoom(name: roomName)
             } catch {
                 switch error {
                 case .invalidName(let why): throw .invalidRoomName(why)
@@ -182,6 +264,7 @@ public actor RoomManager {
                 }
             }
         }
+        // From here to the first message nothing awaits: one actor turn admits the participant.
         guard var room = rooms[roomName] else { throw .roomNotFound(roomName) }
 
         if let previous = room.member(identity: params.identity) {
@@ -191,6 +274,7 @@ public actor RoomManager {
         }
         let hidden = params.grant.isHidden
         if room.record.maxParticipants > 0, !hidden, room.visible.count >= Int(room.record.maxParticipants) {
+            rooms[roomName] = room
             throw .roomFull(roomName)
         }
         let now = nowMs()
@@ -213,8 +297,15 @@ public actor RoomManager {
         room.emptySinceMs = nil
         room.hadParticipants = true
         rooms[roomName] = room
+        let outcome = JoinOutcome(room: snapshot(room).proto, participant: info, otherParticipants: others)
+        if let first { sink.send(first(outcome)) }
+        if !hidden {
+            broadcast(in: room, [info], except: info.sid)
+            // In the same turn as the announcement, so a quick leave cannot be reported before it.
+            emit(.participantJoined(snapshot(room), info))
+        }
 
-        if !hidden { broadcast(in: room, [info], except: info.sid) }
+        await admissionHook?(.recordingParticipant(room: roomName, identity: info.identity))
         let session = ParticipantSessionRecord(participantSid: info.sid, roomSid: room.record.sid, roomName: roomName,
                                                identity: info.identity, name: info.name, joinedAtMs: now)
         do {
@@ -224,8 +315,7 @@ public actor RoomManager {
         }
         logger.info("participant joined", metadata: ["room": "\(roomName)", "identity": "\(info.identity)",
                                                      "sid": "\(info.sid)", "hidden": "\(hidden)"])
-        if !hidden { emit(.participantJoined(snapshot(room), info)) }
-        return JoinOutcome(room: snapshot(room).proto, participant: info, otherParticipants: others)
+        return outcome
     }
 
     /// Checks, before any connection is upgraded, that `identity` could join `roomName` now.

@@ -39,10 +39,17 @@ public actor SignalSession {
         self.permission = parameters.permission
     }
 
-    /// Joins the room and sends the JoinResponse, which LiveKit clients require as the first message.
+    /// Joins the room and sends the JoinResponse, which LiveKit clients require as the first
+    /// message: the room sends it in the turn that admits us, ahead of any update about others.
     public func start() async throws(JoinError) {
-        let outcome = try await rooms.join(roomName: roomName, parameters, sink: sink)
+        let subscriberPrimary = parameters.grant.maySubscribe
+        let outcome = try await rooms.join(roomName: roomName, parameters, sink: sink) { outcome in
+            Self.joinResponse(outcome, subscriberPrimary: subscriberPrimary)
+        }
         participantSid = outcome.participant.sid
+    }
+
+    static func joinResponse(_ outcome: JoinOutcome, subscriberPrimary: Bool) -> Livekit_SignalResponse {
         var join = Livekit_JoinResponse()
         join.room = outcome.room
         join.participant = outcome.participant
@@ -52,10 +59,10 @@ public actor SignalSession {
         join.pingInterval = Self.pingInterval
         join.pingTimeout = Self.pingTimeout
         // LiveKit makes the subscriber connection primary for anyone who may subscribe.
-        join.subscriberPrimary = parameters.grant.maySubscribe
+        join.subscriberPrimary = subscriberPrimary
         var response = Livekit_SignalResponse()
         response.join = join
-        sink.send(response)
+        return response
     }
 
     /// Something arrived from the client that is handled elsewhere (SDP, candidates): it still

@@ -41,6 +41,28 @@ public final class SluiceStore: Sendable {
         }
     }
 
+    /// Opens a room unless one of that name is already open, and returns the open room as stored:
+    /// `room` itself, or the one that was there first. Two servers' or two requests' concurrent
+    /// creations of the same name converge on one row instead of one failing on the unique index
+    /// (issue #20: first joins into a new room raced and were refused).
+    public func openRoom(_ room: RoomRecord) async throws -> RoomRecord {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO room (sid, name, metadata, empty_timeout, departure_timeout, max_participants,
+                                  created_at_ms, closed_at_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+                ON CONFLICT(name) WHERE closed_at_ms IS NULL DO NOTHING
+                """, arguments: [room.sid, room.name, room.metadata, Int64(room.emptyTimeout),
+                                 Int64(room.departureTimeout), Int64(room.maxParticipants), room.createdAtMs])
+            // Same write transaction: nothing can close or replace the row in between.
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM room WHERE name = ? AND closed_at_ms IS NULL",
+                                             arguments: [room.name]) else {
+                throw DatabaseError(resultCode: .SQLITE_INTERNAL, message: "room \(room.name) missing after upsert")
+            }
+            return Self.room(from: row)
+        }
+    }
+
     public func updateRoomMetadata(sid: String, metadata: String) async throws {
         try await pool.write { db in
             try db.execute(sql: "UPDATE room SET metadata = ? WHERE sid = ?", arguments: [metadata, sid])

@@ -90,10 +90,15 @@ import Testing
         #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "- a list\n- not a mapping\n") }
     }
 
-    @Test func portRangeMustBeOrdered() {
+    @Test func portRangeMustBeOrdered() throws {
         #expect(throws: ConfigError.self) {
             try ConfigLoader.parse(yaml: "rtc:\n  port_range_start: 6000\n  port_range_end: 5000\n")
         }
+        // One port cannot hold a participant (two peer connections).
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(yaml: "rtc:\n  port_range_start: 6000\n  port_range_end: 6000\n")
+        }
+        #expect(try ConfigLoader.parse(yaml: "rtc:\n  port_range_start: 6000\n  port_range_end: 6001\n").rtc.portRangeEnd == 6001)
     }
 
     @Test func livekitKeysEnvironment() throws {

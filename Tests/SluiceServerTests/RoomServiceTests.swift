@@ -165,3 +165,36 @@ import Testing
         }
     }
 }
+
+/// Internal failures reach API clients as "internal error" only; the detail stays in the log.
+@Suite struct TwirpInternalErrorTests {
+    @Test func internalDetailIsNotSent() async throws {
+        var router = TwirpRouter(service: "livekit.RoomService")
+        router.register("ListRooms", Livekit_ListRoomsRequest.self) { _, _ -> Livekit_ListRoomsResponse in
+            throw TwirpError(.internalError, "SQLite error 19: UNIQUE constraint failed: room.name - while executing `INSERT`")
+        }
+        router.register("DeleteRoom", Livekit_DeleteRoomRequest.self) { _, _ -> Livekit_DeleteRoomResponse in
+            throw CocoaError(.fileWriteOutOfSpace)
+        }
+        let twirp = router
+        let tokens = AccessToken(keys: ["devkey": "secret"])
+        let http = Router()
+        http.post("/twirp/livekit.RoomService/:method") { request, context in
+            await twirp.respond(to: request, method: context.parameters.get("method") ?? "", tokens: tokens,
+                                logger: Logger(label: "t"))
+        }
+        let token = try RoomServiceTests.token(RoomServiceTests.admin)
+        try await Application(router: http).test(.router) { client in
+            for method in ["ListRooms", "DeleteRoom"] {
+                let response = try await client.execute(
+                    uri: "/twirp/livekit.RoomService/\(method)", method: .post,
+                    headers: [.contentType: "application/json", .authorization: "Bearer \(token)"],
+                    body: ByteBuffer(string: "{}"))
+                let body = String(buffer: response.body)
+                #expect(response.status == .internalServerError)
+                #expect(body.contains("\"msg\":\"internal error\""), "\(body)")
+                #expect(!body.contains("SQLite") && !body.contains("Cocoa"))
+            }
+        }
+    }
+}

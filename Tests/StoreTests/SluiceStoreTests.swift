@@ -78,3 +78,26 @@ import Testing
         #expect(try await store.journalMode() == "wal")
     }
 }
+
+@Suite struct SluiceStoreOpenRoomTests {
+    @Test func concurrentOpensOfOneNameConvergeOnOneRow() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-open-\(UUID().uuidString).sqlite").path
+        let store = try SluiceStore(path: path)
+        let results = try await withThrowingTaskGroup(of: RoomRecord.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try await store.openRoom(RoomRecord(sid: "RM_\(i)", name: "sale", emptyTimeout: 1, departureTimeout: 1,
+                                                        maxParticipants: 0, createdAtMs: Int64(i)))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(results.map(\.sid)).count == 1)
+        #expect(try await store.openRooms().map(\.sid) == [results[0].sid])
+        // Once closed, the name opens as a new room.
+        try await store.closeRoom(sid: results[0].sid, atMs: 100)
+        let next = try await store.openRoom(RoomRecord(sid: "RM_new", name: "sale", emptyTimeout: 1, departureTimeout: 1,
+                                                       maxParticipants: 0, createdAtMs: 101))
+        #expect(next.sid == "RM_new")
+    }
+}

@@ -125,6 +125,12 @@ public enum ConfigLoader {
             throw ConfigError(key: "rtc.port_range_start", line: nil,
                               "must not exceed rtc.port_range_end (\(c.rtc.portRangeStart) > \(c.rtc.portRangeEnd))")
         }
+        // A participant holds two peer connections, one UDP port each: a range of one port
+        // admits nobody, and the first join would fail instead of the config.
+        if c.rtc.portRangeStart > 0, c.rtc.portRangeEnd - c.rtc.portRangeStart + 1 < 2 {
+            throw ConfigError(key: "rtc.port_range_end", line: nil,
+                              "the range \(c.rtc.portRangeStart)-\(c.rtc.portRangeEnd) holds fewer than the 2 UDP ports one participant needs")
+        }
         if !c.webhook.apiKey.isEmpty, !c.keys.isEmpty, c.keys[c.webhook.apiKey] == nil {
             throw ConfigError(key: "webhook.api_key", line: nil, "'\(c.webhook.apiKey)' is not one of the configured keys")
         }

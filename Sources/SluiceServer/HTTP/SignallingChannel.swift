@@ -42,6 +42,12 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
         let channel: any Channel
     }
 
+    /// How long a connection may stay silent before it is closed.
+    static let idleReadTimeout = TimeAmount.seconds(60)
+    /// How long a new connection has to send its first request head (LiveKit clients send it
+    /// at once; a browser's preconnect that never sends one is closed too).
+    static let firstRequestDeadline = TimeAmount.seconds(10)
+
     let responder: HTTPChannelHandler.Responder
     let accept: Accept
     let maxFrameSize: Int
@@ -80,8 +86,13 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
             var configuration = NIOUpgradableHTTPServerPipelineConfiguration<Negotiated>(
                 upgradeConfiguration: .init(upgraders: [upgrader], notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // From here Hummingbird answers parse errors itself (400, close); NIO's
+                        // handler would answer them a second time.
+                        let nioErrors = try channel.pipeline.syncOperations.handler(type: HTTPServerProtocolErrorHandler.self)
+                        channel.pipeline.syncOperations.removeHandler(nioErrors, promise: nil)
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(CloseAfterResponse())
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                         if case .refuse(let status, let reason) = chosen.value {
@@ -91,9 +102,22 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
                     }
                 }))
             configuration.enablePipelining = false  // NIOAsyncChannel handles one request at a time
-            configuration.enableErrorHandling = false  // Hummingbird answers errors itself
+            // NIO answers a request it cannot parse (headers over 80 KB, garbage) with 400 and
+            // closes. Without it a bad *first* request, seen before Hummingbird takes over, left
+            // the connection waiting for an upgrade decision that never came.
+            configuration.enableErrorHandling = true
             configuration.enableResponseHeaderValidation = false  // HTTPTypes already validates
+            // First in the pipeline, for the connection's whole life: a peer that sends nothing for
+            // `idleReadTimeout` (a half-open socket, a client that stalls mid-request) is closed.
+            // WebSocket peers are pinged every 30 s and answer with a pong, which counts as a read.
+            try channel.pipeline.syncOperations.addHandlers([
+                IdleStateHandler(readTimeout: Self.idleReadTimeout), IdleConnectionCloser(),
+            ])
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            // A client that trickles its first request a byte at a time never trips the idle
+            // timeout (slowloris): its request head must be complete within `firstRequestDeadline`.
+            let deadline = channel.eventLoop.scheduleTask(in: Self.firstRequestDeadline) { channel.close(promise: nil) }
+            negotiated.whenComplete { _ in deadline.cancel() }
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -122,6 +146,45 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Closes a connection when `IdleStateHandler` reports that nothing was read for too long.
+final class IdleConnectionCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Closes the connection once a response that says `Connection: close` is written: Hummingbird
+/// closes only when the request asked, and a refused late upgrade leaves the HTTP decoder stopped,
+/// so the connection could carry nothing more anyway.
+final class CloseAfterResponse: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+    private var closing = false
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            closing = head.headerFields[.connection]?.lowercased() == "close"
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            guard closing else {
+                context.write(data, promise: promise)
+                return
+            }
+            context.writeAndFlush(data, promise: promise)
+            context.close(promise: nil)
         }
     }
 }

@@ -123,13 +123,49 @@ public final class SluiceApplication: Sendable {
         return router
     }
 
+    var resourceLimits: ResourceLimits {
+        ResourceLimits(portRange: mediaSessions.settings.portRange, addresses: mediaSessions.settings.localAddresses.count,
+                       media: mediaSessions)
+    }
+
     var signalEndpoint: SignalEndpoint {
-        SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms),
-                       rooms: rooms, media: mediaSessions, resumable: resumableSessions, logger: logger)
+        SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits),
+                       rooms: rooms, media: mediaSessions, resumable: resumableSessions, resources: resourceLimits,
+                       logger: logger)
+    }
+
+    /// Raises the open-file limit and says what the server can hold: descriptors and the UDP
+    /// port range, each as participants, with a warning when one of them is the smaller bound.
+    func reportCapacity() {
+        let settings = mediaSessions.settings
+        let addresses = max(1, settings.localAddresses.count)
+        var metadata: Logger.Metadata = [:]
+        var byFiles: Int?
+        if let files = ResourceLimits.raiseOpenFileLimit() {
+            metadata["open_files_soft_before"] = "\(files.before)"
+            metadata["open_files_soft"] = "\(files.after)"
+            metadata["open_files_hard"] = "\(files.hard)"
+            byFiles = Int(clamping: (files.after - min(files.after, UInt64(ResourceLimits.reservedFiles)))
+                / UInt64(2 + 2 * addresses))
+            metadata["participants_by_open_files"] = "\(byFiles!)"
+        }
+        let byPorts = ResourceLimits.participantCapacity(portRange: settings.portRange, addresses: addresses)
+        if let range = settings.portRange, let byPorts {
+            metadata["udp_ports"] = "\(range.lowerBound)-\(range.upperBound)"
+            metadata["participants_by_udp_ports"] = "\(byPorts)"
+        }
+        logger.info("capacity", metadata: metadata)
+        if let byPorts, byPorts < 50 {
+            logger.warning("rtc port range is small: it holds \(byPorts) participants (2 UDP ports each); widen rtc.port_range_start/end")
+        }
+        if let byFiles, let byPorts, byFiles < byPorts {
+            logger.warning("the open-file limit (\(ResourceLimits.openFileLimit()?.soft ?? 0)) allows fewer participants (\(byFiles)) than the port range (\(byPorts)); raise `ulimit -n` (hard limit) for the service")
+        }
     }
 
     /// Runs until SIGINT/SIGTERM: one HTTP listener per bind address plus the idle-room sweeper.
     public func run() async throws {
+        reportCapacity()
         await connectWebhooks()
         await egress.recoverInterrupted()
         await egress.observeRooms()
@@ -142,7 +178,9 @@ public final class SluiceApplication: Sendable {
                 server: SignallingChannel.builder(maxFrameSize: SignalEndpoint.maxMessageSize) { target, authorization in
                     await signal.accept(target: target, authorization: authorization)
                 },
-                configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice"),
+                // A first minute of a sale opens hundreds of sockets at once: the default queue
+                // of 256 pending connections drops SYNs and makes clients wait a second per retry.
+                configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice", backlog: 2048),
                 logger: logger)
             services.append(app)
         }

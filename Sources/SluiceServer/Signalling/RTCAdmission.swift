@@ -18,6 +18,7 @@ struct RTCAdmission: Sendable {
 
     let tokens: AccessToken
     let rooms: RoomManager
+    var resources: ResourceLimits?
 
     func admit(target: String, authorization: String?) async -> Result<Admitted, Refusal> {
         let query = RTCQuery(target: target)
@@ -37,6 +38,10 @@ struct RTCAdmission: Sendable {
             return .failure(Refusal(status: 401, reason: "permissions denied: the token names no room"))
         }
         guard !claims.identity.isEmpty else { return .failure(Refusal(status: 401, reason: "the token has no identity (sub)")) }
+        // Refused here, before the upgrade, while a plain HTTP 503 can still say why.
+        if let refusal = await resources?.admissionRefusal() {
+            return .failure(Refusal(status: refusal.httpStatus, reason: refusal.description))
+        }
         do {
             try await rooms.checkAdmission(roomName: room, identity: claims.identity, hidden: grant.isHidden)
         } catch {

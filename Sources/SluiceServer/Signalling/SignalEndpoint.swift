@@ -16,6 +16,7 @@ struct SignalEndpoint: Sendable {
     let rooms: RoomManager
     let media: MediaSessions
     let resumable: ResumableSessions
+    let resources: ResourceLimits
     let logger: Logger
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
@@ -106,7 +107,7 @@ struct SignalEndpoint: Sendable {
         do {
             try await session.start()
         } catch {
-            try? await outbound.close(.policyViolation, reason: "\(error)")
+            refuse(socket, error, room: admitted.roomName, identity: admitted.parameters.identity)
             return nil
         }
         do {
@@ -120,14 +121,24 @@ struct SignalEndpoint: Sendable {
             return ResumableSessions.Parked(session: session, media: participant, sink: sink, roomName: admitted.roomName,
                                             identity: admitted.parameters.identity)
         } catch {
-            logger.error("media setup failed", metadata: ["room": "\(admitted.roomName)", "error": "\(error)"])
-            var leave = Livekit_SignalResponse()
-            leave.leave = Livekit_LeaveRequest.with { $0.reason = .stateMismatch; $0.action = .disconnect }
-            sink.send(leave)
-            await session.end(reason: .stateMismatch)
-            sink.close()
+            // The JoinResponse is out, so the client hears a leave and a close frame with the reason;
+            // the others in the room see this participant leave.
+            let refusal = resources.mediaRefusal(for: error)
+            logger.error("media setup failed", metadata: ["room": "\(admitted.roomName)", "error": "\(error)",
+                                                          "told": "\(refusal.description)"])
+            await session.end(reason: .joinFailure)
+            refuse(socket, refusal, room: admitted.roomName, identity: admitted.parameters.identity)
+            sink.close()  // the socket's queue already ends with the refusal's close frame
             return nil
         }
+    }
+
+    /// Tells a client with a WebSocket that it cannot join: a leave, then a close frame with the
+    /// same reason. The log gets the detail the client does not.
+    private func refuse(_ socket: WebSocketSignalSink, _ error: JoinError, room: String, identity: String) {
+        logger.info("join refused", metadata: ["room": "\(room)", "identity": "\(identity)", "why": "\(error.detail)"])
+        socket.send(SignalRefusal.leave())
+        socket.close(SignalRefusal.closeCode(for: error), reason: error.description)
     }
 
     /// A resuming client takes its parked session back: ReconnectResponse first, then what the
@@ -216,6 +227,9 @@ struct SignalEndpoint: Sendable {
                 case .close:
                     try await outbound.close(.normalClosure, reason: nil)
                     return
+                case .closeWith(let code, let reason):
+                    try await outbound.close(code, reason: SignalRefusal.closeReason(reason))
+                    return
                 }
             } catch {
                 logger.debug("signal write failed", metadata: ["error": "\(error)"])
@@ -227,6 +241,16 @@ struct SignalEndpoint: Sendable {
 
     /// Answers `/rtc/validate` and a `/rtc` request that was not upgraded.
     func validate(_ request: Request, upgradeAttempt: Bool) async -> Response {
+        // An upgrade request reaches the router only when it was not the connection's first
+        // request: NIO upgrades the first request only (swift-nio #680), and the HTTP decoder
+        // stops after an upgrade request, so this connection cannot carry another. Say so and close,
+        // so the client's pool drops the connection and a retry opens a fresh one.
+        if upgradeAttempt, request.headers[.upgrade]?.lowercased().contains("websocket") == true {
+            var response = Self.text("a WebSocket upgrade must be the first request on its connection; retry on a new connection",
+                                     status: .badRequest)
+            response.headers[.connection] = "close"
+            return response
+        }
         let target = request.uri.description
         switch await admission.admit(target: target, authorization: request.headers[.authorization]) {
         case .failure(let refusal):

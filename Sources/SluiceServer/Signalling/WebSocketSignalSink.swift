@@ -1,4 +1,5 @@
 import LiveKitProto
+import NIOWebSocket
 import Signal
 
 /// A `SignalSink` that queues responses for the WebSocket writer task, so a room broadcasting
@@ -7,6 +8,8 @@ struct WebSocketSignalSink: SignalSink {
     enum Item: Sendable {
         case message(Livekit_SignalResponse)
         case close
+        /// Close with a code and reason (a refusal); the writer fits the reason to a close frame.
+        case closeWith(WebSocketErrorCode, String)
     }
 
     let continuation: AsyncStream<Item>.Continuation
@@ -17,6 +20,12 @@ struct WebSocketSignalSink: SignalSink {
 
     func close() {
         continuation.yield(.close)
+        continuation.finish()
+    }
+
+    /// Closes after the queued messages with `code` and `reason`.
+    func close(_ code: WebSocketErrorCode, reason: String) {
+        continuation.yield(.closeWith(code, reason))
         continuation.finish()
     }
 }

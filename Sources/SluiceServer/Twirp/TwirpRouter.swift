@@ -65,12 +65,16 @@ struct TwirpRouter: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: reply)))
         } catch let error as TwirpError {
             if error.code == .internalError {
+                // Internal failures carry detail (SQL, file system, codec errors) meant for the
+                // operator: logged here, never sent, whichever service raised them (issue #20).
                 logger.error("twirp call failed", metadata: ["method": "\(service)/\(method)", "error": "\(error)"])
+                return Self.errorResponse(TwirpError(.internalError, "internal error"))
             }
             return Self.errorResponse(error)
         } catch {
             logger.error("twirp call failed", metadata: ["method": "\(service)/\(method)", "error": "\(error)"])
-            return Self.errorResponse(TwirpError(.internalError, "\(error)"))
+            // The detail is logged above; clients get no internal text (issue #20).
+            return Self.errorResponse(TwirpError(.internalError, "internal error"))
         }
     }
 

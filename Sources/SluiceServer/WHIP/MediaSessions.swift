@@ -52,6 +52,8 @@ actor MediaSessions {
     }
 
     var sessionCount: Int { sessions.count }
+    /// WHIP/WHEP sessions and LiveKit participants holding media ports now.
+    var mediaSessionCount: Int { rooms.values.reduce(0) { $0 + $1.sessions.count } }
     var roomCount: Int { rooms.count }
 
     func session(id: String) -> MediaSession? { sessions[id] }

@@ -185,7 +185,8 @@ struct WHIPRoutes: Sendable {
         do {
             _ = try await rooms.createRoom(name: name)
         } catch {
-            throw WHIPError(.badRequest, "\(error)")
+            if case .storage = error { throw WHIPError(.internalServerError, error.detail) }
+            throw WHIPError(.badRequest, error.description)
         }
     }
 
@@ -199,10 +200,15 @@ struct WHIPRoutes: Sendable {
 
     private func failure(_ error: any Error) -> Response {
         let whip = error as? WHIPError ?? WHIPError(.internalServerError, "\(error)")
-        if whip.status.code >= 500 { logger.error("WHIP/WHEP request failed", metadata: ["error": "\(whip.reason)"]) }
+        var reason = whip.reason
+        if whip.status.code >= 500 {
+            // The detail is for the log; the client learns only that the server failed.
+            logger.error("WHIP/WHEP request failed", metadata: ["error": "\(whip.reason)"])
+            reason = "internal error"
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; charset=utf-8"
-        return Response(status: whip.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: whip.reason + "\n")))
+        return Response(status: whip.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: reason + "\n")))
     }
 
     private func escape(_ room: String) -> String {
