@@ -58,7 +58,14 @@ main(async () => {
   await step('startRoomCompositeEgressConflict', () => new TwirpRpc(url, 'livekit').request('Egress',
     'StartRoomCompositeEgress', conflicting, { Authorization: `Bearer ${jwt}` }));
 
-  await sleep(1500);
+  // Until every recording has its first media (ACTIVE), within 10 s: a loaded machine may be slow.
+  const waitStart = Date.now();
+  for (let i = 0; i < 50; i++) {
+    const items = await egress.listEgress({ roomName: room });
+    if (items.length >= 4 && items.every((x) => x.status === EgressStatus.EGRESS_ACTIVE)) break;
+    await sleep(200);
+  }
+  out('waitedForActive', { ms: Date.now() - waitStart });
   await step('listEgressByRoom', () => egress.listEgress({ roomName: room }),
              (r) => ({ items: r.map((i) => [i.egressId, EgressStatus[i.status]]) }));
   await step('listEgressById', () => egress.listEgress({ egressId: composite.egressId }),
@@ -71,7 +78,7 @@ main(async () => {
   await step('updateStream', () => egress.updateStream(composite.egressId, ['rtmp://127.0.0.1:1/live/b']));
   await step('updateStreamUnknownEgress', () => egress.updateStream('EG_nope', ['rtmp://127.0.0.1:1/live/b']));
 
-  await sleep(Math.max(0, Number(seconds) * 1000 - 1500));
+  await sleep(Math.max(0, Number(seconds) * 1000 - (Date.now() - waitStart)));
   // Route 3, recording stop; then what the app polls until the file is final.
   for (const info of started.filter(Boolean)) {
     await step(`stopEgress ${info.egressId}`, () => egress.stopEgress(info.egressId), summary);
