@@ -206,6 +206,8 @@ def test_room_service_methods_and_tokens_through_the_node_sdk(server):
     for name, status_code, code in [("getUnknownParticipant", 404, "not_found"), ("muteUnknownTrack", 404, "not_found"),
                                     ("metadataOfUnknownRoom", 404, "not_found"),
                                     ("moveParticipant", 501, "unimplemented"), ("forwardParticipant", 501, "unimplemented"),
+                                    ("listIngress", 501, "unimplemented"), ("listSipInboundTrunk", 501, "unimplemented"),
+                                    ("listDispatch", 501, "unimplemented"),
                                     ("wrongSecret", 401, "unauthenticated")]:
         assert refused(drive[name], status_code, code), (name, drive[name])
         assert len(drive[name]["message"]) > 10, drive[name]

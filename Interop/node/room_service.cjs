@@ -65,6 +65,10 @@ async function drive() {
   await step('metadataOfUnknownRoom', () => rooms.updateRoomMetadata(`${room}-nowhere`, 'x'));
   await step('moveParticipant', () => rooms.moveParticipant(room, 'viewer', `${room}-other`));
   await step('forwardParticipant', () => rooms.forwardParticipant(room, 'viewer', `${room}-other`));
+  // The SDK's clients for services Sluice does not run get Twirp's unimplemented, not a parse error.
+  await step('listIngress', () => new sdk.IngressClient(url, API_KEY, API_SECRET).listIngress({ roomName: room }));
+  await step('listSipInboundTrunk', () => new sdk.SipClient(url, API_KEY, API_SECRET).listSipInboundTrunk());
+  await step('listDispatch', () => new sdk.AgentDispatchClient(url, API_KEY, API_SECRET).listDispatch(room));
   const wrongSecret = new RoomServiceClient(url, API_KEY, 'not-the-secret');
   await step('wrongSecret', () => wrongSecret.listRooms());
 }
