@@ -45,15 +45,17 @@ import Testing
                                         json: #"{"room_name":"shop","identity":"carol","file_outputs":[{}]}"#)
             #expect(nobody.status == .notFound)
             let twoFiles = try await call(client, "StartParticipantEgress", grant: record,
-                                          json: #"{"room_name":"shop","identity":"carol","file_outputs":[{},{}]}"#)
+                                          json: #"{"room_name":"shop","identity":"carol","file_outputs":[{"filepath":"a"},{"filepath":"b"}]}"#)
             #expect(twoFiles.status == .badRequest)
             let noTracks = try await call(client, "StartTrackCompositeEgress", grant: record,
                                           json: #"{"room_name":"shop","file_outputs":[{}]}"#)
             #expect(noTracks.status == .badRequest)
-            for method in ["StartWebEgress", "UpdateStream"] {
-                let r = try await call(client, method, grant: record, json: "{}")
-                #expect(r.status == .notImplemented && code(r) == "unimplemented", "\(method)")
-            }
+            let web = try await call(client, "StartWebEgress", grant: record, json: #"{"url":"https://x"}"#)
+            #expect(web.status == .notImplemented && code(web) == "unimplemented")
+            // UpdateStream of an egress that does not exist is not_found, as in LiveKit.
+            let streamOfNothing = try await call(client, "UpdateStream", grant: record,
+                                                 json: #"{"egressId":"EG_nope","addOutputUrls":["rtmp://x"]}"#)
+            #expect(streamOfNothing.status == .notFound && code(streamOfNothing) == "not_found")
             let compositeNoRoom = try await call(client, "StartRoomCompositeEgress", grant: record,
                                                  json: #"{"room_name":"nowhere","layout":"grid","file_outputs":[{}]}"#)
             #expect(compositeNoRoom.status == .notFound)

@@ -54,10 +54,7 @@ struct EgressService: Sendable {
         r.register("StartParticipantEgress", Livekit_ParticipantEgressRequest.self) { req, claims in
             try requireRecord(claims)
             try await requireRoom(req.roomName)
-            guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
-                throw Self.onlyFiles
-            }
-            let output = try Self.singleFile(req.fileOutputs)
+            let output = try Self.fileOutput(EgressOutputs(req))
             let participant: Livekit_ParticipantInfo
             do {
                 participant = try await rooms.participant(roomName: req.roomName, identity: req.identity)
@@ -87,12 +84,7 @@ struct EgressService: Sendable {
         r.register("StartTrackCompositeEgress", Livekit_TrackCompositeEgressRequest.self) { req, claims in
             try requireRecord(claims)
             try await requireRoom(req.roomName)
-            guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
-                throw Self.onlyFiles
-            }
-            let legacy: Livekit_EncodedFileOutput? = if case .file(let file)? = req.output { file } else { nil }
-            let output = try Self.fileOutput(legacy: legacy, otherLegacyOutput: legacy == nil && req.output != nil,
-                                             list: req.fileOutputs)
+            let output = try Self.fileOutput(EgressOutputs(req))
             let published = await media.publishedTracks(room: req.roomName)
             var tracks: [EgressTrackSource] = []
             for (sid, kind) in [(req.videoTrackID, TrackKind.video), (req.audioTrackID, TrackKind.audio)] where !sid.isEmpty {
@@ -117,12 +109,7 @@ struct EgressService: Sendable {
         r.register("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self) { req, claims in
             try requireRecord(claims)
             try await requireRoom(req.roomName)
-            guard req.streamOutputs.isEmpty, req.segmentOutputs.isEmpty, req.imageOutputs.isEmpty else {
-                throw Self.onlyFiles
-            }
-            let legacy: Livekit_EncodedFileOutput? = if case .file(let file)? = req.output { file } else { nil }
-            let output = try Self.fileOutput(legacy: legacy, otherLegacyOutput: legacy == nil && req.output != nil,
-                                             list: req.fileOutputs)
+            let output = try Self.fileOutput(EgressOutputs(req))
             // An unknown layout is refused before the room is looked at further.
             do throws(RoomCompositeRequest.Failure) {
                 _ = try RoomCompositeRequest.layout(req.layout)
@@ -133,8 +120,13 @@ struct EgressService: Sendable {
                                                    filepath: output.filepath, defaultName: Self.defaultCompositeName)
             return try await manager.startRoomComposite(plan)
         }
-        refuse("StartWebEgress", Livekit_WebEgressRequest.self, in: &r,
-               "web egress needs a headless browser, which Sluice does not run")
+        r.register("StartWebEgress", Livekit_WebEgressRequest.self) { req, claims -> Livekit_EgressInfo in
+            try requireRecord(claims)
+            // The outputs are read first so a malformed request hears what is wrong with it.
+            _ = try EgressOutputs(req)
+            throw TwirpError(.unimplemented, "web egress needs a headless browser, which Sluice does not run; "
+                             + "use StartRoomCompositeEgress to record a room")
+        }
         refuse("StartEgress", Livekit_StartEgressRequest.self, in: &r,
                "StartEgress is not implemented; use StartParticipantEgress, StartTrackCompositeEgress or StartTrackEgress")
         r.register("UpdateLayout", Livekit_UpdateLayoutRequest.self) { req, claims in
@@ -147,7 +139,16 @@ struct EgressService: Sendable {
             }
             return try await manager.updateLayout(req.egressID, to: layout, named: req.layout)
         }
-        refuse("UpdateStream", Livekit_UpdateStreamRequest.self, in: &r, "stream outputs are not implemented")
+        r.register("UpdateStream", Livekit_UpdateStreamRequest.self) { req, claims -> Livekit_EgressInfo in
+            try requireRecord(claims)
+            // An unknown egress is not_found, as in LiveKit; a known one has no stream to change,
+            // since Sluice records to files only.
+            guard try await !manager.list(roomName: nil, egressID: req.egressID, activeOnly: false).isEmpty else {
+                throw TwirpError(.notFound, "egress \(req.egressID) not found")
+            }
+            throw TwirpError(.unimplemented, "stream outputs are not implemented: egress \(req.egressID) writes a file "
+                             + "and has no stream URLs to add or remove")
+        }
         r.register("ListEgress", Livekit_ListEgressRequest.self) { req, claims in
             try requireRecord(claims)
             var res = Livekit_ListEgressResponse()
@@ -177,20 +178,11 @@ struct EgressService: Sendable {
     private static let noUploads = TwirpError(.unimplemented, "uploads (S3, GCP, Azure, OSS) are not implemented; "
                                               + "recordings stay in the server's recordings directory")
 
-    /// The file output of an encoded egress: the deprecated `file` field or the one entry of
-    /// `file_outputs`. `otherLegacyOutput`: that oneof holds a stream or segments output instead.
-    private static func fileOutput(legacy: Livekit_EncodedFileOutput?, otherLegacyOutput: Bool,
-                                   list: [Livekit_EncodedFileOutput]) throws(TwirpError) -> Livekit_EncodedFileOutput {
-        if otherLegacyOutput { throw onlyFiles }
-        guard let legacy else { return try singleFile(list) }
-        guard list.isEmpty else { throw TwirpError(.invalidArgument, "give either file or file_outputs, not both") }
-        guard legacy.output == nil else { throw noUploads }
-        return legacy
-    }
-
-    private static func singleFile(_ outputs: [Livekit_EncodedFileOutput]) throws(TwirpError) -> Livekit_EncodedFileOutput {
-        guard let output = outputs.first else { throw TwirpError(.invalidArgument, "a file output is required") }
-        guard outputs.count == 1 else { throw TwirpError(.invalidArgument, "only one file output is allowed") }
+    /// The one file output of an encoded egress, after the legacy field and the lists are merged
+    /// (see `EgressOutputs`): Sluice writes files only, into its recordings directory.
+    static func fileOutput(_ outputs: EgressOutputs) throws(TwirpError) -> Livekit_EncodedFileOutput {
+        guard outputs.streams.isEmpty, outputs.segments.isEmpty, outputs.images.isEmpty else { throw onlyFiles }
+        guard let output = outputs.files.first else { throw TwirpError(.invalidArgument, "a file output is required") }
         guard output.output == nil else { throw noUploads }
         return output
     }

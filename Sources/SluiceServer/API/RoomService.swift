@@ -15,6 +15,15 @@ struct RoomService: Sendable {
         var r = TwirpRouter(service: "livekit.RoomService")
         r.register("CreateRoom", Livekit_CreateRoomRequest.self) { req, claims in
             try require(claims.grant.mayCreateRooms, "roomCreate")
+            // Automatic egress would record the room without anyone asking again; accepting it
+            // and recording nothing would lose the caller's recording, so it is refused plainly.
+            // The playout-delay, sync_streams, node_id and preset options are accepted but not acted
+            // on: they tune LiveKit's media path (a playout-delay header extension, A/V sync, node
+            // placement), and a room works without them.
+            if req.hasEgress {
+                throw TwirpError(.unimplemented, "automatic egress on room creation is not implemented; "
+                                 + "start one with StartRoomCompositeEgress once the room exists")
+            }
             let room = try await call {
                 try await rooms.createRoom(name: req.name, emptyTimeout: req.emptyTimeout,
                                            departureTimeout: req.departureTimeout,
@@ -87,12 +96,24 @@ struct RoomService: Sendable {
             try requireAdmin(claims, room: req.room)
             guard await rooms.room(named: req.room) != nil else { throw TwirpError(.notFound, "room \(req.room) not found") }
             guard req.data.count <= 65_535 else { throw TwirpError(.invalidArgument, "data is larger than 64 KiB") }
+            // The deprecated destination_sids (still sent by the Node SDK when a caller gives
+            // `destinationSids`) name participants by sid; LiveKit delivers to them as well.
+            var destinations = req.destinationIdentities
+            if !req.destinationSids.isEmpty {
+                let present = (try? await rooms.participants(roomName: req.room)) ?? []
+                for info in present where req.destinationSids.contains(info.sid) && !destinations.contains(info.identity) {
+                    destinations.append(info.identity)
+                }
+                guard !destinations.isEmpty else {
+                    throw TwirpError(.notFound, "no participant of room \(req.room) has any of the sids \(req.destinationSids)")
+                }
+            }
             var packet = Livekit_DataPacket()
             packet.kind = req.kind
-            packet.destinationIdentities = req.destinationIdentities
+            packet.destinationIdentities = destinations
             packet.value = .user(Livekit_UserPacket.with {
                 $0.payload = req.data
-                $0.destinationIdentities = req.destinationIdentities
+                $0.destinationIdentities = destinations
                 if req.hasTopic { $0.topic = req.topic }
                 $0.nonce = req.nonce
             })
@@ -103,6 +124,11 @@ struct RoomService: Sendable {
             }
             return Livekit_SendDataResponse()
         }
+        // LiveKit methods that need what Sluice does not have (a second room to carry a
+        // participant's session into, an agent runtime for RPC).
+        r.refuse("ForwardParticipant", "forwarding a participant's tracks into another room is not supported")
+        r.refuse("MoveParticipant", "moving a participant's session into another room is not supported")
+        r.refuse("PerformRpc", "server-initiated RPC to participants is not supported")
         return r
     }
 

@@ -107,7 +107,7 @@ public final class SluiceApplication: Sendable {
         let twirpServices = [
             RoomService(rooms: rooms, media: mediaSessions).router(),
             EgressService(rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions), manager: egress).router(),
-        ]
+        ] + UnservedServices.routers
         let byName = Dictionary(uniqueKeysWithValues: twirpServices.map { ($0.service, $0) })
         let tokens = self.tokens
         let logger = self.logger

@@ -17,9 +17,21 @@ struct TwirpRouter: Sendable {
 
     let service: String
     private(set) var methods: [String: Handler] = [:]
+    /// Methods of LiveKit's API that Sluice does not serve, with why: they answer `unimplemented`
+    /// (501) rather than `bad_route`, so an SDK's caller learns the method exists but is not here.
+    private(set) var unserved: [String: String] = [:]
+    /// Set for a LiveKit service Sluice does not serve at all: every method answers `unimplemented`
+    /// with this message.
+    let unservedService: String?
 
-    init(service: String) {
+    init(service: String, unservedService: String? = nil) {
         self.service = service
+        self.unservedService = unservedService
+    }
+
+    /// A LiveKit method Sluice does not serve: 501 with `message` (after authentication).
+    mutating func refuse(_ method: String, _ message: String) {
+        unserved[method] = message
     }
 
     mutating func register<Req: SwiftProtobuf.Message, Res: SwiftProtobuf.Message>(
@@ -40,8 +52,10 @@ struct TwirpRouter: Sendable {
         var encoding = TwirpEncoding.json
         do {
             encoding = try TwirpEncoding(contentType: request.headers[.contentType])
-            guard let handler = methods[method] else {
-                throw TwirpError(.badRoute, "no handler for /twirp/\(service)/\(method)")
+            let handler = methods[method]
+            let refusal = handler == nil ? unserved[method] ?? unservedService : nil
+            guard handler != nil || refusal != nil else {
+                throw TwirpError(.badRoute, "no method \(method) in /twirp/\(service)")
             }
             guard let token = AccessToken.bearer(request.headers[.authorization]) else {
                 throw TwirpError(.unauthenticated, "missing access token (Authorization: Bearer <jwt>)")
@@ -52,6 +66,8 @@ struct TwirpRouter: Sendable {
             } catch {
                 throw TwirpError(.unauthenticated, error.description)
             }
+            if let refusal { throw TwirpError(.unimplemented, "\(service)/\(method) is not implemented by Sluice: \(refusal)") }
+            guard let handler else { throw TwirpError(.badRoute, "no method \(method) in /twirp/\(service)") }
             var buffer: ByteBuffer
             do {
                 buffer = try await request.body.collect(upTo: Self.maxBodySize)
