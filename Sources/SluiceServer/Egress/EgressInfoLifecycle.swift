@@ -68,6 +68,14 @@ extension Livekit_EgressInfo {
         })
     }
 
+    /// The closed file is in object storage: `filename` is its key, `location` its URL (as LiveKit reports uploads).
+    mutating func markUploaded(key: String, location: String) {
+        guard var file = fileResults.first else { return }
+        file.filename = key
+        file.location = location
+        setFile(file)
+    }
+
     /// The recording failed (or the server stopped under it). What reached the disk stays, and
     /// `file_results` reports its size: fragmented MP4 and WebM play up to the last fragment.
     mutating func markFailed(_ reason: String, at now: Int64) {

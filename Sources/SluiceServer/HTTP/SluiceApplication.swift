@@ -54,7 +54,8 @@ public final class SluiceApplication: Sendable {
         self.webhooks = WebhookNotifier(urls: config.webhook.urls, apiKey: webhookKey,
                                         apiSecret: config.keys[webhookKey] ?? "", logger: logger)
         self.egress = EgressManager(store: store, rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions),
-                                    webhooks: webhooks, recordingsPath: config.recordingsPath, logger: logger)
+                                    webhooks: webhooks, recordingsPath: config.recordingsPath,
+                                    uploads: EgressManager.Uploads(config.recordingsS3), logger: logger)
     }
 
     /// Connects room events to webhooks. Idempotent enough for one call at start.
