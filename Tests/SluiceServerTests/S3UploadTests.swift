@@ -1,3 +1,4 @@
+import Foundation
 import LiveKitProto
 import Testing
 @testable import SluiceServer
@@ -139,5 +140,43 @@ import Testing
         #expect(failure(base + "    force_path_style: maybe\n")?.key == "recordings.s3.force_path_style")
         #expect(failure(base + "    bukket: x\n").map { "\($0.key): \($0.message)" } == "recordings.s3.bukket: unknown key")
         #expect(failure("recordings:\n  s3:\n    access_key: k\n    secret: s\n")?.key == "recordings.s3.bucket")
+    }
+
+    /// Nothing listens on the endpoint: curl's connection error is retried with backoff, then
+    /// reported with the number of attempts; the file is untouched.
+    @Test func unreachableStorageIsRetriedThenReported() throws {
+        let path = NSTemporaryDirectory() + "sluice-s3-unreachable-\(getpid()).mp4"
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // A port that was just free: bind to 0, read it, close.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        close(fd)
+        var d = S3Destination()
+        d.accessKey = "AKID"
+        d.secret = "secret"
+        d.bucket = "b"
+        d.forcePathStyle = true
+        d.endpoint = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        let client = S3Client(settings: .init(maxRetries: 2, retryDelay: 0.05))
+        let started = Date()
+        #expect {
+            _ = try client.upload(path: path, key: "k.mp4", to: d)
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("PUT \(d.endpoint)/b/k.mp4 failed") && text.hasSuffix("(after 3 attempts)")
+        }
+        // 0.05 s then 0.1 s of backoff between the three attempts.
+        #expect(Date().timeIntervalSince(started) >= 0.15)
+        #expect(FileManager.default.fileExists(atPath: path))
     }
 }

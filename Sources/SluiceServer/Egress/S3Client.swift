@@ -123,7 +123,11 @@ struct S3Client: Sendable {
             do {
                 return try perform(method, url, d, headers: headers, body: body)
             } catch {
-                guard error.retryable, attempt < settings.maxRetries else { throw error }
+                guard error.retryable, attempt < settings.maxRetries else {
+                    // Say how hard it was tried, so "connection refused" after a minute of retries reads as such.
+                    guard attempt > 0 else { throw error }
+                    throw Failure(description: "\(error.description) (after \(attempt + 1) attempts)", retryable: false)
+                }
                 let delay = min(settings.retryDelay * Double(1 << min(attempt, 16)), 20)
                 attempt += 1
                 Thread.sleep(forTimeInterval: delay)
