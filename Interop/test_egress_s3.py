@@ -190,6 +190,17 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
     assert refused.file_results[0].filename == os.path.join(workdir, "recordings", "talk", "wrong-secret.webm")
     assert os.path.getsize(refused.file_results[0].filename) == refused.file_results[0].size > 0
     assert "wrong-secret.webm" not in [o["Key"] for o in s3.client.list_objects_v2(Bucket="media").get("Contents", [])]
+    # Keys never leave in EgressInfo (ListEgress, Stop's answer, the store) nor in the log: LiveKit's placeholders.
+    for e in ended + list(listed.values()):
+        for output in e.participant.file_outputs:
+            assert (output.s3.access_key, output.s3.secret) == ("{access_key}", "{secret}"), e
+    stored = b""
+    for name in os.listdir(workdir):
+        if name.startswith("sluice.sqlite"):  # the database and its WAL
+            with open(os.path.join(workdir, name), "rb") as f:
+                stored += f.read()
+    assert stored
     with open(server.log_path, errors="replace") as f:
         log = f.read()
-    assert SECRET not in log and "not-the-secret" not in log
+    for secret in (SECRET, "not-the-secret"):
+        assert secret not in log and secret.encode() not in stored

@@ -179,4 +179,25 @@ import Testing
         #expect(Date().timeIntervalSince(started) >= 0.15)
         #expect(FileManager.default.fileExists(atPath: path))
     }
+
+    /// EgressInfo (stored, listed, sent in webhooks) carries placeholders, not the request's keys.
+    @Test func egressInfoKeepsNoCredentials() {
+        let s3 = Livekit_S3Upload.with {
+            $0.accessKey = "AKID"
+            $0.secret = "very-secret"
+            $0.sessionToken = "token"
+            $0.bucket = "b"
+        }
+        let file = Livekit_EncodedFileOutput.with { $0.filepath = "x.mp4"; $0.s3 = s3 }
+        let participant = Livekit_ParticipantEgressRequest.with { $0.fileOutputs = [file] }
+        let track = Livekit_TrackEgressRequest.with { $0.file = .with { $0.filepath = "t.webm"; $0.s3 = s3 } }
+        let composite = Livekit_RoomCompositeEgressRequest.with { $0.file = file; $0.fileOutputs = [file] }
+        for request: Livekit_EgressInfo.OneOf_Request in [.participant(participant), .track(track), .roomComposite(composite)] {
+            let info = Livekit_EgressInfo.starting(id: "EG_x", roomID: "RM_x", roomName: "r", filename: "/f",
+                                                   request: request, at: 1)
+            let text = (try? info.jsonString()) ?? ""
+            #expect(!text.contains("very-secret") && !text.contains("AKID") && !text.contains("token\""), "\(text)")
+            #expect(text.contains("{secret}") && text.contains("{access_key}") && text.contains("\"b\""), "\(text)")
+        }
+    }
 }
