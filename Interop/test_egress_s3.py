@@ -6,9 +6,11 @@ for ffprobe to judge."""
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import boto3
@@ -19,6 +21,8 @@ from livekit import api, rtc
 from conftest import SluiceServer, free_port
 from lk_rtc import Tone, VideoPattern, connect, publish_audio
 from test_egress import EGRESS_COMPLETE, EGRESS_FAILED, error_of, lkapi, probe, publish_camera, run
+
+EGRESS_ENDING = api.EgressStatus.EGRESS_ENDING
 
 ACCESS_KEY = "sluice-test-key"
 SECRET = "sluice-test-secret-0123456789"
@@ -68,6 +72,49 @@ class S3Server:
         self.log.close()
         shutil.rmtree(self.root, ignore_errors=True)
         os.unlink(self.log_path)
+
+
+class ThrottlingS3:
+    """An S3 endpoint that answers every request after `delay` seconds with 503 SlowDown, as a
+    throttled bucket does: slow enough to watch the egress stay ENDING, and retryable."""
+
+    def __init__(self, delay):
+        self.delay = delay
+        self.requests = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+
+    def answer(self, conn):
+        self.requests += 1
+        # Take whatever the client sends meanwhile (headers, a body after curl's 100-continue
+        # wait), so closing does not reset the connection under the answer.
+        deadline = time.monotonic() + self.delay
+        while (left := deadline - time.monotonic()) > 0:
+            conn.settimeout(left)
+            try:
+                if not conn.recv(65536):
+                    break
+            except OSError:
+                pass
+        body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>" \
+               b"<Message>Please reduce your request rate.</Message></Error>"
+        conn.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
+                     + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        conn.close()
+
+    def stop(self):
+        self.sock.close()
 
 
 @pytest.fixture
@@ -127,24 +174,49 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
         refused = await lk.egress.start_participant_egress(api.ParticipantEgressRequest(
             room_name="talk", identity="alice", file_outputs=[api.EncodedFileOutput(
                 filepath="{room_name}/wrong-secret.webm", s3=upload(secret="not-the-secret"))]))
+        throttled_upload = api.S3Upload(access_key=ACCESS_KEY, secret=SECRET, endpoint=throttling.endpoint,
+                                        bucket="slow", force_path_style=True)
+        throttled = await lk.egress.start_participant_egress(api.ParticipantEgressRequest(
+            room_name="talk", identity="alice", file_outputs=[api.EncodedFileOutput(
+                filepath="{room_name}/throttled.webm", s3=throttled_upload)]))
         await sending
-        ended = []
-        for e in (uploaded, defaulted, refused):
-            ended.append(await lk.egress.stop_egress(api.StopEgressRequest(egress_id=e.egress_id)))
-        listed = {e.egress_id: e for e in (await lk.egress.list_egress(api.ListEgressRequest(room_name="talk"))).items}
+        stopped = {}
+        for e in (uploaded, defaulted, refused, throttled):
+            stopped[e.egress_id] = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=e.egress_id))
+        # StopEgress answers once the file is closed; the throttled upload takes 2 x 2 s + backoff,
+        # and all that time the egress is ENDING.
+        await asyncio.sleep(1.0)
+        during = (await lk.egress.list_egress(api.ListEgressRequest(egress_id=throttled.egress_id))).items[0]
+        deadline = time.monotonic() + 30
+        while True:
+            listed = {e.egress_id: e for e in (await lk.egress.list_egress(api.ListEgressRequest(room_name="talk"))).items}
+            if not any(listed[e.egress_id].status == EGRESS_ENDING for e in stopped.values()) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
         await alice.disconnect()
         await lk.aclose()
-        return ended, listed
+        return [listed[e.egress_id] for e in (uploaded, defaulted, refused, throttled)], listed, stopped, during
 
+    throttling = ThrottlingS3(delay=2.0)
     try:
-        ended, listed = run(go())
+        ended, listed, stopped, during = run(go())
     finally:
         server.stop()
-    uploaded, defaulted, refused = ended
+        throttling.stop()
+    uploaded, defaulted, refused, throttled = ended
     for e in ended:
         print(f"\n{e.egress_id}: {api.EgressStatus.Name(e.status)} error={e.error!r} "
               f"filename={e.file_results[0].filename} location={e.file_results[0].location} size={e.file_results[0].size}")
-        assert listed[e.egress_id].status == e.status, (listed[e.egress_id], e)
+
+    # Stop answered ENDING for the throttled upload, which was still ENDING a second later, and
+    # failed for good after one retry (max_retries: 1) with the storage's words.
+    assert stopped[throttled.egress_id].status == EGRESS_ENDING, stopped[throttled.egress_id]
+    assert during.status == EGRESS_ENDING, during
+    print(f"\nthrottling endpoint saw {throttling.requests} requests")
+    assert throttled.status == EGRESS_FAILED, throttled
+    assert "HTTP 503 SlowDown: Please reduce your request rate. (after 2 attempts)" in throttled.error, throttled.error
+    assert throttling.requests == 2
+    assert os.path.getsize(throttled.file_results[0].filename) == throttled.file_results[0].size > 0
 
     assert uploaded.status == EGRESS_COMPLETE, uploaded
     assert defaulted.status == EGRESS_COMPLETE, defaulted
@@ -191,7 +263,7 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
     assert os.path.getsize(refused.file_results[0].filename) == refused.file_results[0].size > 0
     assert "wrong-secret.webm" not in [o["Key"] for o in s3.client.list_objects_v2(Bucket="media").get("Contents", [])]
     # Keys never leave in EgressInfo (ListEgress, Stop's answer, the store) nor in the log: LiveKit's placeholders.
-    for e in ended + list(listed.values()):
+    for e in ended + list(listed.values()) + list(stopped.values()):
         for output in e.participant.file_outputs:
             assert (output.s3.access_key, output.s3.secret) == ("{access_key}", "{secret}"), e
     stored = b""

@@ -50,6 +50,8 @@ actor EgressManager {
         /// Where the closed file goes, and its object key (its path under the recordings directory).
         var upload: (destination: S3Destination, key: String)?
         var ending: Task<Livekit_EgressInfo, Never>?
+        /// Done when the file is closed (before any upload).
+        var closing: Task<Void, Never>?
     }
 
     private let store: SluiceStore
@@ -186,9 +188,11 @@ actor EgressManager {
         }
     }
 
-    /// StopEgress: ends a live egress and returns its final info (COMPLETE, or FAILED).
+    /// StopEgress: ends a live egress and returns its final info (COMPLETE, or FAILED); one that
+    /// uploads answers ENDING once its file is closed, as LiveKit's does, and completes when the
+    /// storage has the object (ListEgress and the egress_ended webhook tell).
     func stop(_ id: String) async throws(TwirpError) -> Livekit_EgressInfo {
-        if live[id] != nil { return await end(id) }
+        if live[id] != nil { return await end(id, untilUploaded: false) }
         let stored: [EgressRecord]
         do {
             stored = try await store.egresses(egressID: id)
@@ -298,13 +302,15 @@ actor EgressManager {
 
     // MARK: Ending
 
-    /// ENDING, then the file is closed: COMPLETE, or FAILED with `failure` or the close's error.
-    /// Concurrent callers share one ending.
-    private func end(_ id: String, failure: String? = nil) async -> Livekit_EgressInfo {
+    /// ENDING, then the file is closed (and uploaded): COMPLETE, or FAILED with `failure`, the
+    /// close's or the upload's error. Concurrent callers share one ending. With `untilUploaded`
+    /// false, an egress that uploads returns its ENDING info once the file is closed (the upload
+    /// can take minutes; a StopEgress caller should not wait for it).
+    private func end(_ id: String, failure: String? = nil, untilUploaded: Bool = true) async -> Livekit_EgressInfo {
         guard var entry = live[id] else {
             return (try? await list(roomName: nil, egressID: id, activeOnly: false).first) ?? Livekit_EgressInfo()
         }
-        if let ending = entry.ending { return await ending.value }
+        if let ending = entry.ending { return await waitForEnd(id, ending: ending, closing: entry.closing, untilUploaded) }
         guard let control = entry.control else {
             entry.stopRequested = true
             live[id] = entry
@@ -314,8 +320,10 @@ actor EgressManager {
         persist(entry.info)
         notify("egress_updated", entry.info)
         let upload = entry.upload
+        let finishing = Task { await control.finish() }
+        let closing = Task<Void, Never> { _ = await finishing.value }
         let ending = Task<Livekit_EgressInfo, Never> {
-            let result = await control.finish()
+            let result = await finishing.value
             // The egress stays ENDING while the closed file is uploaded; only a whole recording goes up.
             guard case .success(let recording) = result, failure == nil, let upload else {
                 return self.ended(id, result: result, failure: failure)
@@ -324,7 +332,17 @@ actor EgressManager {
             return self.ended(id, result: result, failure: nil, uploaded: uploaded.map { (upload.key, $0) })
         }
         entry.ending = ending
+        entry.closing = upload == nil ? nil : closing
         live[id] = entry
+        return await waitForEnd(id, ending: ending, closing: entry.closing, untilUploaded)
+    }
+
+    private func waitForEnd(_ id: String, ending: Task<Livekit_EgressInfo, Never>, closing: Task<Void, Never>?,
+                            _ untilUploaded: Bool) async -> Livekit_EgressInfo {
+        guard !untilUploaded, let closing else { return await ending.value }
+        await closing.value
+        // Still live: uploading, ENDING. Gone: the upload already ended it.
+        if let info = live[id]?.info { return info }
         return await ending.value
     }
 
