@@ -171,6 +171,10 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
                 s3=upload(metadata={"team": "blue"}, content_disposition="attachment; filename=alice.webm"))]))
         defaulted = await lk.egress.start_track_egress(api.TrackEgressRequest(
             room_name="talk", track_id=video.sid, file=api.DirectFileOutput(filepath="{room_name}/camera.webm")))
+        # Sluice's own compositor (audio only here: the mix in Ogg) uploads the same way.
+        mixed = await lk.egress.start_room_composite_egress(api.RoomCompositeEgressRequest(
+            room_name="talk", audio_only=True, file_outputs=[api.EncodedFileOutput(
+                file_type=api.EncodedFileType.OGG, filepath="{room_name}/mix.ogg", s3=upload())]))
         refused = await lk.egress.start_participant_egress(api.ParticipantEgressRequest(
             room_name="talk", identity="alice", file_outputs=[api.EncodedFileOutput(
                 filepath="{room_name}/wrong-secret.webm", s3=upload(secret="not-the-secret"))]))
@@ -181,7 +185,7 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
                 filepath="{room_name}/throttled.webm", s3=throttled_upload)]))
         await sending
         stopped = {}
-        for e in (uploaded, defaulted, refused, throttled):
+        for e in (uploaded, defaulted, mixed, refused, throttled):
             stopped[e.egress_id] = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=e.egress_id))
         # StopEgress answers once the file is closed; the throttled upload takes 2 x 2 s + backoff,
         # and all that time the egress is ENDING.
@@ -195,7 +199,7 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
             await asyncio.sleep(0.2)
         await alice.disconnect()
         await lk.aclose()
-        return [listed[e.egress_id] for e in (uploaded, defaulted, refused, throttled)], listed, stopped, during
+        return [listed[e.egress_id] for e in (uploaded, defaulted, mixed, refused, throttled)], listed, stopped, during
 
     throttling = ThrottlingS3(delay=2.0)
     try:
@@ -203,7 +207,7 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
     finally:
         server.stop()
         throttling.stop()
-    uploaded, defaulted, refused, throttled = ended
+    uploaded, defaulted, mixed, refused, throttled = ended
     for e in ended:
         print(f"\n{e.egress_id}: {api.EgressStatus.Name(e.status)} error={e.error!r} "
               f"filename={e.file_results[0].filename} location={e.file_results[0].location} size={e.file_results[0].size}")
@@ -220,6 +224,8 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
 
     assert uploaded.status == EGRESS_COMPLETE, uploaded
     assert defaulted.status == EGRESS_COMPLETE, defaulted
+    assert mixed.status == EGRESS_COMPLETE, mixed
+    assert mixed.file_results[0].location == f"{s3.endpoint}/media/talk/mix.ogg", mixed
     # LiveKit's file result for an upload: the object key as filename, its URL as location.
     assert uploaded.file_results[0].filename == "talk/alice.webm"
     assert uploaded.file_results[0].location == f"{s3.endpoint}/media/talk/alice.webm"
@@ -230,7 +236,8 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
     assert not os.path.exists(os.path.join(workdir, "recordings", "talk", "camera.webm"))
 
     for bucket, key, e, codecs in [("media", "talk/alice.webm", uploaded, ["opus", "vp8"]),
-                                   ("defaults", "talk/camera.webm", defaulted, ["vp8"])]:
+                                   ("defaults", "talk/camera.webm", defaulted, ["vp8"]),
+                                   ("media", "talk/mix.ogg", mixed, ["opus"])]:
         head = s3.client.head_object(Bucket=bucket, Key=key)
         local = os.path.join(workdir, f"{bucket}-{os.path.basename(key)}")
         s3.client.download_file(bucket, key, local)
@@ -241,7 +248,7 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
         assert os.path.getsize(local) == e.file_results[0].size == head["ContentLength"]
         assert got == codecs, got
         assert duration > 2.0, duration
-        assert head["ContentType"] == "video/webm", head
+        assert head["ContentType"] == ("audio/ogg" if key.endswith(".ogg") else "video/webm"), head
     # The participant file went up in 4 KiB parts (the storage saw each), the video alone in one PUT.
     log = s3.read_log()
     parts = -(-uploaded.file_results[0].size // 4096)
@@ -264,7 +271,7 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
     assert "wrong-secret.webm" not in [o["Key"] for o in s3.client.list_objects_v2(Bucket="media").get("Contents", [])]
     # Keys never leave in EgressInfo (ListEgress, Stop's answer, the store) nor in the log: LiveKit's placeholders.
     for e in ended + list(listed.values()) + list(stopped.values()):
-        for output in e.participant.file_outputs:
+        for output in list(e.participant.file_outputs) + list(e.room_composite.file_outputs):
             assert (output.s3.access_key, output.s3.secret) == ("{access_key}", "{secret}"), e
     stored = b""
     for name in os.listdir(workdir):
