@@ -20,6 +20,7 @@ from livekit import api, rtc
 
 from conftest import SluiceServer, free_port
 from lk_rtc import Tone, VideoPattern, connect, publish_audio
+from test_node_sdk import node
 from test_egress import EGRESS_COMPLETE, EGRESS_FAILED, error_of, lkapi, probe, publish_camera, run
 
 EGRESS_ENDING = api.EgressStatus.EGRESS_ENDING
@@ -283,3 +284,36 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
         log = f.read()
     for secret in (SECRET, "not-the-secret"):
         assert secret not in log and secret.encode() not in stored
+
+
+def test_node_sdk_starts_an_s3_recording(server, s3):
+    """LiveKit's Node server SDK (what the platform's routes use) sends its protobuf-es JSON: the
+    EncodedFileOutput's `s3` oneof must come through and the MP4 land in the bucket."""
+    async def go():
+        host = await connect(server, "host", "shop")
+        cam, tone = VideoPattern(320, 240, (200, 40, 40), fps=20), Tone()
+        await publish_camera(host, cam, rtc.VideoCodec.H264)
+        await publish_audio(host, tone)
+        sending = asyncio.gather(cam.run(7), tone.run(7))
+        await asyncio.sleep(1.0)
+        steps = await node("egress_s3.cjs", server.http_url, "shop", 4, s3.endpoint, "media", ACCESS_KEY, SECRET,
+                           timeout=90)
+        await sending
+        await host.disconnect()
+        return steps
+
+    steps = run(go())
+    assert steps["stopEgress"]["result"]["status"] in ("EGRESS_ENDING", "EGRESS_COMPLETE"), steps["stopEgress"]
+    ended = steps["ended"]
+    assert ended["status"] == "EGRESS_COMPLETE", ended
+    assert ended["fileResults"][0]["location"] == f"{s3.endpoint}/media/shop/node-host.mp4", ended
+    assert ended["info"]["participant"]["fileOutputs"][0]["s3"]["secret"] == "{secret}", ended
+    local = os.path.join(server.workdir, "node-host.mp4")
+    s3.client.download_file("media", "shop/node-host.mp4", local)
+    got, info = probe(local)
+    head = s3.client.head_object(Bucket="media", Key="shop/node-host.mp4")
+    print(f"\ns3://media/shop/node-host.mp4: {os.path.getsize(local)} bytes, codecs {got}, "
+          f"duration {float(info['format']['duration']):.2f} s, metadata {head.get('Metadata')}")
+    assert got == ["h264", "opus"], got
+    assert float(info["format"]["duration"]) > 2.0
+    assert {k.lower(): v for k, v in head["Metadata"].items()} == {"source": "node-sdk"}, head
