@@ -282,6 +282,8 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
     assert stored
     with open(server.log_path, errors="replace") as f:
         log = f.read()
+    # The startup line names the default bucket (so an operator sees where recordings go), not the secret.
+    assert f"uploaded to s3 bucket defaults region eu-west-1 endpoint {s3.endpoint} path-style key id {ACCESS_KEY}" in log
     for secret in (SECRET, "not-the-secret"):
         assert secret not in log and secret.encode() not in stored
 

@@ -152,6 +152,9 @@ public final class SluiceApplication: Sendable {
         logger.info("sluice listening", metadata: [
             "addresses": "\(config.bindAddresses.map { "\($0):\(config.port)" })",
             "storage": "\(config.storagePath)",
+            // Where recordings go by default; the destination's description leaves the secret out.
+            "recordings": .string(config.recordingsPath
+                + (config.recordingsS3.map { ", uploaded to \(S3Destination($0))" } ?? "")),
         ])
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) },
