@@ -41,8 +41,10 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CFFmpeg", pkgConfig: "libavformat",
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+        // Egress uploads to S3-compatible storage: curl signs (CURLOPT_AWS_SIGV4) and streams them.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // What Swift cannot call directly (GLib macros, varargs, callback trampolines).
-        .target(name: "CShims", dependencies: ["CNice", "COpenSSL", "CUsrsctp"]),
+        .target(name: "CShims", dependencies: ["CNice", "COpenSSL", "CUsrsctp", "CCurl"]),
 
         // MARK: Pure Swift packet formats (RTP, RTCP, SDP, payload descriptors). No I/O.
         .target(name: "Media"),
@@ -88,7 +90,7 @@ let package = Package(
 
         // MARK: HTTP/WebSocket/Twirp server
         .target(name: "SluiceServer", dependencies: [
-            "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress",
+            "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress", "CCurl", "CShims",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Yams", package: "Yams"),

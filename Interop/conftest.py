@@ -35,7 +35,7 @@ def free_port():
 class SluiceServer:
     """One `sluice serve` process with its own data directory and config."""
 
-    def __init__(self, workdir, extra_config="", port=None):
+    def __init__(self, workdir, extra_config="", port=None, recordings_config=""):
         self.workdir = workdir
         self.port = port or free_port()
         self.config_path = os.path.join(workdir, "sluice.yaml")
@@ -47,7 +47,9 @@ class SluiceServer:
                 f"keys:\n  {API_KEY}: {API_SECRET}\n"
                 f"storage:\n  path: {workdir}/sluice.sqlite\n"
                 f"recordings:\n  path: {workdir}/recordings\n"
-                f"logging:\n  level: debug\n"
+                # More keys under `recordings:` (indented by the caller), e.g. an `s3:` default.
+                + recordings_config
+                + "logging:\n  level: debug\n"
                 + extra_config
             )
         self.proc = None

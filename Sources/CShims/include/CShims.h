@@ -10,6 +10,8 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <usrsctp.h>
+#include <curl/curl.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -139,5 +141,37 @@ typedef struct {
 
 /// Parses a notification; returns 0 if it is too short to read.
 int sluice_sctp_parse_notification(const void *data, size_t length, SluiceSCTPNotification *out);
+
+// MARK: libcurl (egress uploads)
+
+// curl_easy_setopt is variadic, which Swift cannot call: one typed entry per argument kind.
+CURLcode sluice_curl_setopt_long(CURL *curl, CURLoption option, long value);
+CURLcode sluice_curl_setopt_string(CURL *curl, CURLoption option, const char *value);
+CURLcode sluice_curl_setopt_pointer(CURL *curl, CURLoption option, void *value);
+CURLcode sluice_curl_setopt_off(CURL *curl, CURLoption option, curl_off_t value);
+long sluice_curl_response_code(CURL *curl);
+
+/// A growable byte buffer curl writes a response body or headers into (free with
+/// sluice_curl_buffer_free).
+typedef struct {
+    char *data;
+    size_t length;
+} SluiceCurlBuffer;
+
+void sluice_curl_buffer_free(SluiceCurlBuffer *buffer);
+
+/// Collects the response body into `body` and the response header lines into `headers`.
+CURLcode sluice_curl_collect_response(CURL *curl, SluiceCurlBuffer *body, SluiceCurlBuffer *headers);
+
+/// A request body read from a file: `length` bytes of `fd` from `offset` (pread, so several
+/// requests may read one descriptor). The state must outlive curl_easy_perform.
+typedef struct {
+    int fd;
+    off_t offset;
+    off_t remaining;
+} SluiceCurlFileBody;
+
+/// Uploads `state`'s byte range as the request body (CURLOPT_UPLOAD with a known size).
+CURLcode sluice_curl_upload_file(CURL *curl, SluiceCurlFileBody *state, curl_off_t length);
 
 #endif

@@ -15,7 +15,9 @@ import SwiftProtobuf
 /// and the rest are accepted and ignored. StartRoomCompositeEgress runs Sluice's own compositor
 /// (LiveKit's grid, speaker and single-speaker layouts, H.264 + AAC at the preset's or advanced
 /// size and rate, changed live by UpdateLayout; see `RoomCompositeRequest`). Web egress needs a
-/// browser and answers 501, as do uploads (S3, GCP, Azure), streams, segments and images.
+/// browser and answers 501, as do streams, segments and images. A file output's `s3` upload (or,
+/// without one, the server's `recordings.s3`) sends the closed file to S3-compatible storage; GCP,
+/// Azure and Alibaba OSS uploads answer 501.
 struct EgressService: Sendable {
     let rooms: RoomManager
     let media: any EgressMediaPlane
@@ -32,9 +34,14 @@ struct EgressService: Sendable {
             try requireRecord(claims)
             try await requireRoom(req.roomName)
             let filepath: String
+            let upload: S3Destination?
             switch req.output {
             case .file(let file)?:
-                guard file.output == nil else { throw Self.noUploads }
+                switch file.output {
+                case nil: upload = nil
+                case .s3(let s3)?: upload = S3Destination(s3)
+                default: throw Self.noUploads
+                }
                 filepath = file.filepath
             case .websocketURL?:
                 throw TwirpError(.unimplemented, "websocket track egress is not implemented; use a file output")
@@ -47,7 +54,7 @@ struct EgressService: Sendable {
             }
             var plan = EgressManager.Plan(roomName: req.roomName, tracks: [track], fileType: nil, filepath: filepath,
                                           defaultName: Self.defaultTrackName, template: FilenameTemplate(),
-                                          identity: nil, request: .track(req))
+                                          identity: nil, request: .track(req), upload: upload)
             await describe(track, in: &plan.template, room: req.roomName)
             return try await manager.start(plan)
         }
@@ -78,7 +85,7 @@ struct EgressService: Sendable {
             let plan = EgressManager.Plan(roomName: req.roomName, tracks: tracks, fileType: output.fileType,
                                           filepath: output.filepath, defaultName: Self.defaultParticipantName,
                                           template: template, identity: req.identity, request: .participant(req),
-                                          audioCodec: req.advanced.audioCodec)
+                                          audioCodec: req.advanced.audioCodec, upload: try Self.upload(output))
             return try await manager.start(plan)
         }
         r.register("StartTrackCompositeEgress", Livekit_TrackCompositeEgressRequest.self) { req, claims in
@@ -104,6 +111,7 @@ struct EgressService: Sendable {
                                           template: FilenameTemplate(), identity: nil, request: .trackComposite(req))
             plan.template.publisherIdentity = tracks[0].identity
             plan.audioCodec = req.advanced.audioCodec
+            plan.upload = try Self.upload(output)
             return try await manager.start(plan)
         }
         r.register("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self) { req, claims in
@@ -117,7 +125,8 @@ struct EgressService: Sendable {
                 throw TwirpError(.invalidArgument, error.description)
             }
             let plan = EgressManager.CompositePlan(roomName: req.roomName, request: req, fileType: output.fileType,
-                                                   filepath: output.filepath, defaultName: Self.defaultCompositeName)
+                                                   filepath: output.filepath, defaultName: Self.defaultCompositeName,
+                                                   upload: try Self.upload(output))
             return try await manager.startRoomComposite(plan)
         }
         r.register("StartWebEgress", Livekit_WebEgressRequest.self) { req, claims -> Livekit_EgressInfo in
@@ -175,16 +184,28 @@ struct EgressService: Sendable {
     }
 
     private static let onlyFiles = TwirpError(.unimplemented, "only file outputs are implemented (no stream, segment or image outputs)")
-    private static let noUploads = TwirpError(.unimplemented, "uploads (S3, GCP, Azure, OSS) are not implemented; "
-                                              + "recordings stay in the server's recordings directory")
+    private static let noUploads = TwirpError(.unimplemented, "only S3 uploads are implemented (not GCP, Azure or OSS); "
+                                              + "use s3 (S3-compatible storage: AWS, MinIO, R2, GCS interoperability)")
 
     /// The one file output of an encoded egress, after the legacy field and the lists are merged
     /// (see `EgressOutputs`): Sluice writes files only, into its recordings directory.
     static func fileOutput(_ outputs: EgressOutputs) throws(TwirpError) -> Livekit_EncodedFileOutput {
         guard outputs.streams.isEmpty, outputs.segments.isEmpty, outputs.images.isEmpty else { throw onlyFiles }
         guard let output = outputs.files.first else { throw TwirpError(.invalidArgument, "a file output is required") }
-        guard output.output == nil else { throw noUploads }
+        _ = try upload(output)
         return output
+    }
+
+    /// A file output's upload: S3 (checked for what it needs), none, or 501 for the other stores.
+    static func upload(_ output: Livekit_EncodedFileOutput) throws(TwirpError) -> S3Destination? {
+        switch output.output {
+        case nil: return nil
+        case .s3(let s3)?:
+            let destination = S3Destination(s3)
+            if let problem = destination.problem { throw TwirpError(.invalidArgument, problem) }
+            return destination
+        default: throw noUploads
+        }
     }
 
     private func requireRecord(_ claims: AccessTokenClaims) throws(TwirpError) {

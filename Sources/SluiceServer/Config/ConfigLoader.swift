@@ -90,6 +90,7 @@ public enum ConfigLoader {
                 for (k, v) in try Mapping(value.node, key: "recordings").entries {
                     switch k {
                     case "path": config.recordingsPath = try v.nonEmptyString("recordings.path")
+                    case "s3": config.recordingsS3 = try s3(v, key: "recordings.s3")
                     default: throw v.unknown("recordings.\(k)")
                     }
                 }
@@ -118,6 +119,43 @@ public enum ConfigLoader {
             keys[key] = secret
         }
         return keys
+    }
+
+    /// `recordings.s3`: the key names of LiveKit egress's `s3:` block, plus how uploads are split
+    /// and retried. Recordings whose request names no upload go to this bucket.
+    private static func s3(_ value: Value, key: String) throws -> ServerConfig.S3 {
+        var s3 = ServerConfig.S3()
+        for (k, v) in try Mapping(value.node, key: key).entries {
+            let path = "\(key).\(k)"
+            switch k {
+            case "access_key": s3.accessKey = try v.nonEmptyString(path)
+            case "secret": s3.secret = try v.nonEmptyString(path)
+            case "session_token": s3.sessionToken = try v.string(path)
+            case "region": s3.region = try v.nonEmptyString(path)
+            case "endpoint":
+                let endpoint = try v.string(path)
+                guard endpoint.isEmpty || ((endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://"))
+                                           && URLComponents(string: endpoint)?.host?.isEmpty == false) else {
+                    throw ConfigError(key: path, line: v.line, "expected an http:// or https:// URL, got '\(endpoint)'")
+                }
+                s3.endpoint = endpoint
+            case "bucket": s3.bucket = try v.nonEmptyString(path)
+            case "force_path_style": s3.forcePathStyle = try v.bool(path)
+            case "max_retries":
+                s3.maxRetries = try v.int(path)
+                guard s3.maxRetries >= 0 else { throw ConfigError(key: path, line: v.line, "must not be negative") }
+            case "part_size", "multipart_threshold":
+                let bytes = try v.int(path)
+                guard bytes > 0 else { throw ConfigError(key: path, line: v.line, "must be a positive number of bytes") }
+                if k == "part_size" { s3.partSize = Int64(bytes) } else { s3.multipartThreshold = Int64(bytes) }
+            default: throw v.unknown(path)
+            }
+        }
+        for (name, present) in [("bucket", !s3.bucket.isEmpty), ("access_key", !s3.accessKey.isEmpty),
+                                ("secret", !s3.secret.isEmpty)] where !present {
+            throw ConfigError(key: "\(key).\(name)", line: value.line, "is required when \(key) is set")
+        }
+        return s3
     }
 
     static func validate(_ c: ServerConfig) throws {

@@ -47,6 +47,25 @@ public struct ServerConfig: Sendable, Equatable {
     public var storagePath: String = "data/sluice.sqlite"
     /// Directory recordings are written to.
     public var recordingsPath: String = "data/recordings"
+    /// `recordings.s3`: where recordings go when a request names no upload (nil: they stay local).
+    public var recordingsS3: S3?
+
+    /// An S3-compatible bucket, with LiveKit egress's `s3:` key names. `secret` is never logged.
+    public struct S3: Sendable, Equatable {
+        public var accessKey = ""
+        public var secret = ""
+        public var sessionToken = ""
+        public var region = "us-east-1"
+        public var endpoint = ""
+        public var bucket = ""
+        public var forcePathStyle = false
+        public var maxRetries = 3
+        /// Files larger than this are uploaded in parts of `part_size` bytes.
+        public var multipartThreshold: Int64 = 16 << 20
+        /// S3 needs at least 5 MiB for every part but the last.
+        public var partSize: Int64 = 8 << 20
+        public init() {}
+    }
 
     public init() {}
 

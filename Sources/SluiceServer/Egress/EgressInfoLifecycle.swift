@@ -28,7 +28,7 @@ extension Livekit_EgressInfo {
         info.roomName = roomName
         info.sourceType = .sdk  // recorded from the tracks, not by a browser
         info.status = .egressStarting
-        info.request = request
+        info.request = request.redactingCredentials()
         info.updatedAt = now
         info.fileResults = [Livekit_FileInfo.with {
             $0.filename = filename
@@ -68,6 +68,14 @@ extension Livekit_EgressInfo {
         })
     }
 
+    /// The closed file is in object storage: `filename` is its key, `location` its URL (as LiveKit reports uploads).
+    mutating func markUploaded(key: String, location: String) {
+        guard var file = fileResults.first else { return }
+        file.filename = key
+        file.location = location
+        setFile(file)
+    }
+
     /// The recording failed (or the server stopped under it). What reached the disk stays, and
     /// `file_results` reports its size: fragmented MP4 and WebM play up to the last fragment.
     mutating func markFailed(_ reason: String, at now: Int64) {
@@ -86,5 +94,54 @@ extension Livekit_EgressInfo {
 
     private mutating func setFile(_ file: Livekit_FileInfo) {
         fileResults = [file]
+    }
+}
+
+/// Credentials in a request's uploads are replaced by placeholders before the request is kept in
+/// `EgressInfo`, as LiveKit's egress does (`{access_key}`, `{secret}`): EgressInfo is stored in
+/// SQLite, answered by ListEgress and sent in webhooks, none of which should carry keys.
+extension Livekit_EgressInfo.OneOf_Request {
+    func redactingCredentials() -> Self {
+        switch self {
+        case .track(var req):
+            if case .file(var file)? = req.output, case .s3(let s3)? = file.output {
+                file.output = .s3(s3.redacted())
+                req.output = .file(file)
+            }
+            return .track(req)
+        case .participant(var req):
+            req.fileOutputs = req.fileOutputs.map { $0.redacted() }
+            return .participant(req)
+        case .trackComposite(var req):
+            req.fileOutputs = req.fileOutputs.map { $0.redacted() }
+            if case .file(let file)? = req.output { req.output = .file(file.redacted()) }
+            return .trackComposite(req)
+        case .roomComposite(var req):
+            req.fileOutputs = req.fileOutputs.map { $0.redacted() }
+            if case .file(let file)? = req.output { req.output = .file(file.redacted()) }
+            return .roomComposite(req)
+        default:
+            return self
+        }
+    }
+}
+
+extension Livekit_EncodedFileOutput {
+    func redacted() -> Self {
+        guard case .s3(let s3)? = output else { return self }
+        var copy = self
+        copy.output = .s3(s3.redacted())
+        return copy
+    }
+}
+
+extension Livekit_S3Upload {
+    func redacted() -> Self {
+        var copy = self
+        if !accessKey.isEmpty { copy.accessKey = "{access_key}" }
+        if !secret.isEmpty { copy.secret = "{secret}" }
+        if !sessionToken.isEmpty { copy.sessionToken = "{session_token}" }
+        if !assumeRoleExternalID.isEmpty { copy.assumeRoleExternalID = "{external_id}" }
+        return copy
     }
 }

@@ -28,6 +28,14 @@ actor EgressManager {
         var request: Livekit_EgressInfo.OneOf_Request
         /// `EncodingOptions.audio_codec` of the request: Opus is transcoded to AAC or MP3 when asked.
         var audioCodec: Livekit_AudioCodec = .defaultAc
+        /// The request's S3 upload; nil takes the server's `recordings.s3` default, if any.
+        var upload: S3Destination?
+    }
+
+    /// Where finished recordings are uploaded when their request names no upload, and how.
+    struct Uploads: Sendable {
+        var defaultDestination: S3Destination?
+        var client = S3Client(settings: .init())
     }
 
     private struct Live {
@@ -39,7 +47,11 @@ actor EgressManager {
         var identity: String?
         /// Set when a stop arrived before the recording had started.
         var stopRequested = false
+        /// Where the closed file goes, and its object key (its path under the recordings directory).
+        var upload: (destination: S3Destination, key: String)?
         var ending: Task<Livekit_EgressInfo, Never>?
+        /// Done when the file is closed (before any upload).
+        var closing: Task<Void, Never>?
     }
 
     private let store: SluiceStore
@@ -47,6 +59,7 @@ actor EgressManager {
     private let media: any EgressMediaPlane
     private let webhooks: WebhookNotifier?
     private let recordingsPath: String
+    private let uploads: Uploads
     private let logger: Logger
     private let nowNanoseconds: @Sendable () -> Int64
     private var live: [String: Live] = [:]
@@ -56,13 +69,14 @@ actor EgressManager {
     private var notifying: Task<Void, Never>?
 
     init(store: SluiceStore, rooms: RoomManager, media: any EgressMediaPlane, webhooks: WebhookNotifier?,
-         recordingsPath: String, logger: Logger,
+         recordingsPath: String, uploads: Uploads = Uploads(), logger: Logger,
          nowNanoseconds: @escaping @Sendable () -> Int64 = { FileRecorder.unixNanoseconds() }) {
         self.store = store
         self.rooms = rooms
         self.media = media
         self.webhooks = webhooks
         self.recordingsPath = recordingsPath
+        self.uploads = uploads
         self.logger = logger
         self.nowNanoseconds = nowNanoseconds
     }
@@ -131,10 +145,11 @@ actor EgressManager {
             throw TwirpError(.internalError, "\(error)")
         }
         let tracks = choice.included.map { plan.tracks[$0] }
+        let upload = try uploadTarget(plan.upload, path: path)
         let id = SessionID.egress()
         let info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
                                                request: plan.request, at: nowNanoseconds())
-        live[id] = Live(info: info, remainingTracks: Set(tracks.map(\.sid)), identity: plan.identity)
+        live[id] = Live(info: info, remainingTracks: Set(tracks.map(\.sid)), identity: plan.identity, upload: upload)
         persist(info)
         notify("egress_started", info)
         logger.info("egress starting", metadata: ["egress": "\(id)", "room": "\(room.name)", "file": "\(path)",
@@ -173,9 +188,11 @@ actor EgressManager {
         }
     }
 
-    /// StopEgress: ends a live egress and returns its final info (COMPLETE, or FAILED).
+    /// StopEgress: ends a live egress and returns its final info (COMPLETE, or FAILED); one that
+    /// uploads answers ENDING once its file is closed, as LiveKit's does, and completes when the
+    /// storage has the object (ListEgress and the egress_ended webhook tell).
     func stop(_ id: String) async throws(TwirpError) -> Livekit_EgressInfo {
-        if live[id] != nil { return await end(id) }
+        if live[id] != nil { return await end(id, untilUploaded: false) }
         let stored: [EgressRecord]
         do {
             stored = try await store.egresses(egressID: id)
@@ -285,13 +302,15 @@ actor EgressManager {
 
     // MARK: Ending
 
-    /// ENDING, then the file is closed: COMPLETE, or FAILED with `failure` or the close's error.
-    /// Concurrent callers share one ending.
-    private func end(_ id: String, failure: String? = nil) async -> Livekit_EgressInfo {
+    /// ENDING, then the file is closed (and uploaded): COMPLETE, or FAILED with `failure`, the
+    /// close's or the upload's error. Concurrent callers share one ending. With `untilUploaded`
+    /// false, an egress that uploads returns its ENDING info once the file is closed (the upload
+    /// can take minutes; a StopEgress caller should not wait for it).
+    private func end(_ id: String, failure: String? = nil, untilUploaded: Bool = true) async -> Livekit_EgressInfo {
         guard var entry = live[id] else {
             return (try? await list(roomName: nil, egressID: id, activeOnly: false).first) ?? Livekit_EgressInfo()
         }
-        if let ending = entry.ending { return await ending.value }
+        if let ending = entry.ending { return await waitForEnd(id, ending: ending, closing: entry.closing, untilUploaded) }
         guard let control = entry.control else {
             entry.stopRequested = true
             live[id] = entry
@@ -300,20 +319,56 @@ actor EgressManager {
         entry.info.markEnding(at: nowNanoseconds())
         persist(entry.info)
         notify("egress_updated", entry.info)
+        let upload = entry.upload
+        let finishing = Task { await control.finish() }
+        let closing = Task<Void, Never> { _ = await finishing.value }
         let ending = Task<Livekit_EgressInfo, Never> {
-            let result = await control.finish()
-            return self.ended(id, result: result, failure: failure)
+            let result = await finishing.value
+            // The egress stays ENDING while the closed file is uploaded; only a whole recording goes up.
+            guard case .success(let recording) = result, failure == nil, let upload else {
+                return self.ended(id, result: result, failure: failure)
+            }
+            let uploaded = await self.upload(recording.filename, as: upload.key, to: upload.destination, egress: id)
+            return self.ended(id, result: result, failure: nil, uploaded: uploaded.map { (upload.key, $0) })
         }
         entry.ending = ending
+        entry.closing = upload == nil ? nil : closing
         live[id] = entry
+        return await waitForEnd(id, ending: ending, closing: entry.closing, untilUploaded)
+    }
+
+    private func waitForEnd(_ id: String, ending: Task<Livekit_EgressInfo, Never>, closing: Task<Void, Never>?,
+                            _ untilUploaded: Bool) async -> Livekit_EgressInfo {
+        guard !untilUploaded, let closing else { return await ending.value }
+        await closing.value
+        // Still live: uploading, ENDING. Gone: the upload already ended it.
+        if let info = live[id]?.info { return info }
         return await ending.value
     }
 
-    private func ended(_ id: String, result: Result<RecordingResult, RecordingError>, failure: String?) -> Livekit_EgressInfo {
+    private func ended(_ id: String, result: Result<RecordingResult, RecordingError>, failure: String?,
+                       uploaded: Result<(key: String, location: String), S3Client.Failure>? = nil) -> Livekit_EgressInfo {
         guard var info = live.removeValue(forKey: id)?.info else { return Livekit_EgressInfo() }
         switch (result, failure) {
         case (.success(let recording), nil):
-            info.markComplete(recording, at: nowNanoseconds())
+            switch uploaded {
+            case nil:
+                info.markComplete(recording, at: nowNanoseconds())
+            case .success(let object)?:
+                info.markComplete(recording, at: nowNanoseconds())
+                info.markUploaded(key: object.key, location: object.location)
+                // As LiveKit's egress does: once the storage has confirmed the object, the local copy goes.
+                do {
+                    try FileManager.default.removeItem(atPath: recording.filename)
+                } catch {
+                    logger.warning("removing the uploaded recording failed", metadata: [
+                        "egress": "\(id)", "file": "\(recording.filename)", "error": "\(error)"])
+                }
+            case .failure(let error)?:
+                // The local file stays (its path is in file_results) so the recording is not lost.
+                info.markComplete(recording, at: nowNanoseconds())
+                info.markFailed("upload failed: \(error)", at: nowNanoseconds())
+            }
         case (.success, let reason?):
             info.markFailed(reason, at: nowNanoseconds())
         case (.failure(let error), let reason):
@@ -328,6 +383,46 @@ actor EgressManager {
         return info
     }
 
+    // MARK: Uploads
+
+    /// The destination for a recording at `path`: the request's, else the server default; checked
+    /// before anything is recorded. The object key is the path under the recordings directory.
+    private func uploadTarget(_ requested: S3Destination?, path: String) throws(TwirpError)
+        -> (destination: S3Destination, key: String)? {
+        guard let destination = requested ?? uploads.defaultDestination else { return nil }
+        if let problem = destination.problem { throw TwirpError(.invalidArgument, problem) }
+        return (destination, EgressOutputPath.relative(path, under: recordingsPath))
+    }
+
+    /// Uploads on a thread of its own: curl's easy interface blocks, and neither the media
+    /// threads nor Swift's cooperative pool should wait on the network.
+    private nonisolated func upload(_ path: String, as key: String, to destination: S3Destination,
+                                    egress id: String) async -> Result<String, S3Client.Failure> {
+        let client = uploads.client, logger = self.logger
+        logger.info("egress uploading", metadata: ["egress": "\(id)", "file": "\(path)", "key": "\(key)",
+                                                   "to": "\(destination)"])
+        let started = Date()
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<String, S3Client.Failure>, Never>) in
+            let thread = Thread {
+                do throws(S3Client.Failure) {
+                    continuation.resume(returning: .success(try client.upload(path: path, key: key, to: destination)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            thread.name = "sluice-upload"
+            thread.start()
+        }
+        let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+        switch result {
+        case .success(let location):
+            logger.info("egress uploaded", metadata: ["egress": "\(id)", "location": "\(location)", "seconds": "\(seconds)"])
+        case .failure(let error):
+            logger.error("egress upload failed", metadata: ["egress": "\(id)", "error": "\(error)", "seconds": "\(seconds)"])
+        }
+        return result
+    }
+
     // MARK: Room composite
 
     /// A StartRoomCompositeEgress request, checked for room and outputs by the service.
@@ -337,6 +432,7 @@ actor EgressManager {
         var fileType: Livekit_EncodedFileType
         var filepath: String
         var defaultName: String
+        var upload: S3Destination?
     }
 
     /// Starts a room composite: one file of the whole room, drawn in a layout and mixed, that
@@ -362,13 +458,14 @@ actor EgressManager {
             throw TwirpError(.internalError, "\(error)")
         }
         if RecordingContainer(path: path) == nil { path += "." + options.container.fileExtension }
+        let upload = try uploadTarget(plan.upload, path: path)
         let screenShares = Set(((try? await rooms.participants(roomName: room.name)) ?? []).flatMap { participant in
             participant.tracks.filter { $0.source == .screenShare }.map(\.sid)
         })
         let id = SessionID.egress()
         let info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
                                                request: .roomComposite(plan.request), at: nowNanoseconds())
-        live[id] = Live(info: info, remainingTracks: [], identity: nil)
+        live[id] = Live(info: info, remainingTracks: [], identity: nil, upload: upload)
         persist(info)
         notify("egress_started", info)
         logger.info("room composite starting", metadata: [

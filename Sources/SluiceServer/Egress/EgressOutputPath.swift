@@ -50,6 +50,15 @@ enum EgressOutputPath {
         return "/" + components.joined(separator: "/")
     }
 
+    /// `path` (a result of `resolve`) relative to `root`: a recording's object key when uploaded.
+    static func relative(_ path: String, under root: String) -> String {
+        let rootComponents = normalized(absolute(root))
+        let components = normalized(path)
+        guard components.count > rootComponents.count,
+              Array(components.prefix(rootComponents.count)) == rootComponents else { return components.joined(separator: "/") }
+        return components.dropFirst(rootComponents.count).joined(separator: "/")
+    }
+
     private static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }

@@ -54,7 +54,8 @@ public final class SluiceApplication: Sendable {
         self.webhooks = WebhookNotifier(urls: config.webhook.urls, apiKey: webhookKey,
                                         apiSecret: config.keys[webhookKey] ?? "", logger: logger)
         self.egress = EgressManager(store: store, rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions),
-                                    webhooks: webhooks, recordingsPath: config.recordingsPath, logger: logger)
+                                    webhooks: webhooks, recordingsPath: config.recordingsPath,
+                                    uploads: EgressManager.Uploads(config.recordingsS3), logger: logger)
     }
 
     /// Connects room events to webhooks. Idempotent enough for one call at start.
@@ -189,6 +190,9 @@ public final class SluiceApplication: Sendable {
         logger.info("sluice listening", metadata: [
             "addresses": "\(config.bindAddresses.map { "\($0):\(config.port)" })",
             "storage": "\(config.storagePath)",
+            // Where recordings go by default; the destination's description leaves the secret out.
+            "recordings": .string(config.recordingsPath
+                + (config.recordingsS3.map { ", uploaded to \(S3Destination($0))" } ?? "")),
         ])
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) },
