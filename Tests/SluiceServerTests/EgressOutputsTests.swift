@@ -57,6 +57,20 @@ import Testing
         #expect(outputs.files.count == 1 && outputs.streams.count == 1 && outputs.images.count == 2)
     }
 
+    /// A conflict's message names the outputs without their upload credentials: it is logged too.
+    @Test func conflictMessagesHideUploadSecrets() {
+        var withKeys = file("a.mp4")
+        withKeys.s3 = .with { $0.bucket = "b"; $0.accessKey = "AKIAEXAMPLE"; $0.secret = "s3cr3t-value" }
+        var req = Livekit_RoomCompositeEgressRequest()
+        req.file = withKeys
+        req.fileOutputs = [file("b.mp4")]
+        let error = message { () throws(TwirpError) in try EgressOutputs(req) }
+        let text = error.map { "\($0)" } ?? ""
+        #expect(error != nil)
+        #expect(!text.contains("s3cr3t-value") && !text.contains("AKIAEXAMPLE"))
+        #expect(text.contains("{secret}"))
+    }
+
     /// Two different file outputs are a conflict, refused with both named as the caller wrote them.
     @Test func aGenuineConflictNamesBoth() throws {
         var req = Livekit_RoomCompositeEgressRequest()

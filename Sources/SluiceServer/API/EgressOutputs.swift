@@ -110,7 +110,9 @@ struct EgressOutputs: Equatable, Sendable {
 
     /// An output as the caller wrote it: its protojson (camelCase names, enum names), which is
     /// what the Node SDK sent and what a reader of the error can match to their code.
+    /// Upload credentials are replaced by placeholders first: error texts reach logs as well.
     static func describe(_ output: some SwiftProtobuf.Message) -> String {
-        (try? output.jsonString()) ?? "\(output)"
+        let shown: any SwiftProtobuf.Message = (output as? Livekit_EncodedFileOutput)?.redacted() ?? output
+        return (try? shown.jsonString()) ?? "\(shown)"
     }
 }
