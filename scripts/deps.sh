@@ -8,7 +8,7 @@ mode="${1:-system}"
 
 SYSTEM_PKGS=(pkg-config libnice-dev libsrtp2-dev libssl-dev libusrsctp-dev libsqlite3-dev
              libavformat-dev libavcodec-dev libswscale-dev)
-TEST_PKGS=(ffmpeg protobuf-compiler iproute2 iptables procps)
+TEST_PKGS=(ffmpeg protobuf-compiler iproute2 iptables procps prometheus)
 
 pkgs=("${SYSTEM_PKGS[@]}")
 [ "$mode" = test ] && pkgs+=("${TEST_PKGS[@]}")

@@ -164,6 +164,17 @@ public actor RoomManager {
         return selected.sorted { $0.order < $1.order }.map(snapshot)
     }
 
+    /// Who is in the open rooms, for metrics: rooms, members (hidden ones included) and how
+    /// many of them are hidden. One actor turn; no copy of any participant.
+    public func census() -> (rooms: Int, participants: Int, hidden: Int) {
+        var participants = 0, hidden = 0
+        for room in rooms.values {
+            participants += room.members.count
+            for member in room.members.values where member.hidden { hidden += 1 }
+        }
+        return (rooms.count, participants, hidden)
+    }
+
     public func room(named name: String) -> RoomSnapshot? {
         rooms[name].map(snapshot)
     }

@@ -27,6 +27,7 @@ public enum ConfigLoader {
         for (key, value) in top.entries {
             switch key {
             case "port": config.port = try value.port(key)
+            case "prometheus_port": config.prometheusPort = try value.port(key)
             case "bind_addresses": config.bindAddresses = try value.strings(key)
             case "rtc":
                 for (k, v) in try Mapping(value.node, key: "rtc").entries {
@@ -130,6 +131,10 @@ public enum ConfigLoader {
         if c.rtc.portRangeStart > 0, c.rtc.portRangeEnd - c.rtc.portRangeStart + 1 < 2 {
             throw ConfigError(key: "rtc.port_range_end", line: nil,
                               "the range \(c.rtc.portRangeStart)-\(c.rtc.portRangeEnd) holds fewer than the 2 UDP ports one participant needs")
+        }
+        // Two listeners on one address would make the second fail to bind at start.
+        if c.prometheusPort != 0, c.prometheusPort == c.port {
+            throw ConfigError(key: "prometheus_port", line: nil, "must differ from port (\(c.port)): metrics have their own listener")
         }
         if !c.webhook.apiKey.isEmpty, !c.keys.isEmpty, c.keys[c.webhook.apiKey] == nil {
             throw ConfigError(key: "webhook.api_key", line: nil, "'\(c.webhook.apiKey)' is not one of the configured keys")

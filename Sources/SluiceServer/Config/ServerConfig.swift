@@ -36,6 +36,9 @@ public struct ServerConfig: Sendable, Equatable {
     }
 
     public var port: Int = 7880
+    /// LiveKit's `prometheus_port`: a separate HTTP listener serving /metrics on the bind
+    /// addresses. 0 (the default) means no metrics listener.
+    public var prometheusPort: Int = 0
     public var bindAddresses: [String] = ["127.0.0.1"]
     public var rtc = RTC()
     /// API key -> secret.

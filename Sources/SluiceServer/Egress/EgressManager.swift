@@ -229,6 +229,13 @@ actor EgressManager {
     /// The live egress ids (for tests and metrics).
     var liveEgressIDs: [String] { Array(live.keys) }
 
+    /// Recordings in progress by status name (EGRESS_STARTING, EGRESS_ACTIVE, EGRESS_ENDING), for metrics.
+    var liveStatusCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for entry in live.values { counts[String(describing: entry.info.status), default: 0] += 1 }
+        return counts
+    }
+
     // MARK: Auto-stop
 
     func handle(_ event: RoomEvent) async {

@@ -123,6 +123,18 @@ public final class SluiceApplication: Sendable {
         return router
     }
 
+    /// The metrics listener's routes: `/metrics` in Prometheus' text format, as LiveKit serves it.
+    static func metricsRouter(_ metrics: SluiceMetrics) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/metrics") { _, _ -> Response in
+            let body = await metrics.scrape()
+            return Response(status: .ok,
+                            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        return router
+    }
+
     var resourceLimits: ResourceLimits {
         ResourceLimits(portRange: mediaSessions.settings.portRange, addresses: mediaSessions.settings.localAddresses.count,
                        media: mediaSessions)
@@ -183,6 +195,17 @@ public final class SluiceApplication: Sendable {
                 configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice", backlog: 2048),
                 logger: logger)
             services.append(app)
+        }
+        if config.prometheusPort != 0 {
+            let metrics = SluiceMetrics(rooms: rooms, media: mediaSessions, egress: egress, webhooks: webhooks)
+            for address in config.bindAddresses {
+                services.append(Application(
+                    router: Self.metricsRouter(metrics),
+                    configuration: .init(address: .hostname(address, port: config.prometheusPort), serverName: "sluice"),
+                    logger: logger))
+            }
+            logger.info("metrics listening", metadata: [
+                "addresses": "\(config.bindAddresses.map { "\($0):\(config.prometheusPort)/metrics" })"])
         }
         services.append(IdleRoomSweeper(rooms: rooms, interval: idleSweepInterval))
         services.append(EgressShutdown(egress: egress))
