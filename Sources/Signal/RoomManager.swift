@@ -225,6 +225,13 @@ public actor RoomManager {
         return closed
     }
 
+    /// Closes every open room, telling its members `reason` (a shutdown: LiveKit's SERVER_SHUTDOWN).
+    public func closeAll(reason: Livekit_DisconnectReason) async {
+        for name in Array(rooms.keys) {
+            try? await close(name, reason: reason, why: "server shutdown")
+        }
+    }
+
     /// Closes a room: it leaves memory at once (so nobody joins a closing room unannounced), its
     /// members are told, then the store is written. A new room of the same name waits for that write.
     private func close(_ name: String, reason: Livekit_DisconnectReason, why: String) async throws(RoomError) {

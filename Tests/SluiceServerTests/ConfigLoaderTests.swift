@@ -19,6 +19,13 @@ import Testing
         #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "port: 7880\nprometheus_port: 7880") }
     }
 
+    @Test func drainTimeoutIsOffByDefaultAndValidated() throws {
+        #expect(try ConfigLoader.parse(yaml: "").shutdown.drainTimeout == 0)
+        #expect(try ConfigLoader.parse(yaml: "shutdown:\n  drain_timeout: 5").shutdown.drainTimeout == 5)
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "shutdown:\n  drain_timeout: -1") }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "shutdown:\n  drain: 5") }
+    }
+
     @Test func fullConfigParses() throws {
         let c = try ConfigLoader.parse(yaml: """
             port: 7990

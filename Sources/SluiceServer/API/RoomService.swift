@@ -10,11 +10,14 @@ struct RoomService: Sendable {
     let rooms: RoomManager
     /// Live media, for the methods that act on connections (SendData, UpdateSubscriptions).
     let media: MediaSessions?
+    /// Set while draining: CreateRoom is refused (Twirp `unavailable`, HTTP 503).
+    var drain: DrainState? = nil
 
     func router() -> TwirpRouter {
         var r = TwirpRouter(service: "livekit.RoomService")
         r.register("CreateRoom", Livekit_CreateRoomRequest.self) { req, claims in
             try require(claims.grant.mayCreateRooms, "roomCreate")
+            if let drain, drain.isDraining { throw TwirpError(.unavailable, DrainState.reason) }
             let room = try await call {
                 try await rooms.createRoom(name: req.name, emptyTimeout: req.emptyTimeout,
                                            departureTimeout: req.departureTimeout,

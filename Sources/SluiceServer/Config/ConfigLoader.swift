@@ -80,6 +80,13 @@ public enum ConfigLoader {
                     default: throw v.unknown(path)
                     }
                 }
+            case "shutdown":
+                for (k, v) in try Mapping(value.node, key: "shutdown").entries {
+                    switch k {
+                    case "drain_timeout": config.shutdown.drainTimeout = try v.uint32("shutdown.drain_timeout")
+                    default: throw v.unknown("shutdown.\(k)")
+                    }
+                }
             case "storage":
                 for (k, v) in try Mapping(value.node, key: "storage").entries {
                     switch k {

@@ -29,6 +29,13 @@ public struct ServerConfig: Sendable, Equatable {
         public init() {}
     }
 
+    public struct Shutdown: Sendable, Equatable {
+        /// Seconds a SIGTERM waits for rooms to empty while refusing new rooms and joins;
+        /// 0 (the default) stops at once, as SIGINT always does.
+        public var drainTimeout: UInt32 = 0
+        public init() {}
+    }
+
     public struct Logging: Sendable, Equatable {
         public var level: String = "info"
         public var json: Bool = false
@@ -46,6 +53,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var room = Room()
     public var webhook = Webhook()
     public var logging = Logging()
+    public var shutdown = Shutdown()
     /// SQLite database file.
     public var storagePath: String = "data/sluice.sqlite"
     /// Directory recordings are written to.
