@@ -133,23 +133,53 @@ def test_drain_timeout_closes_a_room_that_stays_and_exits_in_time(workdir):
     assert reasons == [rtc.DisconnectReason.SERVER_SHUTDOWN], reasons
 
 
-def test_a_second_sigterm_ends_the_drain_at_once(workdir):
+def test_a_second_sigterm_ends_the_drain_at_once_and_the_recording_is_still_complete(workdir):
     server = SluiceServer(workdir, extra_config="shutdown:\n  drain_timeout: 60\n").start()
 
     async def go():
+        lk = lkapi(server)
         stayer = await connect(server, "stayer", "forever")
+        pattern = VideoPattern(320, 240, (160, 40, 160), fps=20)
+        video = await publish_camera(stayer, pattern, rtc.VideoCodec.VP8)
+        sending = asyncio.ensure_future(pattern.run(5))
+        await asyncio.sleep(1.5)
+        egress = await lk.egress.start_track_egress(api.TrackEgressRequest(
+            room_name="forever", track_id=video.sid, file=api.DirectFileOutput(filepath="second/{track_id}")))
+        assert await wait_for_async(lambda: egress_status(lk, egress.egress_id), lambda e: e.status == EGRESS_ACTIVE, 5)
+        await lk.aclose()
+        await asyncio.sleep(1)
         server.proc.send_signal(signal.SIGTERM)
         await asyncio.sleep(1)
         first_alive = server.proc.poll() is None
         server.proc.send_signal(signal.SIGTERM)
         code, waited = await exit_within(server, 10)
+        sending.cancel()
         await stayer.disconnect()
-        return first_alive, code, waited
+        return egress.egress_id, first_alive, code, waited
 
     try:
-        first_alive, code, waited = asyncio.run(go())
+        egress_id, first_alive, code, waited = asyncio.run(go())
     finally:
         server.stop()
     print(f"\nstill draining after the first SIGTERM: {first_alive}; exit code {code} {waited:.2f} s after the second")
     assert first_alive
     assert code == 0 and waited < 1.5, (code, waited, server.read_log())
+
+    server = SluiceServer(workdir).start()
+
+    async def after():
+        lk = lkapi(server)
+        info = await egress_status(lk, egress_id)
+        await lk.aclose()
+        return info
+    try:
+        info = asyncio.run(after())
+    finally:
+        server.stop()
+    path = info.file_results[0].filename
+    codecs, probed = probe(path)
+    duration = float(probed["format"]["duration"])
+    print(f"egress {api.EgressStatus.Name(info.status)}: {os.path.basename(path)} {codecs} {duration:.2f} s")
+    assert info.status == EGRESS_COMPLETE, info
+    assert codecs == ["vp8"] and duration > 1.5, (codecs, duration)
+    assert decode_errors(path) == ""

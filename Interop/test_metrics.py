@@ -125,6 +125,7 @@ async def room_under_prometheus(server, prom, metrics_port):
     # Prometheus' own view, through its HTTP query API.
     assert await wait_for(lambda: prom.value("livekit_participant_total") == 4, 15), prom.query("livekit_participant_total")
     by_kind = {dict(k)["kind"]: v for k, v in prom.query("sluice_participants").items()}
+    signal_sessions = prom.value("sluice_signal_sessions")
     rooms = prom.value("livekit_room_total")
     tracks = {dict(k)["kind"]: v for k, v in prom.query("livekit_track_published_total").items()}
     await asyncio.sleep(2)
@@ -145,6 +146,7 @@ async def room_under_prometheus(server, prom, metrics_port):
           f"rates {[(dict(k)['direction'], dict(k)['transmission'], round(v)) for k, v in rates.items()]}; bytes out {bytes_out}")
     print(f"process: {process}")
     assert by_kind == {"livekit": 4, "whip": 0, "whep": 0, "hidden": 0}, by_kind
+    assert signal_sessions == 4
     assert rooms == 1
     assert tracks == {"audio": 1, "video": 1}, tracks
     # 15 fps video plus 50 packets/s of Opus come in; three viewers get each of them.

@@ -199,7 +199,8 @@ public final class SluiceApplication: Sendable {
             services.append(app)
         }
         if config.prometheusPort != 0 {
-            let metrics = SluiceMetrics(rooms: rooms, media: mediaSessions, egress: egress, webhooks: webhooks)
+            let metrics = SluiceMetrics(rooms: rooms, media: mediaSessions, egress: egress, webhooks: webhooks,
+                                        resumable: resumableSessions)
             for address in config.bindAddresses {
                 services.append(Application(
                     router: Self.metricsRouter(metrics),

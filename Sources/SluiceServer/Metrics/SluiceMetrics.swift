@@ -20,6 +20,7 @@ final class SluiceMetrics: Sendable {
     private let media: MediaSessions
     private let egress: EgressManager
     private let webhooks: WebhookNotifier
+    private let resumable: ResumableSessions
 
     private let roomTotal: Gauge
     private let participantTotal: Gauge
@@ -31,6 +32,10 @@ final class SluiceMetrics: Sendable {
     private let pliTotal: [String: Counter]
     private let forwardDrops: Counter
     private let egressActive: [String: Gauge]
+    private let egressEnded: [String: Counter]
+    private let signalSessions: Gauge
+    private let signalParked: Gauge
+    private let signalResumes: [String: Counter]
     private let webhookDelivered: Counter
     private let webhookFailed: Counter
     private let cpuSeconds: Counter
@@ -45,8 +50,10 @@ final class SluiceMetrics: Sendable {
     private let seen = Mutex<[String: RoomTraffic.Counts]>([:])
     private let seenScalars = Mutex<[String: Double]>([:])
 
-    init(rooms: RoomManager, media: MediaSessions, egress: EgressManager, webhooks: WebhookNotifier) {
+    init(rooms: RoomManager, media: MediaSessions, egress: EgressManager, webhooks: WebhookNotifier,
+         resumable: ResumableSessions) {
         self.rooms = rooms
+        self.resumable = resumable
         self.media = media
         self.egress = egress
         self.webhooks = webhooks
@@ -87,6 +94,14 @@ final class SluiceMetrics: Sendable {
         egressActive = Dictionary(uniqueKeysWithValues: ["egressStarting", "egressActive", "egressEnding"].map {
             ($0, gauge("sluice_egress_active", "Recordings in progress by status.", [("status", $0)]))
         })
+        egressEnded = Dictionary(uniqueKeysWithValues: ["egressComplete", "egressFailed"].map {
+            ($0, counter("sluice_egress_ended_total", "Recordings ended since start, by final status.", [("status", $0)]))
+        })
+        signalSessions = gauge("sluice_signal_sessions", "LiveKit signalling sessions (WebSocket clients, hidden ones included) in open rooms.")
+        signalParked = gauge("sluice_signal_sessions_parked", "Sessions whose WebSocket dropped, waiting for the client to resume.")
+        signalResumes = Dictionary(uniqueKeysWithValues: ["resumed", "expired"].map {
+            ($0, counter("sluice_signal_resume_total", "Dropped sessions by outcome: resumed by their client, or ended when the window passed.", [("result", $0)]))
+        })
         webhookDelivered = counter("sluice_webhook_delivered_total", "Webhook events delivered (2xx).")
         webhookFailed = counter("sluice_webhook_failed_attempts_total", "Webhook delivery attempts refused or unreachable.")
         cpuSeconds = counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.")
@@ -105,6 +120,10 @@ final class SluiceMetrics: Sendable {
         let egressCounts = await egress.liveStatusCounts
         let delivered = await webhooks.delivered
         let failed = await webhooks.failedAttempts
+        let egressEndedCounts = await egress.endedByStatus
+        let parked = await resumable.parkedCount
+        let resumed = await resumable.resumed
+        let expired = await resumable.expired
 
         roomTotal.set(Double(census.rooms))
         participantTotal.set(Double(census.participants))
@@ -114,6 +133,8 @@ final class SluiceMetrics: Sendable {
         participantsByKind["whip"]?.set(Double(sample.whip))
         participantsByKind["whep"]?.set(Double(sample.whep))
         participantsByKind["hidden"]?.set(Double(census.hidden))
+        signalSessions.set(Double(livekit + census.hidden))
+        signalParked.set(Double(parked))
         tracksPublished["audio"]?.set(Double(sample.traffic.reduce(0) { $0 + $1.publishedAudioTracks }))
         tracksPublished["video"]?.set(Double(sample.traffic.reduce(0) { $0 + $1.publishedVideoTracks }))
         for (status, gauge) in egressActive { gauge.set(Double(egressCounts[status] ?? 0)) }
@@ -151,6 +172,9 @@ final class SluiceMetrics: Sendable {
             }
             grow("webhook.delivered", Double(delivered), webhookDelivered)
             grow("webhook.failed", Double(failed), webhookFailed)
+            for (status, counter) in egressEnded { grow("egress.\(status)", Double(egressEndedCounts[status] ?? 0), counter) }
+            grow("resume.resumed", Double(resumed), signalResumes["resumed"]!)
+            grow("resume.expired", Double(expired), signalResumes["expired"]!)
             if let cpu = process.cpuSeconds { grow("cpu", cpu, cpuSeconds) }
         }
         if let rss = process.residentBytes { residentBytes.set(rss) }
