@@ -11,7 +11,7 @@ import urllib.request
 
 from livekit import api, rtc
 
-from conftest import SluiceServer
+from conftest import SluiceServer, free_port
 from lk_rtc import Tone, VideoPattern, Viewer, connect, publish_audio, token, wait_for
 from test_egress import EGRESS_ACTIVE, EGRESS_COMPLETE, decode_errors, egress_status, lkapi, probe, publish_camera, wait_for_async
 
@@ -37,7 +37,13 @@ async def exit_within(server, seconds):
 
 
 def test_sigterm_refuses_new_joins_lets_the_recording_finish_and_exits_when_the_room_empties(workdir):
-    server = SluiceServer(workdir, extra_config="shutdown:\n  drain_timeout: 30\n").start()
+    metrics_port = free_port()
+    server = SluiceServer(workdir, extra_config=f"shutdown:\n  drain_timeout: 30\nprometheus_port: {metrics_port}\n").start()
+
+    def draining_gauge():
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            line = next(l for l in r.read().decode().splitlines() if l.startswith("sluice_draining "))
+        return float(line.split()[1])
 
     async def go():
         lk = lkapi(server)
@@ -53,10 +59,12 @@ def test_sigterm_refuses_new_joins_lets_the_recording_finish_and_exits_when_the_
             room_name="live", track_id=video.sid, file=api.DirectFileOutput(filepath="drain/{track_id}")))
         assert await wait_for_async(lambda: egress_status(lk, egress.egress_id), lambda e: e.status == EGRESS_ACTIVE, 5)
         assert validate(server, "early", "live")[0] == 200  # admissions are open before the signal
+        gauge_before = draining_gauge()
 
         server.proc.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.5)
         refused_join = validate(server, "latecomer", "live")
+        gauge_during = draining_gauge()
         refused_room = validate(server, "elsewhere", "another-room")
         try:
             await lk.room.create_room(api.CreateRoomRequest(name="new-room"))
@@ -72,16 +80,19 @@ def test_sigterm_refuses_new_joins_lets_the_recording_finish_and_exits_when_the_
         left_at = time.monotonic()
         code, waited = await exit_within(server, 15)
         await lk.aclose()
-        return egress.egress_id, refused_join, refused_room, refused_create, frames_during, still_running, code, waited
+        return (egress.egress_id, refused_join, refused_room, refused_create, frames_during, still_running, code, waited,
+                (gauge_before, gauge_during))
 
     try:
-        egress_id, refused_join, refused_room, refused_create, frames_during, still_running, code, waited = asyncio.run(go())
+        (egress_id, refused_join, refused_room, refused_create, frames_during, still_running, code, waited,
+         gauges) = asyncio.run(go())
     finally:
         alive = server.alive()
         server.stop()
     log = open(server.log_path, errors="replace").read()
     print(f"\nduring the drain: /rtc/validate {refused_join}, new room {refused_room}, CreateRoom {refused_create}; "
           f"viewer decoded {frames_during} camera frames; exit code {code} {waited:.2f} s after the room emptied")
+    assert gauges == (0, 1), gauges  # sluice_draining before and during the drain
     assert refused_join[0] == 503 and "server is draining" in refused_join[1], refused_join
     assert refused_room[0] == 503 and "server is draining" in refused_room[1], refused_room
     assert refused_create is not None and refused_create[0] == 503 and "draining" in refused_create[2], refused_create
@@ -163,7 +174,8 @@ def test_a_second_sigterm_ends_the_drain_at_once_and_the_recording_is_still_comp
         server.stop()
     print(f"\nstill draining after the first SIGTERM: {first_alive}; exit code {code} {waited:.2f} s after the second")
     assert first_alive
-    assert code == 0 and waited < 1.5, (code, waited, server.read_log())
+    # "At once": the recording is closed and the group stopped; 2 s leaves room for a loaded CI machine.
+    assert code == 0 and waited < 2.0, (code, waited, server.read_log())
 
     server = SluiceServer(workdir).start()
 

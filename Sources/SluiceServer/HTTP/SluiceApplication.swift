@@ -200,7 +200,7 @@ public final class SluiceApplication: Sendable {
         }
         if config.prometheusPort != 0 {
             let metrics = SluiceMetrics(rooms: rooms, media: mediaSessions, egress: egress, webhooks: webhooks,
-                                        resumable: resumableSessions)
+                                        resumable: resumableSessions, drain: drain)
             for address in config.bindAddresses {
                 services.append(Application(
                     router: Self.metricsRouter(metrics),

@@ -21,6 +21,8 @@ final class SluiceMetrics: Sendable {
     private let egress: EgressManager
     private let webhooks: WebhookNotifier
     private let resumable: ResumableSessions
+    private let drain: DrainState
+    private let draining: Gauge
 
     private let roomTotal: Gauge
     private let participantTotal: Gauge
@@ -51,8 +53,9 @@ final class SluiceMetrics: Sendable {
     private let seenScalars = Mutex<[String: Double]>([:])
 
     init(rooms: RoomManager, media: MediaSessions, egress: EgressManager, webhooks: WebhookNotifier,
-         resumable: ResumableSessions) {
+         resumable: ResumableSessions, drain: DrainState) {
         self.rooms = rooms
+        self.drain = drain
         self.resumable = resumable
         self.media = media
         self.egress = egress
@@ -102,6 +105,7 @@ final class SluiceMetrics: Sendable {
         signalResumes = Dictionary(uniqueKeysWithValues: ["resumed", "expired"].map {
             ($0, counter("sluice_signal_resume_total", "Dropped sessions by outcome: resumed by their client, or ended when the window passed.", [("result", $0)]))
         })
+        draining = gauge("sluice_draining", "1 while the server drains after SIGTERM (new rooms and joins refused), else 0.")
         webhookDelivered = counter("sluice_webhook_delivered_total", "Webhook events delivered (2xx).")
         webhookFailed = counter("sluice_webhook_failed_attempts_total", "Webhook delivery attempts refused or unreachable.")
         cpuSeconds = counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.")
@@ -135,6 +139,7 @@ final class SluiceMetrics: Sendable {
         participantsByKind["hidden"]?.set(Double(census.hidden))
         signalSessions.set(Double(livekit + census.hidden))
         signalParked.set(Double(parked))
+        draining.set(drain.isDraining ? 1.0 : 0.0)
         tracksPublished["audio"]?.set(Double(sample.traffic.reduce(0) { $0 + $1.publishedAudioTracks }))
         tracksPublished["video"]?.set(Double(sample.traffic.reduce(0) { $0 + $1.publishedVideoTracks }))
         for (status, gauge) in egressActive { gauge.set(Double(egressCounts[status] ?? 0)) }
