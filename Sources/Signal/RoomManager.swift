@@ -164,6 +164,17 @@ public actor RoomManager {
         return selected.sorted { $0.order < $1.order }.map(snapshot)
     }
 
+    /// Who is in the open rooms, for metrics: rooms, members (hidden ones included) and how
+    /// many of them are hidden. One actor turn; no copy of any participant.
+    public func census() -> (rooms: Int, participants: Int, hidden: Int) {
+        var participants = 0, hidden = 0
+        for room in rooms.values {
+            participants += room.members.count
+            for member in room.members.values where member.hidden { hidden += 1 }
+        }
+        return (rooms.count, participants, hidden)
+    }
+
     public func room(named name: String) -> RoomSnapshot? {
         rooms[name].map(snapshot)
     }
@@ -212,6 +223,13 @@ public actor RoomManager {
             }
         }
         return closed
+    }
+
+    /// Closes every open room, telling its members `reason` (a shutdown: LiveKit's SERVER_SHUTDOWN).
+    public func closeAll(reason: Livekit_DisconnectReason) async {
+        for name in Array(rooms.keys) {
+            try? await close(name, reason: reason, why: "server shutdown")
+        }
     }
 
     /// Closes a room: it leaves memory at once (so nobody joins a closing room unannounced), its

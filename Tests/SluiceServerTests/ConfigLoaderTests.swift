@@ -10,6 +10,22 @@ import Testing
         #expect(c.keys.isEmpty)
     }
 
+    @Test func prometheusPortIsOffByDefaultAndValidated() throws {
+        #expect(try ConfigLoader.parse(yaml: "").prometheusPort == 0)
+        #expect(try ConfigLoader.parse(yaml: "prometheus_port: 6789").prometheusPort == 6789)
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "prometheus_port: 70000") }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "prometheus_port: metrics") }
+        // One listener per port: metrics cannot share the signalling port.
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "port: 7880\nprometheus_port: 7880") }
+    }
+
+    @Test func drainTimeoutIsOffByDefaultAndValidated() throws {
+        #expect(try ConfigLoader.parse(yaml: "").shutdown.drainTimeout == 0)
+        #expect(try ConfigLoader.parse(yaml: "shutdown:\n  drain_timeout: 5").shutdown.drainTimeout == 5)
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "shutdown:\n  drain_timeout: -1") }
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "shutdown:\n  drain: 5") }
+    }
+
     @Test func fullConfigParses() throws {
         let c = try ConfigLoader.parse(yaml: """
             port: 7990

@@ -10,6 +10,8 @@ struct RoomService: Sendable {
     let rooms: RoomManager
     /// Live media, for the methods that act on connections (SendData, UpdateSubscriptions).
     let media: MediaSessions?
+    /// Set while draining: CreateRoom is refused (Twirp `unavailable`, HTTP 503).
+    var drain: DrainState? = nil
 
     func router() -> TwirpRouter {
         var r = TwirpRouter(service: "livekit.RoomService")
@@ -24,6 +26,7 @@ struct RoomService: Sendable {
                 throw TwirpError(.unimplemented, "automatic egress on room creation is not implemented; "
                                  + "start one with StartRoomCompositeEgress once the room exists")
             }
+            if let drain, drain.isDraining { throw TwirpError(.unavailable, DrainState.reason) }
             let room = try await call {
                 try await rooms.createRoom(name: req.name, emptyTimeout: req.emptyTimeout,
                                            departureTimeout: req.departureTimeout,

@@ -27,6 +27,7 @@ public enum ConfigLoader {
         for (key, value) in top.entries {
             switch key {
             case "port": config.port = try value.port(key)
+            case "prometheus_port": config.prometheusPort = try value.port(key)
             case "bind_addresses": config.bindAddresses = try value.strings(key)
             case "rtc":
                 for (k, v) in try Mapping(value.node, key: "rtc").entries {
@@ -77,6 +78,13 @@ public enum ConfigLoader {
                         config.logging.level = level
                     case "json": config.logging.json = try v.bool(path)
                     default: throw v.unknown(path)
+                    }
+                }
+            case "shutdown":
+                for (k, v) in try Mapping(value.node, key: "shutdown").entries {
+                    switch k {
+                    case "drain_timeout": config.shutdown.drainTimeout = try v.uint32("shutdown.drain_timeout")
+                    default: throw v.unknown("shutdown.\(k)")
                     }
                 }
             case "storage":
@@ -168,6 +176,10 @@ public enum ConfigLoader {
         if c.rtc.portRangeStart > 0, c.rtc.portRangeEnd - c.rtc.portRangeStart + 1 < 2 {
             throw ConfigError(key: "rtc.port_range_end", line: nil,
                               "the range \(c.rtc.portRangeStart)-\(c.rtc.portRangeEnd) holds fewer than the 2 UDP ports one participant needs")
+        }
+        // Two listeners on one address would make the second fail to bind at start.
+        if c.prometheusPort != 0, c.prometheusPort == c.port {
+            throw ConfigError(key: "prometheus_port", line: nil, "must differ from port (\(c.port)): metrics have their own listener")
         }
         if !c.webhook.apiKey.isEmpty, !c.keys.isEmpty, c.keys[c.webhook.apiKey] == nil {
             throw ConfigError(key: "webhook.api_key", line: nil, "'\(c.webhook.apiKey)' is not one of the configured keys")

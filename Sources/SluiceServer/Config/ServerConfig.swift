@@ -29,6 +29,13 @@ public struct ServerConfig: Sendable, Equatable {
         public init() {}
     }
 
+    public struct Shutdown: Sendable, Equatable {
+        /// Seconds a SIGTERM waits for rooms to empty while refusing new rooms and joins;
+        /// 0 (the default) stops at once, as SIGINT always does.
+        public var drainTimeout: UInt32 = 0
+        public init() {}
+    }
+
     public struct Logging: Sendable, Equatable {
         public var level: String = "info"
         public var json: Bool = false
@@ -36,6 +43,9 @@ public struct ServerConfig: Sendable, Equatable {
     }
 
     public var port: Int = 7880
+    /// LiveKit's `prometheus_port`: a separate HTTP listener serving /metrics on the bind
+    /// addresses. 0 (the default) means no metrics listener.
+    public var prometheusPort: Int = 0
     public var bindAddresses: [String] = ["127.0.0.1"]
     public var rtc = RTC()
     /// API key -> secret.
@@ -43,6 +53,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var room = Room()
     public var webhook = Webhook()
     public var logging = Logging()
+    public var shutdown = Shutdown()
     /// SQLite database file.
     public var storagePath: String = "data/sluice.sqlite"
     /// Directory recordings are written to.

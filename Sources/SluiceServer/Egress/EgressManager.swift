@@ -181,6 +181,7 @@ actor EgressManager {
             live[id] = nil
             var info = starting
             info.markFailed(error.reason, at: nowNanoseconds())
+            endedByStatus["\(info.status)", default: 0] += 1
             persist(info)
             notify("egress_ended", info)
             logger.error("egress failed to start", metadata: ["egress": "\(id)", "error": "\(error.reason)"])
@@ -245,6 +246,16 @@ actor EgressManager {
 
     /// The live egress ids (for tests and metrics).
     var liveEgressIDs: [String] { Array(live.keys) }
+
+    /// Recordings ended since start, by final status (egressComplete, egressFailed), for metrics.
+    private(set) var endedByStatus: [String: Int] = [:]
+
+    /// Recordings in progress by status name (EGRESS_STARTING, EGRESS_ACTIVE, EGRESS_ENDING), for metrics.
+    var liveStatusCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for entry in live.values { counts[String(describing: entry.info.status), default: 0] += 1 }
+        return counts
+    }
 
     // MARK: Auto-stop
 
@@ -374,6 +385,7 @@ actor EgressManager {
         case (.failure(let error), let reason):
             info.markFailed(reason ?? error.reason, at: nowNanoseconds())
         }
+        endedByStatus["\(info.status)", default: 0] += 1
         persist(info)
         notify("egress_ended", info)
         logger.info("egress ended", metadata: [

@@ -23,6 +23,8 @@ public final class SluiceApplication: Sendable {
     let resumableSessions = ResumableSessions()
     /// Built-in recording: the Egress API's state and its recordings.
     let egress: EgressManager
+    /// Set on the first SIGTERM when `shutdown.drain_timeout` is configured.
+    let drain = DrainState()
 
     /// Seconds between sweeps that close rooms left empty past their timeout.
     let idleSweepInterval: Duration
@@ -106,7 +108,7 @@ public final class SluiceApplication: Sendable {
         // `/rtc/v1` and `/rtc/v1/validate` stay unrouted: the 404 makes SDKs fall back to `/rtc`.
 
         let twirpServices = [
-            RoomService(rooms: rooms, media: mediaSessions).router(),
+            RoomService(rooms: rooms, media: mediaSessions, drain: drain).router(),
             EgressService(rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions), manager: egress).router(),
         ] + UnservedServices.routers
         let byName = Dictionary(uniqueKeysWithValues: twirpServices.map { ($0.service, $0) })
@@ -124,13 +126,25 @@ public final class SluiceApplication: Sendable {
         return router
     }
 
+    /// The metrics listener's routes: `/metrics` in Prometheus' text format, as LiveKit serves it.
+    static func metricsRouter(_ metrics: SluiceMetrics) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/metrics") { _, _ -> Response in
+            let body = await metrics.scrape()
+            return Response(status: .ok,
+                            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        return router
+    }
+
     var resourceLimits: ResourceLimits {
         ResourceLimits(portRange: mediaSessions.settings.portRange, addresses: mediaSessions.settings.localAddresses.count,
                        media: mediaSessions)
     }
 
     var signalEndpoint: SignalEndpoint {
-        SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits),
+        SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits, drain: drain),
                        rooms: rooms, media: mediaSessions, resumable: resumableSessions, resources: resourceLimits,
                        logger: logger)
     }
@@ -185,8 +199,29 @@ public final class SluiceApplication: Sendable {
                 logger: logger)
             services.append(app)
         }
+        if config.prometheusPort != 0 {
+            let metrics = SluiceMetrics(rooms: rooms, media: mediaSessions, egress: egress, webhooks: webhooks,
+                                        resumable: resumableSessions, drain: drain)
+            for address in config.bindAddresses {
+                services.append(Application(
+                    router: Self.metricsRouter(metrics),
+                    configuration: .init(address: .hostname(address, port: config.prometheusPort), serverName: "sluice"),
+                    logger: logger))
+            }
+            logger.info("metrics listening", metadata: [
+                "addresses": "\(config.bindAddresses.map { "\($0):\(config.prometheusPort)/metrics" })"])
+        }
         services.append(IdleRoomSweeper(rooms: rooms, interval: idleSweepInterval))
         services.append(EgressShutdown(egress: egress))
+        var configurations = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+        let draining = config.shutdown.drainTimeout > 0
+        if draining {
+            // SIGTERM starts the drain instead of the shutdown; the drain's end shuts the group down.
+            configurations.append(.init(
+                service: DrainOnSIGTERM(drain: drain, rooms: rooms, timeout: .seconds(Int(config.shutdown.drainTimeout)),
+                                        logger: logger),
+                successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         logger.info("sluice listening", metadata: [
             "addresses": "\(config.bindAddresses.map { "\($0):\(config.port)" })",
             "storage": "\(config.storagePath)",
@@ -195,8 +230,7 @@ public final class SluiceApplication: Sendable {
                 + (config.recordingsS3.map { ", uploaded to \(S3Destination($0))" } ?? "")),
         ])
         let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) },
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: configurations, gracefulShutdownSignals: draining ? [.sigint] : [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -208,7 +242,10 @@ struct IdleRoomSweeper: Service {
 
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: interval)
+            // The sleep ends with a graceful shutdown: the group stops its services one after
+            // another, and a sweeper finishing its nap would delay every exit by up to `interval`.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            if Task.isShuttingDownGracefully { break }
             await rooms.closeIdleRooms()
         }
     }

@@ -19,6 +19,7 @@ struct RTCAdmission: Sendable {
     let tokens: AccessToken
     let rooms: RoomManager
     var resources: ResourceLimits?
+    var drain: DrainState?
 
     func admit(target: String, authorization: String?) async -> Result<Admitted, Refusal> {
         let query = RTCQuery(target: target)
@@ -38,6 +39,10 @@ struct RTCAdmission: Sendable {
             return .failure(Refusal(status: 401, reason: "permissions denied: the token names no room"))
         }
         guard !claims.identity.isEmpty else { return .failure(Refusal(status: 401, reason: "the token has no identity (sub)")) }
+        // A draining server takes no new participants; a resume continues a session it has.
+        if let drain, drain.isDraining, query.resumeSid == nil {
+            return .failure(Refusal(status: 503, reason: DrainState.reason))
+        }
         // Refused here, before the upgrade, while a plain HTTP 503 can still say why.
         if let refusal = await resources?.admissionRefusal() {
             return .failure(Refusal(status: refusal.httpStatus, reason: refusal.description))

@@ -17,6 +17,10 @@ actor ResumableSessions {
     let window: Duration
     private var parked: [String: Parked] = [:]  // by participant sid
     private var claimed: Set<String> = []
+    /// For metrics: sessions waiting for their client now, and how parked sessions ended.
+    var parkedCount: Int { parked.count }
+    private(set) var resumed = 0
+    private(set) var expired = 0
 
     init(window: Duration = .seconds(10)) {
         self.window = window
@@ -31,7 +35,9 @@ actor ResumableSessions {
             try? await Task.sleep(for: .milliseconds(50))
         }
         parked[sid] = nil
-        return claimed.remove(sid) != nil
+        let wasClaimed = claimed.remove(sid) != nil
+        if wasClaimed { resumed += 1 } else { expired += 1 }
+        return wasClaimed
     }
 
     /// A resuming client claims its parked session; the token's identity and room must match.

@@ -173,6 +173,20 @@ actor MediaSessions {
     /// The hub of an open media room, for the RoomService (SendData, UpdateSubscriptions).
     func hub(room name: String) -> RoomMediaHub? { rooms[name]?.hub }
 
+    /// Media counters of every room (one hop onto each room's executor) and the WHIP/WHEP
+    /// sessions by role, for a metrics scrape.
+    func metricsSample() async -> (traffic: [RoomTraffic], whip: Int, whep: Int) {
+        var whip = 0, whep = 0
+        for session in sessions.values {
+            if case .publisher = session.role { whip += 1 } else { whep += 1 }
+        }
+        var traffic: [RoomTraffic] = []
+        for room in rooms.values.map(\.room) {
+            traffic.append(await room.traffic())
+        }
+        return (traffic, whip, whep)
+    }
+
     private func forgetParticipant(_ sid: String, room name: String) {
         rooms[name]?.sessions.remove(sid)
         if let entry = rooms[name], entry.sessions.isEmpty { rooms[name] = nil }

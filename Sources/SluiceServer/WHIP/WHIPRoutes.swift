@@ -26,6 +26,7 @@ struct WHIPRoutes: Sendable {
     let tokens: AccessToken
     let autoCreateRooms: Bool
     let logger: Logger
+    let drain: DrainState
 
     static let maxOfferSize = 256 * 1024
 
@@ -36,6 +37,7 @@ struct WHIPRoutes: Sendable {
         tokens = app.tokens
         autoCreateRooms = app.config.room.autoCreate
         logger = app.logger
+        drain = app.drain
     }
 
     func register(on router: Router<BasicRequestContext>) {
@@ -63,6 +65,7 @@ struct WHIPRoutes: Sendable {
         do {
             let claims = try authorize(request, room: room)
             guard claims.grant.mayPublish else { throw WHIPError(.forbidden, "access token lacks the canPublish grant") }
+            guard !drain.isDraining else { throw WHIPError(.serviceUnavailable, DrainState.reason) }
             let offer = try await readOffer(request)
             try await ensureRoom(room)
             let identity = claims.identity.isEmpty ? SessionID.participant() : claims.identity
@@ -79,6 +82,7 @@ struct WHIPRoutes: Sendable {
         do {
             let claims = try authorize(request, room: room)
             guard claims.grant.maySubscribe else { throw WHIPError(.forbidden, "access token lacks the canSubscribe grant") }
+            guard !drain.isDraining else { throw WHIPError(.serviceUnavailable, DrainState.reason) }
             let offer = try await readOffer(request)
             guard await rooms.room(named: room) != nil else { throw WHIPError(.notFound, "room \(room) not found") }
             guard await sessions.hasPublisher(room: room, identity: publisher) else {

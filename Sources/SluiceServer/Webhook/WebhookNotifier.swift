@@ -26,6 +26,9 @@ public actor WebhookNotifier {
     private var queues: [URL: [(body: [UInt8], event: String)]] = [:]
     private var draining: Set<URL> = []
     private(set) var dropped = 0
+    /// Events delivered (a 2xx answer), and attempts that failed (refused or unreachable), for metrics.
+    private(set) var delivered = 0
+    private(set) var failedAttempts = 0
 
     public init(urls: [String], apiKey: String, apiSecret: String, logger: Logger, capacity: Int = 1000,
                 maxAttempts: Int = 5) {
@@ -89,10 +92,12 @@ public actor WebhookNotifier {
                 request.httpBody = Data(body)
                 let (_, response) = try await session.data(for: request)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                if (200..<300).contains(status) { return }
+                if (200..<300).contains(status) { delivered += 1; return }
+                failedAttempts += 1
                 logger.warning("webhook rejected", metadata: ["url": "\(url)", "event": "\(event)", "status": "\(status)",
                                                               "attempt": "\(attempt)"])
             } catch {
+                failedAttempts += 1
                 logger.warning("webhook failed", metadata: ["url": "\(url)", "event": "\(event)", "error": "\(error)",
                                                             "attempt": "\(attempt)"])
             }
