@@ -113,14 +113,6 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
     }
 
     @Test func impossibleRequestsAreRefusedWithAReason() {
-        #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request { $0.layout = "mosaic" }) }
-        do throws(RoomCompositeRequest.Failure) {
-            _ = try RoomCompositeRequest.layout("mosaic")
-            Issue.record("mosaic accepted")
-        } catch {
-            #expect(error.description.contains("unknown layout \"mosaic\"") && error.description.contains("single-speaker"))
-            #expect(!error.unimplemented)
-        }
         #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request { $0.audioOnly = true; $0.videoOnly = true }) }
         #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request { $0.videoOnly = true }, .ogg) }
         #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request(), .mp4, path: "/rec/x.ogg") }
@@ -206,6 +198,29 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         await #expect(throws: TwirpError.self) {
             try await f.manager.updateLayout(info.egressID, to: CompositeLayout(.grid), named: "grid")
         }
+    }
+
+    /// A layout name the app chose itself (for a custom template elsewhere) is not refused: it
+    /// draws as LiveKit's template draws it, a grid, and EgressInfo keeps the name as given.
+    @Test func aLayoutNameTheAppChoseDrawsAsAGridAndIsKept() async throws {
+        let f = try await Fixture()
+        let info = try await f.manager.startRoomComposite(f.plan(Self.request { $0.layout = "brand-mosaic-light" }))
+        guard case .roomComposite(let request)? = info.request else {
+            Issue.record("not a room composite: \(String(describing: info.request))")
+            return
+        }
+        #expect(request.layout == "brand-mosaic-light")
+        #expect(f.media.started.first?.options.layout
+                == CompositeLayout(.grid, theme: .light, gridYieldsToScreenShare: false))
+        f.media.started.first?.onActive()
+        let updated = try await f.manager.updateLayout(info.egressID, to: RoomCompositeRequest.layout("Speaker"),
+                                                       named: "Speaker")
+        guard case .roomComposite(let changed)? = updated.request else {
+            Issue.record("not a room composite after update")
+            return
+        }
+        #expect(changed.layout == "Speaker")
+        #expect(f.media.layouts == [CompositeLayout(.grid, gridYieldsToScreenShare: false)])
     }
 
     @Test func refusalsBeforeAnythingStarts() async throws {

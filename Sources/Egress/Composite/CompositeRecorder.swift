@@ -330,7 +330,8 @@ public final class CompositeRecorder: RTPRecorder {
         let tiles = inputs.values.filter { $0.isVideo && $0.picture != nil }.sorted { $0.index < $1.index }
             .map { CompositeTile(track: $0.index, participant: $0.participant, isScreenShare: $0.isScreenShare) }
         return CompositeTiling.place(tiles, canvasWidth: canvas.width, canvasHeight: canvas.height,
-                                     layout: layout.arrangement, speaker: speakers.current)
+                                     layout: layout.arrangement, speaker: speakers.current,
+                                     gridYieldsToScreenShare: layout.gridYieldsToScreenShare)
     }
 
     private func flushEncoders() {

@@ -118,12 +118,6 @@ struct EgressService: Sendable {
             try requireRecord(claims)
             try await requireRoom(req.roomName)
             let output = try Self.fileOutput(EgressOutputs(req))
-            // An unknown layout is refused before the room is looked at further.
-            do throws(RoomCompositeRequest.Failure) {
-                _ = try RoomCompositeRequest.layout(req.layout)
-            } catch {
-                throw TwirpError(.invalidArgument, error.description)
-            }
             let plan = EgressManager.CompositePlan(roomName: req.roomName, request: req, fileType: output.fileType,
                                                    filepath: output.filepath, defaultName: Self.defaultCompositeName,
                                                    upload: try Self.upload(output))
@@ -140,13 +134,9 @@ struct EgressService: Sendable {
                "StartEgress is not implemented; use StartParticipantEgress, StartTrackCompositeEgress or StartTrackEgress")
         r.register("UpdateLayout", Livekit_UpdateLayoutRequest.self) { req, claims in
             try requireRecord(claims)
-            let layout: CompositeLayout
-            do throws(RoomCompositeRequest.Failure) {
-                layout = try RoomCompositeRequest.layout(req.layout)
-            } catch {
-                throw TwirpError(.invalidArgument, error.description)
-            }
-            return try await manager.updateLayout(req.egressID, to: layout, named: req.layout)
+            // Any name is a layout, as in LiveKit's template: an unknown one draws as a grid.
+            return try await manager.updateLayout(req.egressID, to: RoomCompositeRequest.layout(req.layout),
+                                                  named: req.layout)
         }
         r.register("UpdateStream", Livekit_UpdateStreamRequest.self) { req, claims -> Livekit_EgressInfo in
             try requireRecord(claims)
