@@ -44,7 +44,7 @@ main(async () => {
   await step('startWebEgress', () => egress.startWebEgress('https://example.com/page',
     new EncodedFileOutput({ filepath: 'web.mp4' })));
   await step('startRoomCompositeEgressStream', () => egress.startRoomCompositeEgress(room,
-    new StreamOutput({ protocol: StreamProtocol.RTMP, urls: ['rtmp://127.0.0.1:1/live/key'] }), 'grid'));
+    new StreamOutput({ protocol: StreamProtocol.RTMP, urls: ['rtmp://127.0.0.1:1/live/key'] }), 'grid'), summary);
   await step('startRoomCompositeEgressUnknownRoom', () => egress.startRoomCompositeEgress(`${room}-nowhere`,
     new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: 'x.mp4' }), { layout: 'grid' }));
   // A genuine conflict, built by the SDK's own message class and sent by its own Twirp client:

@@ -61,7 +61,13 @@ import Testing
             #expect(compositeNoRoom.status == .notFound)
             let compositeStream = try await call(client, "StartRoomCompositeEgress", grant: record,
                                                  json: #"{"room_name":"shop","stream_outputs":[{}]}"#)
-            #expect(compositeStream.status == .notImplemented)
+            #expect(compositeStream.status == .badRequest, "a stream output without urls")
+            let srt = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                     json: #"{"room_name":"shop","stream_outputs":[{"protocol":"SRT","urls":["srt://x:1"]}]}"#)
+            #expect(srt.status == .notImplemented)
+            let notRTMP = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                         json: #"{"room_name":"shop","stream_outputs":[{"urls":["http://x/live/k"]}]}"#)
+            #expect(notRTMP.status == .badRequest)
             let customTemplate = try await call(client, "StartRoomCompositeEgress", grant: record,
                                                 json: #"{"room_name":"shop","custom_base_url":"https://x","file_outputs":[{}]}"#)
             #expect(customTemplate.status == .notImplemented)

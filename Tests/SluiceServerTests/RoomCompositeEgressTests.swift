@@ -37,13 +37,13 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         throw .noTracks
     }
 
-    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressCompositeControl
     {
-        lock.withLock { _started.append(Started(path: path, options: options, screenShares: screenShares, onActive: onActive)) }
-        return Control(path: path, media: self)
+        lock.withLock { _started.append(Started(path: path ?? "", options: options, screenShares: screenShares, onActive: onActive)) }
+        return Control(path: path ?? "", media: self)
     }
 
     struct Control: EgressCompositeControl {

@@ -433,6 +433,10 @@ actor EgressManager {
         var filepath: String
         var defaultName: String
         var upload: S3Destination?
+        /// False for a stream-only composite.
+        var writesFile = true
+        /// RTMP URLs fed from the same encode as the file.
+        var streamURLs: [String] = []
     }
 
     /// Starts a room composite: one file of the whole room, drawn in a layout and mixed, that
@@ -450,6 +454,11 @@ actor EgressManager {
             path = try EgressOutputPath.resolve(template.expand(plan.filepath), under: recordingsPath,
                                                 defaultName: template.expand(plan.defaultName))
             options = try RoomCompositeRequest.options(plan.request, fileType: plan.fileType, path: path)
+            // FLV (RTMP) carries H.264 and AAC: the MP4 encoding.
+            if !plan.streamURLs.isEmpty, options.container != .mp4 {
+                throw RoomCompositeRequest.Failure(description: "a stream output carries H.264 and AAC; "
+                                                   + "it cannot go with an \(options.container) file")
+            }
         } catch let error as EgressOutputPath.Failure {
             throw TwirpError(.invalidArgument, error.description)
         } catch let error as RoomCompositeRequest.Failure {
@@ -458,22 +467,27 @@ actor EgressManager {
             throw TwirpError(.internalError, "\(error)")
         }
         if RecordingContainer(path: path) == nil { path += "." + options.container.fileExtension }
-        let upload = try uploadTarget(plan.upload, path: path)
+        let file: String? = plan.writesFile ? path : nil
+        var upload: (destination: S3Destination, key: String)?
+        if let file { upload = try uploadTarget(plan.upload, path: file) }
         let screenShares = Set(((try? await rooms.participants(roomName: room.name)) ?? []).flatMap { participant in
             participant.tracks.filter { $0.source == .screenShare }.map(\.sid)
         })
         let id = SessionID.egress()
-        let info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
+        var info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: file,
                                                request: .roomComposite(plan.request), at: nowNanoseconds())
+        info.startStreams(plan.streamURLs)
         live[id] = Live(info: info, remainingTracks: [], identity: nil, upload: upload)
         persist(info)
         notify("egress_started", info)
         logger.info("room composite starting", metadata: [
-            "egress": "\(id)", "room": "\(room.name)", "file": "\(path)", "layout": "\(options.layout)",
+            "egress": "\(id)", "room": "\(room.name)", "file": "\(file ?? "none")",
+            "streams": "\(plan.streamURLs.map(StreamURL.redacted))", "layout": "\(options.layout)",
             "canvas": "\(options.width)x\(options.height)@\(options.framerate)",
             "media": "\(options.includesVideo ? "video " : "")\(options.includesAudio ? "audio" : "")"])
         return await launch(id, info) { onActive, onFailure throws(RecordingError) in
-            try await media.startRoomComposite(room: room.name, path: path, options: options, screenShares: screenShares,
+            try await media.startRoomComposite(room: room.name, path: file, streamURLs: plan.streamURLs,
+                                               options: options, screenShares: screenShares,
                                                onActive: onActive, onFailure: onFailure)
         }
     }

@@ -26,7 +26,7 @@ protocol EgressMediaPlane: Sendable {
         -> any EgressRecordingControl
     /// Opens `path` and starts a composite of everything `room` publishes, now and later (until
     /// `finish`). `screenShares` are the sids of screen-share tracks published so far.
-    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressCompositeControl
@@ -49,7 +49,7 @@ protocol EgressCompositeControl: EgressRecordingControl {
 
 extension EgressMediaPlane {
     /// A media plane without a compositor refuses.
-    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressCompositeControl
