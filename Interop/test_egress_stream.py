@@ -87,3 +87,51 @@ def test_room_composite_streams_rtmp_and_an_unreachable_url_fails_alone(server, 
     assert duration > 2, duration
     errors = decode_errors(out)
     assert errors == "", errors
+
+
+def test_room_composite_to_a_file_and_rtmp_from_one_encode(server, workdir):
+    """Both outputs asked: one encode feeds the MP4 and the RTMP stream; both read back whole."""
+    port = free_port()
+    out = os.path.join(workdir, "both.flv")
+    receiver = start_receiver(port, out)
+    url = f"rtmp://127.0.0.1:{port}/live/streamkey123"
+
+    async def go():
+        lk = lkapi(server)
+        host = await connect(server, "host", "both")
+        red, tone = VideoPattern(320, 240, (220, 30, 30), fps=20), Tone()
+        await publish_camera(host, red, rtc.VideoCodec.VP8)
+        await publish_audio(host, tone)
+        sending = asyncio.gather(red.run(7), tone.run(7))
+        await asyncio.sleep(1.0)
+        info = await lk.egress.start_room_composite_egress(api.RoomCompositeEgressRequest(
+            room_name="both", layout="speaker", preset=api.EncodingOptionsPreset.H264_720P_30,
+            file_outputs=[api.EncodedFileOutput(file_type=api.EncodedFileType.MP4, filepath="{room_name}/both")],
+            stream_outputs=[api.StreamOutput(protocol=api.StreamProtocol.RTMP, urls=[url])]))
+        await wait_for_async(lambda: egress_status(lk, info.egress_id), lambda e: e.status == EGRESS_ACTIVE, 10)
+        await asyncio.sleep(4)
+        stopped = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
+        await sending
+        await host.disconnect()
+        await lk.aclose()
+        return stopped
+
+    try:
+        stopped = run(go())
+        receiver.wait(timeout=20)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+    assert stopped.status == EGRESS_COMPLETE, stopped
+    [stream], [file] = stopped.stream_results, stopped.file_results
+    print(f"\nstream {stream.url} {api.StreamInfo.Status.Name(stream.status)} {stream.duration / 1e9:.2f} s; "
+          f"file {os.path.basename(file.filename)} {file.duration / 1e9:.2f} s {file.size} bytes")
+    assert stream.status == api.StreamInfo.Status.FINISHED and stream.duration > 2e9, stream
+    for path in (out, file.filename):
+        codecs, probed = probe(path)
+        duration = float(probed["format"].get("duration") or media_end(path))
+        print(f"{os.path.basename(path)}: {probed['format']['format_name']} {codecs} {duration:.2f} s")
+        assert codecs == ["aac", "h264"], (path, codecs)
+        assert duration > 2, (path, duration)
+        errors = decode_errors(path)
+        assert errors == "", (path, errors)
