@@ -49,16 +49,18 @@ def test_room_composite_streams_rtmp_and_an_unreachable_url_fails_alone(server, 
             room_name="show", layout="grid", preset=api.EncodingOptionsPreset.H264_720P_30,
             stream_outputs=[api.StreamOutput(protocol=api.StreamProtocol.RTMP, urls=[good_url, dead_url])]))
         active = await wait_for_async(lambda: egress_status(lk, info.egress_id), lambda e: e.status == EGRESS_ACTIVE, 10)
+        # While it runs: the unreachable stream is already FAILED, the other still ACTIVE.
+        running = await egress_status(lk, info.egress_id)
         await asyncio.sleep(4)
         stopped = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
         listed = await egress_status(lk, info.egress_id)
         await sending
         await host.disconnect()
         await lk.aclose()
-        return info, active, stopped, listed
+        return info, active, running, stopped, listed
 
     try:
-        info, active, stopped, listed = run(go())
+        info, active, running, stopped, listed = run(go())
         receiver.wait(timeout=20)
     finally:
         if receiver.poll() is None:
@@ -68,6 +70,10 @@ def test_room_composite_streams_rtmp_and_an_unreachable_url_fails_alone(server, 
     for s in stopped.stream_results:
         print(f"  stream {s.url} {api.StreamInfo.Status.Name(s.status)} duration={s.duration / 1e9:.2f} s error={s.error!r}")
     assert active, info
+    print(f"while running: {[(s.url, api.StreamInfo.Status.Name(s.status), s.error) for s in running.stream_results]}")
+    assert running.status == EGRESS_ACTIVE, running
+    assert [s.status for s in running.stream_results] == [api.StreamInfo.Status.ACTIVE, api.StreamInfo.Status.FAILED]
+    assert "cannot connect" in running.stream_results[1].error, running
     assert info.stream_results and all("streamkey123" not in s.url and "deadkey456" not in s.url
                                        for s in info.stream_results), info
     assert "streamkey123" not in str(info.room_composite), info.room_composite

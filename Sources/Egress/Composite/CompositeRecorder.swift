@@ -180,6 +180,9 @@ public final class CompositeRecorder: RTPRecorder {
         onStreamFailed?(url, error)
     }
 
+    /// The streams that could not connect when the recorder opened (the recording goes on).
+    public var streamsFailedAtStart: [StreamResult] { unopenedStreams }
+
     /// The streams' results, in the order asked.
     private var streamResults: [StreamResult] {
         streamURLs.compactMap { url in

@@ -69,8 +69,7 @@ extension Livekit_EgressInfo {
             if let started = result.startedAtNanoseconds { stream.duration = stream.endedAt - started }
             if let failure = result.failure {
                 stream.status = .failed
-                // A stream's setup failure already reads "cannot connect to <url>: <why>".
-                if case .muxerSetupFailed(let why) = failure { stream.error = why } else { stream.error = failure.reason }
+                stream.error = failure.streamReason
             } else {
                 stream.status = .finished
             }

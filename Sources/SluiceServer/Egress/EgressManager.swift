@@ -295,6 +295,23 @@ actor EgressManager {
         logger.info("egress active", metadata: ["egress": "\(id)"])
     }
 
+    /// One stream output of a live egress failed while the others go on: its StreamInfo turns
+    /// FAILED with the reason (ListEgress, `egress_updated`), as LiveKit reports it.
+    func streamFailed(_ id: String, url: String, _ error: RecordingError) {
+        guard var entry = live[id] else { return }
+        let shown = StreamURL.redacted(url)
+        guard let index = entry.info.streamResults.firstIndex(where: { $0.url == shown && $0.status == .active }) else { return }
+        let now = nowNanoseconds()
+        entry.info.streamResults[index].status = .failed
+        entry.info.streamResults[index].error = error.streamReason
+        entry.info.streamResults[index].endedAt = now
+        entry.info.updatedAt = now
+        live[id] = entry
+        persist(entry.info)
+        notify("egress_updated", entry.info)
+        logger.warning("egress stream failed", metadata: ["egress": "\(id)", "url": "\(shown)", "error": "\(error.streamReason)"])
+    }
+
     func recordingFailed(_ id: String, _ error: RecordingError) async {
         logger.error("egress recording failed", metadata: ["egress": "\(id)", "error": "\(error.reason)"])
         _ = await end(id, failure: error.reason)
@@ -488,7 +505,10 @@ actor EgressManager {
         return await launch(id, info) { onActive, onFailure throws(RecordingError) in
             try await media.startRoomComposite(room: room.name, path: file, streamURLs: plan.streamURLs,
                                                options: options, screenShares: screenShares,
-                                               onActive: onActive, onFailure: onFailure)
+                                               onActive: onActive, onFailure: onFailure,
+                                               onStreamFailed: { [weak self] url, error in
+                                                   Task { await self?.streamFailed(id, url: url, error) }
+                                               })
         }
     }
 

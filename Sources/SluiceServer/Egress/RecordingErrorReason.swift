@@ -18,4 +18,10 @@ extension RecordingError {
         case .alreadyFinished: "recording already finished"
         }
     }
+
+    /// As `reason`, for one stream output: its setup failure already reads "cannot connect to <url>: <why>".
+    var streamReason: String {
+        if case .muxerSetupFailed(let why) = self { return why }
+        return reason
+    }
 }

@@ -71,12 +71,19 @@ struct SFUEgressMedia: EgressMediaPlane {
 
     func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
-                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+                            onFailure: @escaping @Sendable (RecordingError) -> Void,
+                            onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
+        async throws(RecordingError)
         -> any EgressCompositeControl
     {
         guard let hub = await sessions.hub(room: room) else { throw .invalidTrack("room \(room) has no media any more") }
         // Opening the file and the encoders is the slow step: done here, off the media worker.
         nonisolated(unsafe) let recorder = try CompositeRecorder(path: path, streamURLs: streamURLs, options: options)
+        for stream in recorder.streamsFailedAtStart {
+            if let failure = stream.failure { onStreamFailed(stream.url, failure) }
+        }
+        // Set before the writer thread starts (in RoomCompositeRecording), so no race.
+        recorder.onStreamFailed = { url, error in onStreamFailed(url, error) }
         let logger = Logger(label: "sluice.egress.composite")
         do {
             let recording = try await hub.worker.run {
