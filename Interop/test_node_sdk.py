@@ -317,8 +317,16 @@ def test_app_routes_every_egress_method_and_verified_webhooks(workdir):
         assert steps[name]["roomName"] == room
 
     # What Sluice does not do answers `unimplemented`; bad input is a 400 naming both outputs.
-    for name in ("startTrackEgressWebsocket", "startWebEgress", "startRoomCompositeEgressStream", "updateStream"):
+    for name in ("startTrackEgressWebsocket", "startWebEgress", "updateStream"):
         assert refused(steps[name], 501, "unimplemented"), (name, steps[name])
+    # The SDK's StreamOutput is read: a room composite streaming only to a port nobody listens on
+    # starts and fails at once, its one stream FAILED with the reason and its key redacted.
+    stream = steps["startRoomCompositeEgressStream"]
+    print(f"stream-only composite to a closed port -> {stream['status']} {stream['info'].get('streamResults')}")
+    assert not stream.get("error") and stream["status"] == "EGRESS_FAILED", stream
+    [stream_result] = stream["info"]["streamResults"]
+    assert stream_result["url"] == "rtmp://127.0.0.1:1/live/{k...y}" and stream_result["status"] == "FAILED", stream_result
+    assert "cannot connect" in stream_result["error"] and "cannot connect" in stream["info"]["error"], stream
     assert refused(steps["startRoomCompositeEgressUnknownRoom"], 404, "not_found")
     assert refused(steps["updateStreamUnknownEgress"], 404, "not_found")
     conflict = steps["startRoomCompositeEgressConflict"]
@@ -327,12 +335,13 @@ def test_app_routes_every_egress_method_and_verified_webhooks(workdir):
 
     ids = [steps[n]["egressId"] for n in ("startRoomCompositeEgress", "startParticipantEgress",
                                           "startTrackCompositeEgress", "startTrackEgress")]
-    assert sorted(i for i, _ in steps["listEgressByRoom"]["items"]) == sorted(ids)
+    assert sorted(i for i, _ in steps["listEgressByRoom"]["items"]) == sorted(ids + [stream["egressId"]])
     assert steps["listEgressById"]["items"] == [[composite["egressId"], "EGRESS_ACTIVE"]]
     assert sorted(i for i, s in steps["listEgressActive"]["items"]) == sorted(ids), steps["listEgressActive"]
-    assert steps["listEgressByRoomString"]["count"] == 4
+    assert steps["listEgressByRoomString"]["count"] == 5
     assert steps["updateLayout"]["info"]["roomComposite"]["layout"] == "speaker"
-    assert refused(steps["updateLayoutUnknown"], 400, "invalid_argument")
+    unknown_layout = steps["updateLayoutUnknown"]
+    assert unknown_layout["status"] == "EGRESS_ACTIVE" and unknown_layout["info"]["roomComposite"]["layout"] == "mosaic"
     assert refused(steps["stopUnknownEgress"], 404, "not_found")
     assert steps["listEgressActiveAfter"]["count"] == 0
 
@@ -375,8 +384,9 @@ def test_app_routes_every_egress_method_and_verified_webhooks(workdir):
         by_kind.setdefault(h["event"], []).append(h)
     assert {h["track"]["sid"] for h in by_kind["track_published"]} == {camera_sid, mic_sid}
     assert [h["track"]["sid"] for h in by_kind["track_unpublished"]][0] == camera_sid
-    assert {h["egress"]["egressId"] for h in by_kind["egress_ended"]} == set(ids)
-    assert all(h["egress"]["status"] == "EGRESS_COMPLETE" and h["egress"]["files"] for h in by_kind["egress_ended"])
+    assert {h["egress"]["egressId"] for h in by_kind["egress_ended"]} == set(ids) | {stream["egressId"]}
+    assert all(h["egress"]["status"] == "EGRESS_COMPLETE" and h["egress"]["files"] for h in by_kind["egress_ended"]
+               if h["egress"]["egressId"] in ids)
     assert {h["participant"]["identity"] for h in by_kind["participant_joined"]} == {"host", "audience"}
     assert all(h["room"]["name"] == room for h in hooks if h.get("room"))
 

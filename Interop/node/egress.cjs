@@ -44,7 +44,7 @@ main(async () => {
   await step('startWebEgress', () => egress.startWebEgress('https://example.com/page',
     new EncodedFileOutput({ filepath: 'web.mp4' })));
   await step('startRoomCompositeEgressStream', () => egress.startRoomCompositeEgress(room,
-    new StreamOutput({ protocol: StreamProtocol.RTMP, urls: ['rtmp://127.0.0.1:1/live/key'] }), 'grid'));
+    new StreamOutput({ protocol: StreamProtocol.RTMP, urls: ['rtmp://127.0.0.1:1/live/key'] }), 'grid'), summary);
   await step('startRoomCompositeEgressUnknownRoom', () => egress.startRoomCompositeEgress(`${room}-nowhere`,
     new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: 'x.mp4' }), { layout: 'grid' }));
   // A genuine conflict, built by the SDK's own message class and sent by its own Twirp client:
@@ -73,8 +73,9 @@ main(async () => {
   await step('listEgressActive', () => egress.listEgress({ active: true }),
              (r) => ({ items: r.map((i) => [i.egressId, EgressStatus[i.status]]) }));
   await step('listEgressByRoomString', () => egress.listEgress(room), (r) => ({ count: r.length }));
+  // A layout name the app chose itself is taken (drawn as a grid, as LiveKit's template does).
+  await step('updateLayoutUnknown', () => egress.updateLayout(composite.egressId, 'mosaic'), summary);
   await step('updateLayout', () => egress.updateLayout(composite.egressId, 'speaker'), summary);
-  await step('updateLayoutUnknown', () => egress.updateLayout(composite.egressId, 'mosaic'));
   await step('updateStream', () => egress.updateStream(composite.egressId, ['rtmp://127.0.0.1:1/live/b']));
   await step('updateStreamUnknownEgress', () => egress.updateStream('EG_nope', ['rtmp://127.0.0.1:1/live/b']));
 

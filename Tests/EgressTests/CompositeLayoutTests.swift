@@ -9,21 +9,28 @@ import Testing
 
     static func rect(_ x: Int, _ y: Int, _ w: Int, _ h: Int) -> VideoRect { VideoRect(x: x, y: y, width: w, height: h) }
 
-    @Test func namesLiveKitAccepts() {
+    @Test func namesReadAsLiveKitsTemplateReadsThem() {
         #expect(CompositeLayout(name: "grid") == CompositeLayout(.grid, theme: .dark))
         #expect(CompositeLayout(name: "grid-dark") == CompositeLayout(.grid, theme: .dark))
         #expect(CompositeLayout(name: "grid-light") == CompositeLayout(.grid, theme: .light))
         #expect(CompositeLayout(name: "speaker-light") == CompositeLayout(.speaker, theme: .light))
-        #expect(CompositeLayout(name: "Speaker-Dark") == CompositeLayout(.speaker, theme: .dark))
+        #expect(CompositeLayout(name: "speaker-dark") == CompositeLayout(.speaker, theme: .dark))
         #expect(CompositeLayout(name: "single-speaker") == CompositeLayout(.singleSpeaker))
-        #expect(CompositeLayout(name: "single-speaker-light")?.theme == .light)
-        #expect(CompositeLayout(name: "") == CompositeLayout(.grid), "LiveKit's template draws a grid when given none")
-        for bad in ["mosaic", "-dark", "grid-blue", "speaker-", "grid-dark-light", " grid"] {
-            #expect(CompositeLayout(name: bad) == nil, "\(bad)")
+        #expect(CompositeLayout(name: "single-speaker-light") == CompositeLayout(.singleSpeaker, theme: .light))
+        #expect(CompositeLayout(name: "") == CompositeLayout(.grid), "an empty layout is a grid")
+        // The template matches prefixes: these are LiveKit's arrangements still.
+        #expect(CompositeLayout(name: "grid-blue") == CompositeLayout(.grid))
+        #expect(CompositeLayout(name: "speaker-") == CompositeLayout(.speaker))
+        #expect(CompositeLayout(name: "grid-dark-light") == CompositeLayout(.grid, theme: .light))
+        // Names the app chose itself: a grid that stays a grid while a screen is shared, on the
+        // theme the suffix asks. Matching is case-sensitive, as in the template.
+        for (name, theme) in [("mosaic", CompositeLayout.Theme.dark), ("mosaic-light", .light), ("Speaker-Dark", .dark),
+                              (" grid", .dark), ("-dark", .dark)] {
+            #expect(CompositeLayout(name: name) == CompositeLayout(.grid, theme: theme, gridYieldsToScreenShare: false),
+                    "\(name)")
         }
         #expect(CompositeLayout(.grid, theme: .light).description == "grid-light")
         #expect(CompositeLayout(.singleSpeaker).description == "single-speaker")
-        #expect(CompositeLayout.knownNames.count == 9)
         #expect(CompositeLayout(.grid).background == .black)
         #expect(CompositeLayout(.grid, theme: .light).background == YUVColor(red: 0xEB, green: 0xEB, blue: 0xEB))
     }
@@ -85,6 +92,12 @@ import Testing
         #expect(speaker.first == TilePlacement(track: 4, cell: Self.rect(212, 0, 1068, 720)))
         let grid = CompositeTiling.place(tiles, canvasWidth: 1280, canvasHeight: 720, layout: .grid, speaker: "p0")
         #expect(grid == speaker)
+        // The grid drawn for an unknown layout name does not switch: the screen is one cell.
+        let custom = CompositeLayout(name: "mosaic")
+        let unknown = CompositeTiling.place(tiles, canvasWidth: 1280, canvasHeight: 720, layout: custom.arrangement,
+                                            speaker: "p0", gridYieldsToScreenShare: custom.gridYieldsToScreenShare)
+        #expect(unknown == CompositeTiling.place(Self.tiles(3), canvasWidth: 1280, canvasHeight: 720, layout: .grid,
+                                                 speaker: nil))
         let single = CompositeTiling.place(tiles, canvasWidth: 1280, canvasHeight: 720, layout: .singleSpeaker, speaker: "p0")
         #expect(single == [TilePlacement(track: 4, cell: Self.rect(0, 0, 1280, 720))])
     }

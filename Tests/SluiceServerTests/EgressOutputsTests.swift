@@ -104,7 +104,7 @@ import Testing
     }
 
     /// The Node SDK's exact JSON through the Twirp route: the doubled output passes and the request
-    /// goes on to its next check (here an unknown layout, so no recording starts); a real conflict
+    /// goes on to its next check (here audio_only with video_only, so no recording starts); a real conflict
     /// is a 400 naming both outputs.
     @Test func nodeSDKDoubledOutputPassesTheMerge() async throws {
         let app = try RoomServiceTests.makeApp()
@@ -119,13 +119,13 @@ import Testing
                 return (r.status, String(buffer: r.body))
             }
             // An enum value this server's schema does not know (a newer SDK's) is skipped like an unknown field.
-            let future = try await post(#"{"roomName":"shop","layout":"mosaic","audioMixing":"A_FUTURE_MIXING","#
+            let future = try await post(#"{"roomName":"shop","audioOnly":true,"videoOnly":true,"audioMixing":"A_FUTURE_MIXING","#
                                         + #""fileOutputs":[{"fileType":"MP4","filepath":"a.mp4"}]}"#)
-            #expect(future.0 == .badRequest && future.1.contains("unknown layout"), "\(future)")
-            let same = try await post(#"{"roomName":"shop","layout":"mosaic","file":{"fileType":"MP4","filepath":"a.mp4"},"#
+            #expect(future.0 == .badRequest && future.1.contains("cannot both be set"), "\(future)")
+            let same = try await post(#"{"roomName":"shop","audioOnly":true,"videoOnly":true,"file":{"fileType":"MP4","filepath":"a.mp4"},"#
                                       + #""fileOutputs":[{"fileType":"MP4","filepath":"a.mp4"}]}"#)
-            #expect(same.0 == .badRequest && same.1.contains("unknown layout"), "\(same)")
-            let differ = try await post(#"{"roomName":"shop","layout":"mosaic","file":{"filepath":"a.mp4"},"#
+            #expect(same.0 == .badRequest && same.1.contains("cannot both be set"), "\(same)")
+            let differ = try await post(#"{"roomName":"shop","audioOnly":true,"videoOnly":true,"file":{"filepath":"a.mp4"},"#
                                         + #""fileOutputs":[{"filepath":"b.mp4"}]}"#)
             #expect(differ.0 == .badRequest && differ.1.contains("a.mp4") && differ.1.contains("b.mp4"), "\(differ)")
         }

@@ -59,22 +59,25 @@ import Testing
             let compositeNoRoom = try await call(client, "StartRoomCompositeEgress", grant: record,
                                                  json: #"{"room_name":"nowhere","layout":"grid","file_outputs":[{}]}"#)
             #expect(compositeNoRoom.status == .notFound)
-            let badLayout = try await call(client, "StartRoomCompositeEgress", grant: record,
-                                           json: #"{"room_name":"shop","layout":"mosaic","file_outputs":[{}]}"#)
-            #expect(badLayout.status == .badRequest && code(badLayout) == "invalid_argument")
-            #expect(String(buffer: badLayout.body).contains("unknown layout"))
             let compositeStream = try await call(client, "StartRoomCompositeEgress", grant: record,
                                                  json: #"{"room_name":"shop","stream_outputs":[{}]}"#)
-            #expect(compositeStream.status == .notImplemented)
+            #expect(compositeStream.status == .badRequest, "a stream output without urls")
+            let srt = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                     json: #"{"room_name":"shop","stream_outputs":[{"protocol":"SRT","urls":["srt://x:1"]}]}"#)
+            #expect(srt.status == .notImplemented)
+            let notRTMP = try await call(client, "StartRoomCompositeEgress", grant: record,
+                                         json: #"{"room_name":"shop","stream_outputs":[{"urls":["http://x/live/k"]}]}"#)
+            #expect(notRTMP.status == .badRequest)
             let customTemplate = try await call(client, "StartRoomCompositeEgress", grant: record,
                                                 json: #"{"room_name":"shop","custom_base_url":"https://x","file_outputs":[{}]}"#)
             #expect(customTemplate.status == .notImplemented)
             let layoutOfNothing = try await call(client, "UpdateLayout", grant: record,
                                                  json: #"{"egress_id":"EG_nope","layout":"speaker"}"#)
             #expect(layoutOfNothing.status == .notFound)
+            // A layout name the app chose is no refusal: the egress is looked up, as for any layout.
             let unknownLayout = try await call(client, "UpdateLayout", grant: record,
                                                json: #"{"egress_id":"EG_nope","layout":"mosaic"}"#)
-            #expect(unknownLayout.status == .badRequest)
+            #expect(unknownLayout.status == .notFound)
             let stop = try await call(client, "StopEgress", grant: record, json: #"{"egress_id":"EG_nope"}"#)
             #expect(stop.status == .notFound)
 

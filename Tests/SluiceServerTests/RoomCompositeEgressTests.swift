@@ -16,6 +16,8 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         var options: CompositeOptions
         var screenShares: Set<String>
         var onActive: @Sendable () -> Void
+        var streamURLs: [String] = []
+        var onStreamFailed: @Sendable (_ url: String, _ error: RecordingError) -> Void = { _, _ in }
     }
 
     private let lock = NSLock()
@@ -37,13 +39,16 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         throw .noTracks
     }
 
-    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
-                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+                            onFailure: @escaping @Sendable (RecordingError) -> Void,
+                            onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
+        async throws(RecordingError)
         -> any EgressCompositeControl
     {
-        lock.withLock { _started.append(Started(path: path, options: options, screenShares: screenShares, onActive: onActive)) }
-        return Control(path: path, media: self)
+        lock.withLock { _started.append(Started(path: path ?? "", options: options, screenShares: screenShares, onActive: onActive,
+                                                streamURLs: streamURLs, onStreamFailed: onStreamFailed)) }
+        return Control(path: path ?? "", media: self)
     }
 
     struct Control: EgressCompositeControl {
@@ -113,14 +118,6 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
     }
 
     @Test func impossibleRequestsAreRefusedWithAReason() {
-        #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request { $0.layout = "mosaic" }) }
-        do throws(RoomCompositeRequest.Failure) {
-            _ = try RoomCompositeRequest.layout("mosaic")
-            Issue.record("mosaic accepted")
-        } catch {
-            #expect(error.description.contains("unknown layout \"mosaic\"") && error.description.contains("single-speaker"))
-            #expect(!error.unimplemented)
-        }
         #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request { $0.audioOnly = true; $0.videoOnly = true }) }
         #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request { $0.videoOnly = true }, .ogg) }
         #expect(throws: RoomCompositeRequest.Failure.self) { try Self.options(Self.request(), .mp4, path: "/rec/x.ogg") }
@@ -206,6 +203,54 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         await #expect(throws: TwirpError.self) {
             try await f.manager.updateLayout(info.egressID, to: CompositeLayout(.grid), named: "grid")
         }
+    }
+
+    /// A layout name the app chose itself (for a custom template elsewhere) is not refused: it
+    /// draws as LiveKit's template draws it, a grid, and EgressInfo keeps the name as given.
+    @Test func aLayoutNameTheAppChoseDrawsAsAGridAndIsKept() async throws {
+        let f = try await Fixture()
+        let info = try await f.manager.startRoomComposite(f.plan(Self.request { $0.layout = "brand-mosaic-light" }))
+        guard case .roomComposite(let request)? = info.request else {
+            Issue.record("not a room composite: \(String(describing: info.request))")
+            return
+        }
+        #expect(request.layout == "brand-mosaic-light")
+        #expect(f.media.started.first?.options.layout
+                == CompositeLayout(.grid, theme: .light, gridYieldsToScreenShare: false))
+        f.media.started.first?.onActive()
+        let updated = try await f.manager.updateLayout(info.egressID, to: RoomCompositeRequest.layout("Speaker"),
+                                                       named: "Speaker")
+        guard case .roomComposite(let changed)? = updated.request else {
+            Issue.record("not a room composite after update")
+            return
+        }
+        #expect(changed.layout == "Speaker")
+        #expect(f.media.layouts == [CompositeLayout(.grid, gridYieldsToScreenShare: false)])
+    }
+
+    /// A stream-only composite: no file result, each URL a StreamInfo with its key redacted; a
+    /// stream that fails while the others go on turns FAILED in the stored info at once.
+    @Test func streamOnlyCompositeReportsEachStreamAndAFailedOneAtOnce() async throws {
+        let f = try await Fixture()
+        var plan = f.plan(Self.request { $0.layout = "grid" })
+        plan.writesFile = false
+        plan.streamURLs = ["rtmp://live.example/app/abcdefghij", "rtmp://backup.example/app/klmnopqrst"]
+        let info = try await f.manager.startRoomComposite(plan)
+        #expect(info.fileResults.isEmpty)
+        #expect(info.streamResults.map(\.url) == ["rtmp://live.example/app/{abc...hij}", "rtmp://backup.example/app/{klm...rst}"])
+        #expect(info.streamResults.allSatisfy { $0.status == .active })
+        let started = try #require(f.media.started.first)
+        #expect(started.path.isEmpty && started.streamURLs == plan.streamURLs)
+        started.onActive()
+        started.onStreamFailed(plan.streamURLs[1], .muxerSetupFailed("cannot connect to rtmp://backup.example/app/{klm...rst}: refused"))
+        var stored = try await f.stored(info.egressID)
+        for _ in 0..<200 where stored?.streamResults.last?.status != .failed {
+            try await Task.sleep(for: .milliseconds(10))
+            stored = try await f.stored(info.egressID)
+        }
+        #expect(stored?.streamResults.map(\.status) == [.active, .failed])
+        #expect(stored?.streamResults.last?.error == "cannot connect to rtmp://backup.example/app/{klm...rst}: refused")
+        #expect(stored?.isLive == true, "the egress goes on with the other stream")
     }
 
     @Test func refusalsBeforeAnythingStarts() async throws {

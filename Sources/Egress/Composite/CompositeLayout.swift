@@ -1,7 +1,12 @@
 /// The layouts a room composite draws, by the names LiveKit's `StartRoomCompositeEgress` and
-/// `UpdateLayout` take: `grid`, `speaker`, `single-speaker`, each also with a `-dark` or `-light`
-/// suffix (LiveKit's default template draws the same arrangement on a dark or light background;
-/// dark is the default). An empty name is `grid`, which is what LiveKit's template falls back to.
+/// `UpdateLayout` take. Any name is accepted and read as LiveKit's default template reads it
+/// (egress `template-default`, Room.tsx): a name ending in `-light` draws on a light background,
+/// anything else on dark; a name starting with `speaker` draws the speaker layout, one starting
+/// with `single-speaker` the single-speaker layout, and every other name — `grid...`, and names an
+/// app chose for a custom template Sluice does not run — a grid. Only names starting with `grid`
+/// switch to the speaker layout while a screen is shared (the template does
+/// `layout.replace('grid', 'speaker')` only when `layout.startsWith('grid')`). The matching is
+/// case-sensitive, as in the template. An empty name is `grid`, as Sluice has always drawn it.
 public struct CompositeLayout: Sendable, Equatable, CustomStringConvertible {
     public enum Arrangement: String, Sendable, Equatable, CaseIterable {
         /// Every tile the same size in an even grid, ceil(sqrt(n)) columns.
@@ -18,29 +23,28 @@ public struct CompositeLayout: Sendable, Equatable, CustomStringConvertible {
 
     public var arrangement: Arrangement
     public var theme: Theme
+    /// A grid shows as the speaker layout while a screen is shared. True for LiveKit's `grid`
+    /// names; false for a grid drawn in place of a name the template does not know.
+    public var gridYieldsToScreenShare: Bool
 
-    public init(_ arrangement: Arrangement, theme: Theme = .dark) {
+    public init(_ arrangement: Arrangement, theme: Theme = .dark, gridYieldsToScreenShare: Bool = true) {
         self.arrangement = arrangement
         self.theme = theme
+        self.gridYieldsToScreenShare = gridYieldsToScreenShare
     }
 
-    /// Parses a LiveKit layout name, case-insensitively; nil for names LiveKit's template does
-    /// not know (custom templates need a browser, which Sluice does not run).
-    public init?(name: String) {
-        var base = name.lowercased()
-        var theme = Theme.dark
-        for candidate in [Theme.dark, .light] where base.hasSuffix("-" + candidate.rawValue) {
-            theme = candidate
-            base.removeLast(candidate.rawValue.count + 1)
+    /// Reads a layout name as LiveKit's default template does (see the type's comment).
+    public init(name: String) {
+        let theme: Theme = name.hasSuffix("-light") ? .light : .dark
+        if name.isEmpty || name.hasPrefix(Arrangement.grid.rawValue) {
+            self.init(.grid, theme: theme)
+        } else if name.hasPrefix(Arrangement.speaker.rawValue) {
+            self.init(.speaker, theme: theme)
+        } else if name.hasPrefix(Arrangement.singleSpeaker.rawValue) {
+            self.init(.singleSpeaker, theme: theme)
+        } else {
+            self.init(.grid, theme: theme, gridYieldsToScreenShare: false)
         }
-        if base.isEmpty && name.isEmpty { base = Arrangement.grid.rawValue }
-        guard let arrangement = Arrangement(rawValue: base) else { return nil }
-        self.init(arrangement, theme: theme)
-    }
-
-    /// The names `init(name:)` accepts, for error messages.
-    public static let knownNames: [String] = Arrangement.allCases.flatMap { arrangement in
-        [arrangement.rawValue, arrangement.rawValue + "-dark", arrangement.rawValue + "-light"]
     }
 
     public var description: String {

@@ -7,6 +7,11 @@ import Media
 /// audio track decoded and mixed, the result encoded (H.264 + AAC in fragmented MP4, or Opus in
 /// Ogg for audio only) and muxed by `MediaMuxer`, crash-safe as the other recordings are.
 ///
+/// Outputs: the file (optional) and any number of RTMP streams, all muxing the same encoded
+/// packets — one encode, several muxers. A stream that cannot connect or whose connection drops
+/// is dropped (its `StreamResult` says why, `onStreamFailed` tells at once) and the others go
+/// on; the recording fails only when the file fails or no output is left.
+///
 /// Input is the RTP of numbered tracks, as for `FileRecorder`, but the tracks come and go while
 /// recording (`addTrack`, `removeTrack`: participants join, leave, publish, unpublish), and the
 /// layout can change (`setLayout`).
@@ -24,7 +29,11 @@ import Media
 /// timestamps come from the frame count, never from when a frame happened to be drawn.
 /// Not thread-safe; confine to one thread.
 public final class CompositeRecorder: RTPRecorder {
-    public let path: String
+    /// The file, if one is written.
+    public let path: String?
+    public let streamURLs: [String]
+    /// A stream output failed while the recording goes on (called on the recorder's thread).
+    public var onStreamFailed: ((_ url: String, _ error: RecordingError) -> Void)?
     public let options: CompositeOptions
     public var onKeyframeNeeded: ((_ track: Int) -> Void)?
     public var onFailure: ((RecordingError) -> Void)?
@@ -38,18 +47,33 @@ public final class CompositeRecorder: RTPRecorder {
     public private(set) var audioPacketsWritten = 0
     public var hasWrittenFrames: Bool { videoFramesWritten + audioPacketsWritten > 0 }
 
-    private let muxer: MediaMuxer
+    /// One muxer fed with every encoded packet: the file (url nil) or a stream.
+    private final class Output {
+        let muxer: MediaMuxer
+        let url: String?
+        var videoStream = 0
+        var audioStream = 0
+        var startedAt: Int64
+        var failure: RecordingError?
+        init(muxer: MediaMuxer, url: String?, startedAt: Int64) {
+            self.muxer = muxer
+            self.url = url
+            self.startedAt = startedAt
+        }
+    }
+    private var outputs: [Output] = []
+    /// Streams that never connected: their results as they stand.
+    private var unopenedStreams: [StreamResult] = []
+    private var streamEnds: [String: Int64] = [:]
     private let wallClock: @Sendable () -> Int64
     private var inputs: [Int: CompositeInput] = [:]
     private var speakers = ActiveSpeakerDetector()
 
     private let canvas: CompositeCanvas?
     private let videoEncoder: VideoEncoder?
-    private var videoStream = 0
     private var nextVideoFrame: Int64 = 0
 
     private let audioEncoder: AudioEncoder?
-    private var audioStream = 0
     private var mixer = AudioMixer()
     /// The mix read out per step, in planar buffers lent to the encoder.
     private let mixBuffers: UnsafeMutablePointer<Float>
@@ -62,17 +86,26 @@ public final class CompositeRecorder: RTPRecorder {
     private var startedAt: Int64?
     private var finished = false
 
-    /// Opens `path` (directories are created) and the encoders, and writes the header.
-    public init(path: String, options: CompositeOptions,
+    /// Opens `path` (directories are created), if given, and connects to each of `streamURLs`,
+    /// then opens the encoders and writes the headers. A stream that cannot connect is recorded
+    /// as failed and left out; with no file and no stream connected, this throws.
+    public init(path: String?, streamURLs: [String] = [], options: CompositeOptions,
                 wallClock: @escaping @Sendable () -> Int64 = { FileRecorder.unixNanoseconds() }) throws(RecordingError) {
         guard options.includesVideo || options.includesAudio else { throw .noTracks }
+        guard path != nil || !streamURLs.isEmpty else { throw .muxerSetupFailed("no file and no stream to write") }
         self.path = path
+        self.streamURLs = streamURLs
         self.options = options
         self.wallClock = wallClock
         layout = options.layout
-        try Self.prepareDirectory(of: path)
-        muxer = try MediaMuxer(path: path, container: options.container)
-        let globalHeader = options.container.needsGlobalHeader
+        var fileMuxer: MediaMuxer?
+        if let path {
+            try Self.prepareDirectory(of: path)
+            fileMuxer = try MediaMuxer(path: path, container: options.container)
+        }
+        // FLV carries H.264 and AAC configuration in its sequence headers, so streams need the
+        // encoders' global headers (extradata) as MP4 does.
+        let globalHeader = (path != nil && options.container.needsGlobalHeader) || !streamURLs.isEmpty
         if options.includesVideo {
             let width = options.width & ~1, height = options.height & ~1
             canvas = try CompositeCanvas(width: width, height: height)
@@ -82,9 +115,7 @@ public final class CompositeRecorder: RTPRecorder {
                                                 timeBase: options.framerate, globalHeader: globalHeader)
             // Two shared cores: the fastest presets above 720p.
             settings.preset = width * height > 1280 * 720 ? "superfast" : "veryfast"
-            let encoder = try VideoEncoder(settings)
-            videoEncoder = encoder
-            videoStream = try muxer.addStream(from: encoder)
+            videoEncoder = try VideoEncoder(settings)
         } else {
             canvas = nil
             videoEncoder = nil
@@ -95,11 +126,9 @@ public final class CompositeRecorder: RTPRecorder {
             case .opus: .opus
             case .mp3: .mp3
             }
-            let encoder = try AudioEncoder(AudioEncoderSettings(codec: codec, sampleRate: CompositeOptions.audioSampleRate,
-                                                                channels: CompositeOptions.audioChannels,
-                                                                bitrate: options.audioBitrate, globalHeader: globalHeader))
-            audioEncoder = encoder
-            audioStream = try muxer.addStream(from: encoder)
+            audioEncoder = try AudioEncoder(AudioEncoderSettings(codec: codec, sampleRate: CompositeOptions.audioSampleRate,
+                                                                 channels: CompositeOptions.audioChannels,
+                                                                 bitrate: options.audioBitrate, globalHeader: globalHeader))
         } else {
             audioEncoder = nil
         }
@@ -108,7 +137,61 @@ public final class CompositeRecorder: RTPRecorder {
         for channel in 0..<CompositeOptions.audioChannels {
             mixPlanes[channel] = UnsafeMutableRawPointer(mixBuffers + channel * Self.mixChunk).assumingMemoryBound(to: UInt8.self)
         }
+        if let fileMuxer { outputs.append(try open(fileMuxer, url: nil)) }
+        var lastError: RecordingError?
+        for url in streamURLs {
+            do throws(RecordingError) {
+                outputs.append(try open(MediaMuxer(streamURL: url), url: url))
+            } catch {
+                lastError = error
+                unopenedStreams.append(StreamResult(url: url, endedAtNanoseconds: wallClock(), failure: error))
+            }
+        }
+        if outputs.isEmpty, let lastError { throw lastError }
+    }
+
+    /// Declares the encoders' streams on `muxer` and writes its header.
+    private func open(_ muxer: MediaMuxer, url: String?) throws(RecordingError) -> Output {
+        let output = Output(muxer: muxer, url: url, startedAt: wallClock())
+        if let videoEncoder { output.videoStream = try muxer.addStream(from: videoEncoder) }
+        if let audioEncoder { output.audioStream = try muxer.addStream(from: audioEncoder) }
         try muxer.writeHeader()
+        return output
+    }
+
+    /// Every live output gets the packet. A stream that fails is dropped; the file failing, or
+    /// the last output failing, fails the recording.
+    private func write(_ packet: EncodedPacket, video: Bool) throws(RecordingError) {
+        for output in outputs where output.failure == nil {
+            do throws(RecordingError) {
+                try output.muxer.write(stream: video ? output.videoStream : output.audioStream, packet: packet)
+            } catch {
+                guard let url = output.url else { throw error }
+                dropStream(output, url: url, error)
+            }
+        }
+        if let last = outputs.last, outputs.allSatisfy({ $0.failure != nil }) { throw last.failure ?? .noTracks }
+    }
+
+    private func dropStream(_ output: Output, url: String, _ error: RecordingError) {
+        output.failure = error
+        streamEnds[url] = wallClock()
+        try? output.muxer.finish()
+        onStreamFailed?(url, error)
+    }
+
+    /// The streams that could not connect when the recorder opened (the recording goes on).
+    public var streamsFailedAtStart: [StreamResult] { unopenedStreams }
+
+    /// The streams' results, in the order asked.
+    private var streamResults: [StreamResult] {
+        streamURLs.compactMap { url in
+            if let output = outputs.first(where: { $0.url == url }) {
+                return StreamResult(url: url, startedAtNanoseconds: output.startedAt, endedAtNanoseconds: streamEnds[url],
+                                    failure: output.failure)
+            }
+            return unopenedStreams.first { $0.url == url }
+        }
     }
 
     deinit {
@@ -218,22 +301,31 @@ public final class CompositeRecorder: RTPRecorder {
         }
         finished = true
         if let failure {
-            try? muxer.finish()
+            for output in outputs where output.failure == nil { try? output.muxer.finish() }
             throw failure
         }
-        do throws(RecordingError) {
-            try muxer.finish()
-        } catch {
-            fail(error)
-            throw error
+        for output in outputs where output.failure == nil {
+            do throws(RecordingError) {
+                try output.muxer.finish()
+                if let url = output.url { streamEnds[url] = wallClock() }
+            } catch {
+                guard let url = output.url else {
+                    fail(error)
+                    throw error
+                }
+                dropStream(output, url: url, error)
+            }
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+        let size = path.flatMap { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.int64Value } ?? 0
         let videoDuration = nextVideoFrame * 1_000_000_000 / Int64(max(1, options.framerate))
         let audioDuration = mixer.readPosition * 1_000_000_000 / Int64(CompositeOptions.audioSampleRate)
         let ended = wallClock()
-        return RecordingResult(filename: path, sizeBytes: size, durationNanoseconds: max(videoDuration, audioDuration),
-                               startedAtNanoseconds: startedAt ?? ended, endedAtNanoseconds: ended,
-                               framesWritten: [videoFramesWritten, audioPacketsWritten])
+        var result = RecordingResult(filename: path ?? "", sizeBytes: size,
+                                     durationNanoseconds: max(videoDuration, audioDuration),
+                                     startedAtNanoseconds: startedAt ?? ended, endedAtNanoseconds: ended,
+                                     framesWritten: [videoFramesWritten, audioPacketsWritten])
+        result.streams = streamResults
+        return result
     }
 
     // MARK: Private: input
@@ -297,7 +389,7 @@ public final class CompositeRecorder: RTPRecorder {
                     for input in inputs.values where input.isVideo { try input.decode(upTo: frameTime) }
                     try canvas.draw(placements(canvas), inputs: inputs, background: layout.background)
                     try videoEncoder.encode(canvas.buffer.frame, pts: nextVideoFrame, duration: 1) { packet throws(RecordingError) in
-                        try muxer.write(stream: videoStream, packet: packet)
+                        try write(packet, video: true)
                         videoFramesWritten += 1
                     }
                     nextVideoFrame += 1
@@ -320,7 +412,7 @@ public final class CompositeRecorder: RTPRecorder {
         mixer.read(count: count, left: mixBuffers, right: mixBuffers + Self.mixChunk)
         let audio = PlanarAudio(planes: mixPlanes, channelCount: CompositeOptions.audioChannels, sampleCount: count)
         try encoder.encode(audio, pts: position) { packet throws(RecordingError) in
-            try muxer.write(stream: audioStream, packet: packet)
+            try write(packet, video: false)
             audioPacketsWritten += 1
         }
     }
@@ -330,7 +422,8 @@ public final class CompositeRecorder: RTPRecorder {
         let tiles = inputs.values.filter { $0.isVideo && $0.picture != nil }.sorted { $0.index < $1.index }
             .map { CompositeTile(track: $0.index, participant: $0.participant, isScreenShare: $0.isScreenShare) }
         return CompositeTiling.place(tiles, canvasWidth: canvas.width, canvasHeight: canvas.height,
-                                     layout: layout.arrangement, speaker: speakers.current)
+                                     layout: layout.arrangement, speaker: speakers.current,
+                                     gridYieldsToScreenShare: layout.gridYieldsToScreenShare)
     }
 
     private func flushEncoders() {
@@ -339,13 +432,13 @@ public final class CompositeRecorder: RTPRecorder {
                 let rest = Int(max(0, min(Int64(Self.mixChunk), lastMixEnd - mixer.readPosition)))
                 if rest > 0 { try encodeMix(audioEncoder, count: rest) }
                 try audioEncoder.flush { packet throws(RecordingError) in
-                    try muxer.write(stream: audioStream, packet: packet)
+                    try write(packet, video: false)
                     audioPacketsWritten += 1
                 }
             }
             if let videoEncoder {
                 try videoEncoder.flush { packet throws(RecordingError) in
-                    try muxer.write(stream: videoStream, packet: packet)
+                    try write(packet, video: true)
                     videoFramesWritten += 1
                 }
             }

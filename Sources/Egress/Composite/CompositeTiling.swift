@@ -34,7 +34,9 @@ public struct TilePlacement: Sendable, Equatable {
 /// The arrangements follow what LiveKit's default room-composite template draws:
 /// - grid: ceil(sqrt(n)) columns and as many rows as needed, every cell the same size; a last
 ///   row that is not full is centred. While someone shares a screen, grid shows as speaker
-///   (LiveKit's template switches the same way), so a shared screen is never a small cell.
+///   (LiveKit's template switches the same way), so a shared screen is never a small cell —
+///   unless `gridYieldsToScreenShare` is false: the grid LiveKit's template draws for a layout
+///   name it does not know stays a grid.
 /// - speaker: the main tile — the first screen share, else the active speaker's camera, else the
 ///   first tile — takes the canvas but for a strip of the others: on the left, a sixth of the
 ///   width, for a landscape canvas; along the bottom, a sixth of the height, for a portrait one.
@@ -42,11 +44,12 @@ public struct TilePlacement: Sendable, Equatable {
 /// - single-speaker: the main tile alone, full canvas.
 public enum CompositeTiling {
     public static func place(_ tiles: [CompositeTile], canvasWidth: Int, canvasHeight: Int,
-                             layout: CompositeLayout.Arrangement, speaker: String?) -> [TilePlacement] {
+                             layout: CompositeLayout.Arrangement, speaker: String?,
+                             gridYieldsToScreenShare: Bool = true) -> [TilePlacement] {
         guard !tiles.isEmpty, canvasWidth >= 2, canvasHeight >= 2 else { return [] }
         let width = even(canvasWidth), height = even(canvasHeight)
         var layout = layout
-        if layout == .grid, tiles.contains(where: \.isScreenShare) { layout = .speaker }
+        if layout == .grid, gridYieldsToScreenShare, tiles.contains(where: \.isScreenShare) { layout = .speaker }
         switch layout {
         case .grid:
             return grid(tiles, width: width, height: height)

@@ -11,9 +11,14 @@ import CFFmpeg
 /// then self-contained `moof`+`mdat` fragments at keyframes or every second), Matroska closes a
 /// cluster at least every second, Ogg flushes a page every half second. Every packet is flushed to
 /// the file descriptor, so a killed process leaves a file that ends at the last whole fragment.
+///
+/// A stream muxer (`init(streamURL:)`) writes FLV to an `rtmp://` URL through libavformat's own
+/// RTMP protocol instead; the same encoded packets can go to a file and to streams at once.
 public final class MediaMuxer {
+    /// The file path, or the stream URL.
     public let path: String
-    public let container: RecordingContainer
+    /// The file's container; nil for a stream (FLV).
+    public let container: RecordingContainer?
     public private(set) var headerWritten = false
     public private(set) var streamCount = 0
 
@@ -32,14 +37,11 @@ public final class MediaMuxer {
         guard rc >= 0, let allocated else { throw .muxerSetupFailed(LibAVError.message(rc)) }
         context = allocated
         packet = av_packet_alloc()
-        guard packet != nil else {
-            avformat_free_context(allocated)
-            throw .muxerSetupFailed("cannot allocate a packet")
-        }
+        // From here every stored property is set: a throw runs deinit, which frees the packet
+        // and the context (freeing them before throwing would free them twice).
+        guard packet != nil else { throw .muxerSetupFailed("cannot allocate a packet") }
         let openRC = avio_open(&allocated.pointee.pb, path, AVIO_FLAG_WRITE)
         guard openRC >= 0 else {
-            av_packet_free(&packet)
-            avformat_free_context(allocated)
             if LibAVError.isUnwritableLocation(openRC) {
                 throw .unwritableDirectory(path: path, reason: LibAVError.message(openRC))
             }
@@ -49,6 +51,33 @@ public final class MediaMuxer {
         // Push each packet to the kernel: what a SIGKILL leaves then ends at a whole fragment.
         allocated.pointee.flush_packets = 1
         // Interleaving waits for every stream; do not hold video back long when audio pauses.
+        allocated.pointee.max_interleave_delta = 1_000_000
+    }
+
+    /// Connects to `url` (`rtmp://host[:port]/app/key`) and muxes FLV into it, as LiveKit's egress
+    /// does for RTMP. Connecting happens here, so an unreachable URL fails here. A receiver that
+    /// stops reading fails a write after `timeoutSeconds` rather than blocking the writer forever.
+    public init(streamURL url: String, timeoutSeconds: Int = 5) throws(RecordingError) {
+        // `path` names the output in errors, which reach EgressInfo and logs: never the key.
+        path = StreamURL.redacted(url)
+        container = nil
+        var allocated: UnsafeMutablePointer<AVFormatContext>?
+        let rc = avformat_alloc_output_context2(&allocated, nil, "flv", url)
+        guard rc >= 0, let allocated else { throw .muxerSetupFailed(LibAVError.message(rc)) }
+        context = allocated
+        packet = av_packet_alloc()
+        // From here every stored property is set: a throw runs deinit, which frees the packet
+        // and the context (freeing them before throwing would free them twice).
+        guard packet != nil else { throw .muxerSetupFailed("cannot allocate a packet") }
+        var options: OpaquePointer?
+        av_dict_set(&options, "rw_timeout", "\(timeoutSeconds * 1_000_000)", 0)  // microseconds
+        let openRC = avio_open2(&allocated.pointee.pb, url, AVIO_FLAG_WRITE, nil, &options)
+        av_dict_free(&options)
+        guard openRC >= 0 else {
+            throw .muxerSetupFailed("cannot connect to \(StreamURL.redacted(url)): \(LibAVError.message(openRC))")
+        }
+        fileOpen = true
+        allocated.pointee.flush_packets = 1
         allocated.pointee.max_interleave_delta = 1_000_000
     }
 
@@ -129,14 +158,16 @@ public final class MediaMuxer {
         guard fileOpen, !headerWritten else { throw .muxerSetupFailed("header already written") }
         var options: OpaquePointer?
         switch container {
-        case .mp4:
+        case nil:
+            break  // FLV: each tag stands alone.
+        case .mp4?:
             av_dict_set(&options, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0)
             av_dict_set(&options, "frag_duration", "1000000", 0)  // microseconds
-        case .webm, .mkv:
+        case .webm?, .mkv?:
             av_dict_set(&options, "cluster_time_limit", "1000", 0)  // milliseconds
-        case .ogg:
+        case .ogg?:
             av_dict_set(&options, "page_duration", "500000", 0)  // microseconds
-        case .mp3:
+        case .mp3?:
             break  // MP3 frames stand alone; every flushed packet is playable as it is.
         }
         let rc = avformat_write_header(context, &options)

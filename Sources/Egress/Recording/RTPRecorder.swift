@@ -1,12 +1,10 @@
 /// What the server's egress plumbing drives: something that takes the plain RTP of numbered
-/// tracks and writes one file. `FileRecorder` copies the tracks' streams; `CompositeRecorder`
+/// tracks and writes one file (or, for a composite, streams too or instead). `FileRecorder` copies the tracks' streams; `CompositeRecorder`
 /// decodes them and draws and mixes one picture and one sound.
 ///
 /// Confined to one thread (the egress writer's): packets, sender reports and ticks come in
 /// order from there, and the callbacks are called from there.
 public protocol RTPRecorder: AnyObject {
-    /// The file written.
-    var path: String { get }
     /// Asks the publisher of a track for a keyframe (a PLI).
     var onKeyframeNeeded: ((_ track: Int) -> Void)? { get set }
     /// Called once when the recording fails; input is ignored from then on.

@@ -11,6 +11,8 @@ public struct RecordingResult: Sendable, Equatable {
     public var endedAtNanoseconds: Int64
     /// Frames written per track, in track order.
     public var framesWritten: [Int]
+    /// The stream outputs (RTMP) written beside or instead of the file, in the order asked.
+    public var streams: [StreamResult] = []
 
     public init(filename: String, sizeBytes: Int64, durationNanoseconds: Int64, startedAtNanoseconds: Int64,
                 endedAtNanoseconds: Int64, framesWritten: [Int]) {
@@ -20,5 +22,26 @@ public struct RecordingResult: Sendable, Equatable {
         self.startedAtNanoseconds = startedAtNanoseconds
         self.endedAtNanoseconds = endedAtNanoseconds
         self.framesWritten = framesWritten
+    }
+}
+
+/// How one stream output (an RTMP URL) went.
+public struct StreamResult: Sendable, Equatable {
+    /// The URL as given (with its key: redact before showing it, see `StreamURL`).
+    public var url: String
+    /// Wall-clock (Unix epoch) ns when the connection was made and the header sent; nil if never.
+    public var startedAtNanoseconds: Int64?
+    /// When it ended: at finish, or when it failed.
+    public var endedAtNanoseconds: Int64?
+    /// Why it stopped early (cannot connect, connection lost); nil if it ran to the end. Errors
+    /// name the URL with its key redacted.
+    public var failure: RecordingError?
+
+    public init(url: String, startedAtNanoseconds: Int64? = nil, endedAtNanoseconds: Int64? = nil,
+                failure: RecordingError? = nil) {
+        self.url = url
+        self.startedAtNanoseconds = startedAtNanoseconds
+        self.endedAtNanoseconds = endedAtNanoseconds
+        self.failure = failure
     }
 }

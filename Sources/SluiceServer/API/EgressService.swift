@@ -14,8 +14,9 @@ import SwiftProtobuf
 /// encoding options only `advanced.audio_codec` is used (AAC or MP3 instead of Opus), presets
 /// and the rest are accepted and ignored. StartRoomCompositeEgress runs Sluice's own compositor
 /// (LiveKit's grid, speaker and single-speaker layouts, H.264 + AAC at the preset's or advanced
-/// size and rate, changed live by UpdateLayout; see `RoomCompositeRequest`). Web egress needs a
-/// browser and answers 501, as do streams, segments and images. A file output's `s3` upload (or,
+/// size and rate, changed live by UpdateLayout; see `RoomCompositeRequest`), to a file, to RTMP
+/// stream URLs (FLV over libavformat's rtmp://, from the same encode), or both. Web egress needs a
+/// browser and answers 501, as do streams of the other egress kinds, segments and images. A file output's `s3` upload (or,
 /// without one, the server's `recordings.s3`) sends the closed file to S3-compatible storage; GCP,
 /// Azure and Alibaba OSS uploads answer 501.
 struct EgressService: Sendable {
@@ -117,16 +118,20 @@ struct EgressService: Sendable {
         r.register("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self) { req, claims in
             try requireRecord(claims)
             try await requireRoom(req.roomName)
-            let output = try Self.fileOutput(EgressOutputs(req))
-            // An unknown layout is refused before the room is looked at further.
-            do throws(RoomCompositeRequest.Failure) {
-                _ = try RoomCompositeRequest.layout(req.layout)
-            } catch {
-                throw TwirpError(.invalidArgument, error.description)
-            }
-            let plan = EgressManager.CompositePlan(roomName: req.roomName, request: req, fileType: output.fileType,
-                                                   filepath: output.filepath, defaultName: Self.defaultCompositeName,
-                                                   upload: try Self.upload(output))
+            // A file, RTMP streams, or both (one encode feeds every output).
+            let outputs = try EgressOutputs(req)
+            let streamURLs = try Self.streamURLs(outputs)
+            let output: Livekit_EncodedFileOutput? = streamURLs.isEmpty || !outputs.files.isEmpty
+                ? try Self.fileOutput(EgressOutputs(legacy: nil, files: outputs.files, streams: [], segments: outputs.segments,
+                                                    images: outputs.images))
+                : nil
+            var plan = EgressManager.CompositePlan(roomName: req.roomName, request: req,
+                                                   fileType: output?.fileType ?? .mp4, filepath: output?.filepath ?? "",
+                                                   defaultName: Self.defaultCompositeName,
+                                                   upload: nil)
+            if let output { plan.upload = try Self.upload(output) }
+            plan.writesFile = output != nil
+            plan.streamURLs = streamURLs
             return try await manager.startRoomComposite(plan)
         }
         r.register("StartWebEgress", Livekit_WebEgressRequest.self) { req, claims -> Livekit_EgressInfo in
@@ -140,23 +145,19 @@ struct EgressService: Sendable {
                "StartEgress is not implemented; use StartParticipantEgress, StartTrackCompositeEgress or StartTrackEgress")
         r.register("UpdateLayout", Livekit_UpdateLayoutRequest.self) { req, claims in
             try requireRecord(claims)
-            let layout: CompositeLayout
-            do throws(RoomCompositeRequest.Failure) {
-                layout = try RoomCompositeRequest.layout(req.layout)
-            } catch {
-                throw TwirpError(.invalidArgument, error.description)
-            }
-            return try await manager.updateLayout(req.egressID, to: layout, named: req.layout)
+            // Any name is a layout, as in LiveKit's template: an unknown one draws as a grid.
+            return try await manager.updateLayout(req.egressID, to: RoomCompositeRequest.layout(req.layout),
+                                                  named: req.layout)
         }
         r.register("UpdateStream", Livekit_UpdateStreamRequest.self) { req, claims -> Livekit_EgressInfo in
             try requireRecord(claims)
-            // An unknown egress is not_found, as in LiveKit; a known one has no stream to change,
-            // since Sluice records to files only.
+            // An unknown egress is not_found, as in LiveKit. A room composite's RTMP URLs are fixed
+            // when it starts: adding or removing them while it runs is not implemented.
             guard try await !manager.list(roomName: nil, egressID: req.egressID, activeOnly: false).isEmpty else {
                 throw TwirpError(.notFound, "egress \(req.egressID) not found")
             }
-            throw TwirpError(.unimplemented, "stream outputs are not implemented: egress \(req.egressID) writes a file "
-                             + "and has no stream URLs to add or remove")
+            throw TwirpError(.unimplemented, "UpdateStream is not implemented: egress \(req.egressID) keeps the "
+                             + "stream URLs it started with (none can be added or removed while it runs)")
         }
         r.register("ListEgress", Livekit_ListEgressRequest.self) { req, claims in
             try requireRecord(claims)
@@ -188,12 +189,32 @@ struct EgressService: Sendable {
                                               + "use s3 (S3-compatible storage: AWS, MinIO, R2, GCS interoperability)")
 
     /// The one file output of an encoded egress, after the legacy field and the lists are merged
-    /// (see `EgressOutputs`): Sluice writes files only, into its recordings directory.
+    /// (see `EgressOutputs`): written into Sluice's recordings directory. Streams are taken by
+    /// room composites only (`streamURLs`); here they answer 501.
     static func fileOutput(_ outputs: EgressOutputs) throws(TwirpError) -> Livekit_EncodedFileOutput {
         guard outputs.streams.isEmpty, outputs.segments.isEmpty, outputs.images.isEmpty else { throw onlyFiles }
         guard let output = outputs.files.first else { throw TwirpError(.invalidArgument, "a file output is required") }
         _ = try upload(output)
         return output
+    }
+
+    /// The RTMP URLs of a request's stream output (at most one, see `EgressOutputs`), checked:
+    /// RTMP is the protocol Sluice streams (libavformat's FLV over its rtmp:// protocol); SRT and
+    /// WebSocket answer 501.
+    static func streamURLs(_ outputs: EgressOutputs) throws(TwirpError) -> [String] {
+        guard let stream = outputs.streams.first else { return [] }
+        switch stream.protocol {
+        case .defaultProtocol, .rtmp: break
+        default: throw TwirpError(.unimplemented, "only RTMP stream outputs are implemented, not \(stream.protocol)")
+        }
+        guard stream.destinations.isEmpty else {
+            throw TwirpError(.unimplemented, "stream destinations are not implemented; give urls")
+        }
+        guard !stream.urls.isEmpty else { throw TwirpError(.invalidArgument, "a stream output needs at least one url") }
+        for url in stream.urls where !(url.lowercased().hasPrefix("rtmp://") || url.lowercased().hasPrefix("rtmps://")) {
+            throw TwirpError(.invalidArgument, "stream url \(StreamURL.redacted(url)) is not rtmp:// or rtmps://")
+        }
+        return stream.urls
     }
 
     /// A file output's upload: S3 (checked for what it needs), none, or 501 for the other stores.

@@ -20,7 +20,7 @@ extension Livekit_EgressInfo {
     ]
 
     /// A new egress writing `filename`.
-    static func starting(id: String, roomID: String, roomName: String, filename: String,
+    static func starting(id: String, roomID: String, roomName: String, filename: String?,
                          request: OneOf_Request, at now: Int64) -> Livekit_EgressInfo {
         var info = Livekit_EgressInfo()
         info.egressID = id
@@ -30,11 +30,51 @@ extension Livekit_EgressInfo {
         info.status = .egressStarting
         info.request = request.redactingCredentials()
         info.updatedAt = now
-        info.fileResults = [Livekit_FileInfo.with {
-            $0.filename = filename
-            $0.location = filename
-        }]
+        if let filename {
+            info.fileResults = [Livekit_FileInfo.with {
+                $0.filename = filename
+                $0.location = filename
+            }]
+        }
         return info
+    }
+
+    /// The stream outputs, ACTIVE from the start as LiveKit lists them; URLs with the stream key
+    /// redacted (`StreamURL`), as LiveKit's egress shows them, here and in the request kept.
+    mutating func startStreams(_ urls: [String]) {
+        streamResults = urls.map { url in Livekit_StreamInfo.with {
+            $0.url = StreamURL.redacted(url)
+            $0.status = .active
+        } }
+        if case .roomComposite(var req)? = request {
+            req.streamOutputs = req.streamOutputs.map { stream in
+                var copy = stream
+                copy.urls = stream.urls.map(StreamURL.redacted)
+                return copy
+            }
+            if case .stream(var stream)? = req.output {
+                stream.urls = stream.urls.map(StreamURL.redacted)
+                req.output = .stream(stream)
+            }
+            request = .roomComposite(req)
+        }
+    }
+
+    /// Each stream as it ended: FINISHED, or FAILED with why (it could not connect, or dropped).
+    mutating func endStreams(_ results: [StreamResult], at now: Int64) {
+        for (index, result) in results.enumerated() where index < streamResults.count {
+            var stream = streamResults[index]
+            stream.startedAt = result.startedAtNanoseconds ?? 0
+            stream.endedAt = result.endedAtNanoseconds ?? now
+            if let started = result.startedAtNanoseconds { stream.duration = stream.endedAt - started }
+            if let failure = result.failure {
+                stream.status = .failed
+                stream.error = failure.streamReason
+            } else {
+                stream.status = .finished
+            }
+            streamResults[index] = stream
+        }
     }
 
     /// The first frame is in the file.
@@ -58,6 +98,9 @@ extension Livekit_EgressInfo {
         if startedAt == 0 { startedAt = result.startedAtNanoseconds }
         endedAt = now
         updatedAt = now
+        endStreams(result.streams, at: now)
+        // A stream-only composite has no file to report.
+        guard !result.filename.isEmpty else { return }
         setFile(Livekit_FileInfo.with {
             $0.filename = result.filename
             $0.location = result.filename
@@ -83,6 +126,11 @@ extension Livekit_EgressInfo {
         error = reason
         endedAt = now
         updatedAt = now
+        for index in streamResults.indices where streamResults[index].status == .active {
+            streamResults[index].status = .failed
+            streamResults[index].error = reason
+            streamResults[index].endedAt = now
+        }
         if var file = fileResults.first {
             let size = (try? FileManager.default.attributesOfItem(atPath: file.filename)[.size] as? NSNumber)?.int64Value
             file.size = size ?? 0

@@ -306,6 +306,23 @@ actor EgressManager {
         logger.info("egress active", metadata: ["egress": "\(id)"])
     }
 
+    /// One stream output of a live egress failed while the others go on: its StreamInfo turns
+    /// FAILED with the reason (ListEgress, `egress_updated`), as LiveKit reports it.
+    func streamFailed(_ id: String, url: String, _ error: RecordingError) {
+        guard var entry = live[id] else { return }
+        let shown = StreamURL.redacted(url)
+        guard let index = entry.info.streamResults.firstIndex(where: { $0.url == shown && $0.status == .active }) else { return }
+        let now = nowNanoseconds()
+        entry.info.streamResults[index].status = .failed
+        entry.info.streamResults[index].error = error.streamReason
+        entry.info.streamResults[index].endedAt = now
+        entry.info.updatedAt = now
+        live[id] = entry
+        persist(entry.info)
+        notify("egress_updated", entry.info)
+        logger.warning("egress stream failed", metadata: ["egress": "\(id)", "url": "\(shown)", "error": "\(error.streamReason)"])
+    }
+
     func recordingFailed(_ id: String, _ error: RecordingError) async {
         logger.error("egress recording failed", metadata: ["egress": "\(id)", "error": "\(error.reason)"])
         _ = await end(id, failure: error.reason)
@@ -445,6 +462,10 @@ actor EgressManager {
         var filepath: String
         var defaultName: String
         var upload: S3Destination?
+        /// False for a stream-only composite.
+        var writesFile = true
+        /// RTMP URLs fed from the same encode as the file.
+        var streamURLs: [String] = []
     }
 
     /// Starts a room composite: one file of the whole room, drawn in a layout and mixed, that
@@ -462,6 +483,11 @@ actor EgressManager {
             path = try EgressOutputPath.resolve(template.expand(plan.filepath), under: recordingsPath,
                                                 defaultName: template.expand(plan.defaultName))
             options = try RoomCompositeRequest.options(plan.request, fileType: plan.fileType, path: path)
+            // FLV (RTMP) carries H.264 and AAC: the MP4 encoding.
+            if !plan.streamURLs.isEmpty, options.container != .mp4 {
+                throw RoomCompositeRequest.Failure(description: "a stream output carries H.264 and AAC; "
+                                                   + "it cannot go with an \(options.container) file")
+            }
         } catch let error as EgressOutputPath.Failure {
             throw TwirpError(.invalidArgument, error.description)
         } catch let error as RoomCompositeRequest.Failure {
@@ -470,23 +496,31 @@ actor EgressManager {
             throw TwirpError(.internalError, "\(error)")
         }
         if RecordingContainer(path: path) == nil { path += "." + options.container.fileExtension }
-        let upload = try uploadTarget(plan.upload, path: path)
+        let file: String? = plan.writesFile ? path : nil
+        var upload: (destination: S3Destination, key: String)?
+        if let file { upload = try uploadTarget(plan.upload, path: file) }
         let screenShares = Set(((try? await rooms.participants(roomName: room.name)) ?? []).flatMap { participant in
             participant.tracks.filter { $0.source == .screenShare }.map(\.sid)
         })
         let id = SessionID.egress()
-        let info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: path,
+        var info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: file,
                                                request: .roomComposite(plan.request), at: nowNanoseconds())
+        info.startStreams(plan.streamURLs)
         live[id] = Live(info: info, remainingTracks: [], identity: nil, upload: upload)
         persist(info)
         notify("egress_started", info)
         logger.info("room composite starting", metadata: [
-            "egress": "\(id)", "room": "\(room.name)", "file": "\(path)", "layout": "\(options.layout)",
+            "egress": "\(id)", "room": "\(room.name)", "file": "\(file ?? "none")",
+            "streams": "\(plan.streamURLs.map(StreamURL.redacted))", "layout": "\(options.layout)",
             "canvas": "\(options.width)x\(options.height)@\(options.framerate)",
             "media": "\(options.includesVideo ? "video " : "")\(options.includesAudio ? "audio" : "")"])
         return await launch(id, info) { onActive, onFailure throws(RecordingError) in
-            try await media.startRoomComposite(room: room.name, path: path, options: options, screenShares: screenShares,
-                                               onActive: onActive, onFailure: onFailure)
+            try await media.startRoomComposite(room: room.name, path: file, streamURLs: plan.streamURLs,
+                                               options: options, screenShares: screenShares,
+                                               onActive: onActive, onFailure: onFailure,
+                                               onStreamFailed: { [weak self] url, error in
+                                                   Task { await self?.streamFailed(id, url: url, error) }
+                                               })
         }
     }
 

@@ -26,9 +26,13 @@ protocol EgressMediaPlane: Sendable {
         -> any EgressRecordingControl
     /// Opens `path` and starts a composite of everything `room` publishes, now and later (until
     /// `finish`). `screenShares` are the sids of screen-share tracks published so far.
-    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+    /// `onStreamFailed` for each stream output that cannot connect (at start) or drops (later)
+    /// while the recording goes on.
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
-                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+                            onFailure: @escaping @Sendable (RecordingError) -> Void,
+                            onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
+        async throws(RecordingError)
         -> any EgressCompositeControl
 }
 
@@ -49,9 +53,11 @@ protocol EgressCompositeControl: EgressRecordingControl {
 
 extension EgressMediaPlane {
     /// A media plane without a compositor refuses.
-    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
-                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+                            onFailure: @escaping @Sendable (RecordingError) -> Void,
+                            onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
+        async throws(RecordingError)
         -> any EgressCompositeControl
     {
         throw .invalidTrack("this media plane cannot composite")

@@ -12,10 +12,16 @@ extension RecordingError {
         case .invalidTrack(let why): why
         case .noTracks: "no track to record"
         case .codecFailed(let why): "transcoding failed: \(why)"
-        case .muxerSetupFailed(let why): "could not open the output file: \(why)"
+        case .muxerSetupFailed(let why): "could not open the output: \(why)"  // a file or a stream
         case .diskFull(let path): "disk full while writing \(path)"
         case .writeFailed(let path, let why): "write failed for \(path): \(why)"
         case .alreadyFinished: "recording already finished"
         }
+    }
+
+    /// As `reason`, for one stream output: its setup failure already reads "cannot connect to <url>: <why>".
+    var streamReason: String {
+        if case .muxerSetupFailed(let why) = self { return why }
+        return reason
     }
 }

@@ -4,8 +4,9 @@ import LiveKitProto
 /// What a `RoomCompositeEgressRequest` asks Sluice's compositor for, checked before anything is
 /// opened so that an impossible request is refused with a reason.
 ///
-/// - layout: LiveKit's names (`grid`, `speaker`, `single-speaker`, with `-dark`/`-light`);
-///   anything else would need LiveKit's custom templates (a browser) and is a 400.
+/// - layout: any name, read as LiveKit's default template reads it (`CompositeLayout(name:)`):
+///   `grid`, `speaker`, `single-speaker`, with `-dark`/`-light`; a name the app chose for itself
+///   draws as a grid, as it would in LiveKit, and EgressInfo keeps the name as given.
 /// - preset or advanced options: the canvas, frame rate and bitrates as LiveKit's egress sets
 ///   them (720p presets 3 Mbit/s, 1080p30 4.5, 1080p60 6; portrait presets swap the sides).
 /// - file type: MP4 (the default) holds H.264 and AAC; OGG means audio only, in Opus, and MP3
@@ -18,13 +19,8 @@ enum RoomCompositeRequest {
         var unimplemented = false
     }
 
-    static func layout(_ name: String) throws(Failure) -> CompositeLayout {
-        guard let layout = CompositeLayout(name: name) else {
-            throw Failure(description: "unknown layout \"\(name)\": Sluice draws "
-                          + CompositeLayout.knownNames.joined(separator: ", ")
-                          + " (custom layouts need a browser-based template, which Sluice does not run)")
-        }
-        return layout
+    static func layout(_ name: String) -> CompositeLayout {
+        CompositeLayout(name: name)
     }
 
     /// Options for `request` written to a file of type `fileType` at `path` (the extension, if
@@ -39,7 +35,7 @@ enum RoomCompositeRequest {
             throw Failure(description: "audio_only and video_only cannot both be set")
         }
         var options = CompositeOptions()
-        options.layout = try Self.layout(request.layout)
+        options.layout = Self.layout(request.layout)
         switch request.options {
         case .preset(let preset)?:
             try apply(preset, to: &options)

@@ -69,14 +69,21 @@ struct SFUEgressMedia: EgressMediaPlane {
         }
     }
 
-    func startRoomComposite(room: String, path: String, options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
-                            onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
+                            onFailure: @escaping @Sendable (RecordingError) -> Void,
+                            onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
+        async throws(RecordingError)
         -> any EgressCompositeControl
     {
         guard let hub = await sessions.hub(room: room) else { throw .invalidTrack("room \(room) has no media any more") }
         // Opening the file and the encoders is the slow step: done here, off the media worker.
-        nonisolated(unsafe) let recorder = try CompositeRecorder(path: path, options: options)
+        nonisolated(unsafe) let recorder = try CompositeRecorder(path: path, streamURLs: streamURLs, options: options)
+        for stream in recorder.streamsFailedAtStart {
+            if let failure = stream.failure { onStreamFailed(stream.url, failure) }
+        }
+        // Set before the writer thread starts (in RoomCompositeRecording), so no race.
+        recorder.onStreamFailed = { url, error in onStreamFailed(url, error) }
         let logger = Logger(label: "sluice.egress.composite")
         do {
             let recording = try await hub.worker.run {
@@ -88,7 +95,7 @@ struct SFUEgressMedia: EgressMediaPlane {
             return CompositeControl(recording: recording)
         } catch {
             _ = try? recorder.finish()
-            try? FileManager.default.removeItem(atPath: recorder.path)
+            if let path = recorder.path { try? FileManager.default.removeItem(atPath: path) }
             throw .invalidTrack("the room's media worker is gone")
         }
     }
