@@ -79,6 +79,23 @@ public enum ConfigLoader {
                     default: throw v.unknown(path)
                     }
                 }
+            case "cors":
+                for (k, v) in try Mapping(value.node, key: "cors").entries {
+                    let path = "cors.\(k)"
+                    switch k {
+                    case "allowed_origins":
+                        // Checked one by one so the error names the entry's own line.
+                        let items: [Value] = if case .sequence(let seq) = v.node { seq.map { Value(node: $0) } } else { [v] }
+                        config.cors.allowedOrigins = try items.map { item in
+                            let origin = try item.scalar(path, "an origin")
+                            if let problem = CORSPolicy.problem(with: origin) {
+                                throw ConfigError(key: path, line: item.line, problem)
+                            }
+                            return origin
+                        }
+                    default: throw v.unknown(path)
+                    }
+                }
             case "storage":
                 for (k, v) in try Mapping(value.node, key: "storage").entries {
                     switch k {

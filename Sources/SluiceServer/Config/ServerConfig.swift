@@ -35,6 +35,14 @@ public struct ServerConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// Which web origins may read the server's HTTP answers (Sluice's own key; LiveKit allows
+    /// every origin, with no setting).
+    public struct CORS: Sendable, Equatable {
+        /// `*` (any), exact origins, or origins with one `*` wildcard; empty allows none.
+        public var allowedOrigins: [String] = ["*"]
+        public init() {}
+    }
+
     public var port: Int = 7880
     public var bindAddresses: [String] = ["127.0.0.1"]
     public var rtc = RTC()
@@ -43,6 +51,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var room = Room()
     public var webhook = Webhook()
     public var logging = Logging()
+    public var cors = CORS()
     /// SQLite database file.
     public var storagePath: String = "data/sluice.sqlite"
     /// Directory recordings are written to.

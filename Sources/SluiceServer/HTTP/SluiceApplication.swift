@@ -102,7 +102,12 @@ public final class SluiceApplication: Sendable {
         let signal = signalEndpoint
         router.get("/rtc") { request, _ in await signal.validate(request, upgradeAttempt: true) }
         router.get("/rtc/validate") { request, _ in await signal.validate(request, upgradeAttempt: false) }
-        // `/rtc/v1` and `/rtc/v1/validate` stay unrouted: the 404 makes SDKs fall back to `/rtc`.
+        // Single-peer-connection signalling is not served yet. A 404 is what makes SDKs fall back
+        // to `/rtc`: livekit-client 2.17+ asks `/rtc/v1/validate` after its upgrade fails and
+        // falls back on a 404 whose body does not say "requested room does not exist" (any
+        // other status, or a 404 with that text, ends the connection attempt instead).
+        router.get("/rtc/v1") { _, _ in SignalEndpoint.v1NotServed }
+        router.get("/rtc/v1/validate") { _, _ in SignalEndpoint.v1NotServed }
 
         let twirpServices = [
             RoomService(rooms: rooms, media: mediaSessions).router(),
@@ -123,6 +128,14 @@ public final class SluiceApplication: Sendable {
         return router
     }
 
+    /// The router behind CORS and signalling-path handling: what the server runs, and what
+    /// tests should drive to see the answers a browser sees.
+    public func makeResponder() -> some HTTPResponder<BasicRequestContext> {
+        FrontResponder(inner: makeRouter().buildResponder(), cors: cors)
+    }
+
+    var cors: CORSPolicy { CORSPolicy(allowedOrigins: config.cors.allowedOrigins) }
+
     var signalEndpoint: SignalEndpoint {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms),
                        rooms: rooms, media: mediaSessions, resumable: resumableSessions, logger: logger)
@@ -138,8 +151,8 @@ public final class SluiceApplication: Sendable {
         for address in config.bindAddresses {
             let signal = signalEndpoint
             let app = Application(
-                router: makeRouter(),
-                server: SignallingChannel.builder(maxFrameSize: SignalEndpoint.maxMessageSize) { target, authorization in
+                responder: makeResponder(),
+                server: SignallingChannel.builder(maxFrameSize: SignalEndpoint.maxMessageSize, cors: cors) { target, authorization in
                     await signal.accept(target: target, authorization: authorization)
                 },
                 configuration: .init(address: .hostname(address, port: config.port), serverName: "sluice"),
