@@ -8,7 +8,7 @@ mode="${1:-system}"
 
 SYSTEM_PKGS=(pkg-config libnice-dev libsrtp2-dev libssl-dev libusrsctp-dev libsqlite3-dev
              libavformat-dev libavcodec-dev libswscale-dev)
-TEST_PKGS=(ffmpeg protobuf-compiler iproute2 iptables procps)
+TEST_PKGS=(ffmpeg protobuf-compiler iproute2 iptables procps chromium chromium-driver)
 
 pkgs=("${SYSTEM_PKGS[@]}")
 [ "$mode" = test ] && pkgs+=("${TEST_PKGS[@]}")
@@ -30,10 +30,10 @@ if [ "$mode" = test ]; then
         python3 -m venv "$venv"
     fi
     # Versions the interop tests were written against (see shared/ORACLES.md).
-    if ! "$venv/bin/python" -c "import livekit.rtc, livekit.api, aiortc, pytest" 2>/dev/null; then
+    if ! "$venv/bin/python" -c "import livekit.rtc, livekit.api, aiortc, pytest, selenium" 2>/dev/null; then
         echo "deps: installing Python test clients into $venv"
         "$venv/bin/pip" install -q --disable-pip-version-check \
             livekit==1.2.1 livekit-api==1.2.2 livekit-protocol==1.1.29 aiortc==1.16.0 \
-            pytest==9.0.3 pytest-timeout==2.4.0
+            pytest==9.0.3 pytest-timeout==2.4.0 selenium==4.51.0
     fi
 fi
