@@ -3,8 +3,8 @@
 The pages are served from their own HTTP server on another port than Sluice, i.e. another
 origin, as real web apps are, so every HTTP answer they read goes through CORS. Per bundle:
 a host page publishes Chromium's fake camera (1280x720, simulcast) and microphone; a viewer page
-(connecting through a base URL with a path prefix and trailing slash) and a Python `livekit`
-viewer decode both; the viewer page switches LOW -> HIGH; 2.18.10 must have fallen back from
+(base URL with a path prefix and trailing slash) and a Python `livekit` viewer (a prefix without
+one: the Rust SDK asks /some/prefix/rtc/v1, then /some/prefix/rtc) decode both; the viewer page switches LOW -> HIGH; 2.18.10 must have fallen back from
 `/rtc/v1` to `/rtc` and hold two peer connections. Screenshots go to the test output directory.
 
 Chromium, chromedriver and selenium come from scripts/deps.sh (Debian + PyPI); the bundles from
@@ -238,7 +238,9 @@ def test_browser_sdk_publishes_and_views(server, version):
 
         wait(both, "host published, viewer connected",
              lambda s: s["host"]["phase"] == "published" and s["viewer"]["phase"] == "connected", 60)
-        python_viewer = PythonViewer(server.ws_url, token("py-viewer", room, can_publish=False))
+        # The Rust SDK through a prefixed base URL: its socket upgrade takes SignallingChannel's
+        # path, not the router's.
+        python_viewer = PythonViewer(server.ws_url + "/some/prefix", token("py-viewer", room, can_publish=False))
 
         # Media: the viewer page and the Python viewer decode the host's video and audio.
         def decoding(s):
