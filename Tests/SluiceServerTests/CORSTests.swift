@@ -93,6 +93,13 @@ import Testing
         }
     }
 
+    @Test func anyOriginIncludesPagesOpenedFromFiles() async throws {
+        try await Self.app().test(.router) { client in
+            let r = try await client.execute(uri: "/rtc/v1/validate", method: .get, headers: [.origin: "null"])
+            #expect(r.status == .notFound && r.headers[.accessControlAllowOrigin] == "null")
+        }
+    }
+
     @Test func requestsWithoutOriginGetNoGrant() async throws {
         try await Self.app().test(.router) { client in
             let r = try await client.execute(uri: "/rtc/validate", method: .get)
@@ -114,7 +121,7 @@ import Testing
             #expect(try await grant("https://evil.example.com") == nil)
             #expect(try await grant("http://lan.test:8080") == nil)  // the wildcard needs a subdomain
             #expect(try await grant("http://cam.lan.test:9090") == nil)
-            #expect(try await grant("null") == nil)
+            #expect(try await grant("null") == nil)  // only "*" lets file:// pages in
             let preflight = try await client.execute(uri: "/rtc/validate", method: .options,
                                                      headers: [.origin: "https://evil.example.com", .accessControlRequestMethod: "GET"])
             #expect(preflight.status == .noContent && preflight.headers[.accessControlAllowOrigin] == nil)

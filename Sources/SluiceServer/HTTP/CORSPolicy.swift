@@ -81,9 +81,9 @@ public struct CORSPolicy: Sendable, Equatable {
     }
 
     public func allows(origin: String) -> Bool {
-        // Sandboxed frames and file:// pages send "null"; like Hummingbird and the spec's advice,
-        // never echo it (any such document could claim it), even when any origin is allowed.
-        if origin == "null" || origin.isEmpty { return false }
+        if origin.isEmpty { return false }
+        // Any means any, as in LiveKit: that includes "null", sent by pages opened from file://
+        // (how many try a LiveKit example first) and sandboxed frames; tokens guard access.
         if any { return true }
         let lower = origin.lowercased()
         return patterns.contains { $0.matches(lower) }
