@@ -24,6 +24,9 @@ public final class SluiceApplication: Sendable {
     /// Built-in recording: the Egress API's state and its recordings.
     let egress: EgressManager
 
+    /// The demo web app's routes, when `webapp` is enabled.
+    let webApp: WebAppRoutes?
+
     /// Seconds between sweeps that close rooms left empty past their timeout.
     let idleSweepInterval: Duration
 
@@ -55,6 +58,7 @@ public final class SluiceApplication: Sendable {
                                         apiSecret: config.keys[webhookKey] ?? "", logger: logger)
         self.egress = EgressManager(store: store, rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions),
                                     webhooks: webhooks, recordingsPath: config.recordingsPath, logger: logger)
+        self.webApp = config.webapp.isEnabled ? try WebAppRoutes(config: config) : nil
     }
 
     /// Connects room events to webhooks. Idempotent enough for one call at start.
@@ -125,6 +129,7 @@ public final class SluiceApplication: Sendable {
             return await service.respond(to: request, method: method, tokens: tokens, logger: logger)
         }
         WHIPRoutes(app: self).register(on: router)
+        webApp?.register(on: router)
         return router
     }
 
