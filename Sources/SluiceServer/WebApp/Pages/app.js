@@ -3,7 +3,7 @@
 "use strict";
 
 // Everything a page shows is also kept here, so a test (or a person in the console) can read it.
-window.state = { phase: "idle", connection: "disconnected", viewers: 0, errors: [], reconnects: 0 };
+window.state = { phase: "idle", connection: "disconnected", connectionHistory: [], viewers: 0, errors: [], reconnects: 0 };
 window.addEventListener("error", (e) => state.errors.push(String(e.message)));
 window.addEventListener("unhandledrejection", (e) => state.errors.push(String(e.reason && e.reason.message || e.reason)));
 
@@ -56,16 +56,19 @@ const Sluice = {
     const [text, cls] = labels[connectionState] || [connectionState, "idle"];
     el.textContent = text;
     el.className = "pill " + cls;
+    if (state.connection !== connectionState) state.connectionHistory.push(connectionState);
     state.connection = connectionState;
   },
 
-  // Follows the room's connection: the label, and how often it had to reconnect.
+  // Follows the room's connection: the label, and how many times it came back after a drop
+  // (the SDK resumes the session or rejoins on its own; the page only shows it).
   watchConnection(room, el, onChange) {
     const LK = this.LK;
-    room.on(LK.RoomEvent.ConnectionStateChanged, (s) => { this.showConnection(el, s); onChange && onChange(s); });
-    room.on(LK.RoomEvent.Reconnecting, () => { state.reconnects++; this.showConnection(el, "reconnecting"); });
-    room.on(LK.RoomEvent.SignalReconnecting, () => this.showConnection(el, "signalReconnecting"));
-    room.on(LK.RoomEvent.Reconnected, () => this.showConnection(el, "connected"));
+    const show = (s) => { this.showConnection(el, s); onChange && onChange(s); };
+    room.on(LK.RoomEvent.ConnectionStateChanged, show);
+    room.on(LK.RoomEvent.Reconnecting, () => show("reconnecting"));
+    room.on(LK.RoomEvent.SignalReconnecting, () => show("signalReconnecting"));
+    room.on(LK.RoomEvent.Reconnected, () => { state.reconnects++; show("connected"); });
   },
 
   kbps(bits) { return bits >= 1e6 ? (bits / 1e6).toFixed(2) + " Mbit/s" : Math.round(bits / 1e3) + " kbit/s"; },
