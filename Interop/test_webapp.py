@@ -202,6 +202,17 @@ def test_webapp_broadcast_watch_record(webapp_server):
 
         screenshot(driver, host, "broadcast", version)
         screenshot(driver, player, "watch", version)
+
+        # Screen share (Chromium's fake screen): the players switch to it, and back to the camera.
+        assert player.state()["showing"] == "camera"
+        host.js("document.getElementById('screen').click()")
+        wait(everyone, "players show the screen share", lambda s: s["broadcaster"].get("screen") is True
+             and s["player"].get("showing") == "screen_share" and s["player2"].get("showing") == "screen_share", 30)
+        assert text(host, "screen") == "Stop sharing"
+        host.js("document.getElementById('screen').click()")
+        wait(everyone, "players back on the camera", lambda s: s["broadcaster"].get("screen") is False
+             and s["player"].get("showing") == "camera", 30)
+        print("screen share on -> both players showed it; off -> back on the camera")
         errors = {p.name: p.state().get("errors") for p in everyone}
         assert not any(errors.values()), errors
         print(f"took {time.monotonic() - started:.1f} s")
