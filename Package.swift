@@ -108,6 +108,14 @@ let package = Package(
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+        ], resources: [
+            // The demo web app's files, compiled in (PackageResources.*): no resource bundle to
+            // lose when the binary is copied elsewhere.
+            .embedInCode("WebApp/Pages/index.html"),
+            .embedInCode("WebApp/Pages/broadcast.html"),
+            .embedInCode("WebApp/Pages/watch.html"),
+            .embedInCode("WebApp/Pages/app.css"),
+            .embedInCode("WebApp/Pages/app.js"),
         ]),
 
         // MARK: Command line

@@ -35,8 +35,9 @@ def free_port():
 class SluiceServer:
     """One `sluice serve` process with its own data directory and config."""
 
-    def __init__(self, workdir, extra_config="", port=None, recordings_config=""):
+    def __init__(self, workdir, extra_config="", port=None, recordings_config="", args=()):
         self.workdir = workdir
+        self.args = list(args)  # more `sluice serve` flags, e.g. --dev
         self.port = port or free_port()
         self.config_path = os.path.join(workdir, "sluice.yaml")
         self.log_path = os.path.join(workdir, "sluice.log")
@@ -65,7 +66,7 @@ class SluiceServer:
     def start(self, timeout=30):
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sluice_binary(), "serve", "--config", self.config_path],
+            [sluice_binary(), "serve", "--config", self.config_path, *self.args],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=self.workdir,
         )
         deadline = time.time() + timeout

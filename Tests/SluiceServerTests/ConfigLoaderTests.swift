@@ -87,6 +87,9 @@ import Testing
             ("logging:\n  level: loud\n", "logging.level", 2),
             ("rtc: 5\n", "rtc", 1),
             ("keys:\n  k: \"\"\n", "keys.k", 2),
+            ("cors:\n  allowed_origins:\n    - \"*\"\n    - https://app.example.com/\n", "cors.allowed_origins", 4),
+            ("cors:\n  allowed_origins: example.com\n", "cors.allowed_origins", 2),
+            ("cors:\n  allow_origins: [\"*\"]\n", "cors.allow_origins", 2),
         ]
         for (yaml, key, line) in cases {
             do {
@@ -99,6 +102,13 @@ import Testing
                 Issue.record("unexpected \(error)")
             }
         }
+    }
+
+    @Test func corsOrigins() throws {
+        #expect(try ConfigLoader.parse(yaml: "").cors.allowedOrigins == ["*"])  // LiveKit: any origin
+        let c = try ConfigLoader.parse(yaml: "cors:\n  allowed_origins: [https://app.example.com, \"http://*.lan:8080\"]\n")
+        #expect(c.cors.allowedOrigins == ["https://app.example.com", "http://*.lan:8080"])
+        #expect(try ConfigLoader.parse(yaml: "cors:\n  allowed_origins: []\n").cors.allowedOrigins.isEmpty)
     }
 
     @Test func invalidYAMLIsAnError() {

@@ -87,6 +87,36 @@ public enum ConfigLoader {
                     default: throw v.unknown("shutdown.\(k)")
                     }
                 }
+            case "cors":
+                for (k, v) in try Mapping(value.node, key: "cors").entries {
+                    let path = "cors.\(k)"
+                    switch k {
+                    case "allowed_origins":
+                        // Checked one by one so the error names the entry's own line.
+                        let items: [Value] = if case .sequence(let seq) = v.node { seq.map { Value(node: $0) } } else { [v] }
+                        config.cors.allowedOrigins = try items.map { item in
+                            let origin = try item.scalar(path, "an origin")
+                            if let problem = CORSPolicy.problem(with: origin) {
+                                throw ConfigError(key: path, line: item.line, problem)
+                            }
+                            return origin
+                        }
+                    default: throw v.unknown(path)
+                    }
+                }
+            case "webapp":
+                for (k, v) in try Mapping(value.node, key: "webapp").entries {
+                    let path = "webapp.\(k)"
+                    switch k {
+                    case "enabled": config.webapp.enabled = try v.bool(path)
+                    case "client_sdk":
+                        let sdk = try v.nonEmptyString(path)
+                        if let problem = clientSDKProblem(sdk) { throw ConfigError(key: path, line: v.line, problem) }
+                        config.webapp.clientSDK = sdk
+                    case "allow_dev_tokens": config.webapp.allowDevTokens = try v.bool(path)
+                    default: throw v.unknown(path)
+                    }
+                }
             case "storage":
                 for (k, v) in try Mapping(value.node, key: "storage").entries {
                     switch k {
@@ -108,6 +138,28 @@ public enum ConfigLoader {
         }
         try validate(config)
         return config
+    }
+
+    /// Why `sdk` cannot be `webapp.client_sdk`, or nil. A URL must be http(s) with a host (the
+    /// pages put it in a <script src>); anything else is a file, which must exist now rather than
+    /// turn into a 404 the first time somebody opens a page.
+    static func clientSDKProblem(_ sdk: String) -> String? {
+        if ServerConfig.WebApp.isURL(sdk) {
+            guard let url = URL(string: sdk), let host = url.host, !host.isEmpty else {
+                return "'\(sdk)' is not a valid URL"
+            }
+            return nil
+        }
+        if sdk.contains("://") || sdk.hasPrefix("//") {
+            return "'\(sdk)': only http:// and https:// URLs or a local file path"
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: sdk, isDirectory: &isDirectory) else {
+            return "no file at '\(sdk)' (a path to livekit-client's UMD bundle, or an https:// URL)"
+        }
+        if isDirectory.boolValue { return "'\(sdk)' is a directory, not livekit-client's UMD bundle" }
+        guard FileManager.default.isReadableFile(atPath: sdk) else { return "'\(sdk)' is not readable" }
+        return nil
     }
 
     /// Parses LiveKit's `LIVEKIT_KEYS` format: `key: secret` pairs, one per line (or comma-separated).

@@ -17,6 +17,12 @@ public enum ConfigResolver {
         if dev && config.keys.isEmpty {
             config.keys = ServerConfig.devKeys
         }
+        if dev {
+            config.devMode = true
+            // The web app is how a person tries Sluice with nothing else; a file that says
+            // `webapp.enabled: false` still wins.
+            if config.webapp.enabled == nil { config.webapp.enabled = true }
+        }
         if let port { config.port = port }
         if !bind.isEmpty { config.bindAddresses = bind }
         return config

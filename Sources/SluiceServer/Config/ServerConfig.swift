@@ -42,6 +42,41 @@ public struct ServerConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// Which web origins may read the server's HTTP answers (Sluice's own key; LiveKit allows
+    /// every origin, with no setting).
+    public struct CORS: Sendable, Equatable {
+        /// `*` (any), exact origins, or origins with one `*` wildcard; empty allows none.
+        public var allowedOrigins: [String] = ["*"]
+        public init() {}
+    }
+
+    /// The demo web app at `/app/` (a broadcaster and a player page; Sluice's own key).
+    public struct WebApp: Sendable, Equatable {
+        /// nil: the file does not say, and `--dev` turns the app on; false keeps it off even then.
+        public var enabled: Bool? = nil
+        /// livekit-client's UMD bundle: an http(s) URL the pages load it from, or a local file
+        /// Sluice serves itself at `/app/livekit-client.umd.js` (for machines without a CDN).
+        public var clientSDK: String = WebApp.defaultClientSDK
+        /// Serve the token endpoint (`/app/api/token`) outside `--dev` as well. It mints join and
+        /// recording tokens for anyone who asks, so it is off unless asked for.
+        public var allowDevTokens: Bool = false
+        public init() {}
+
+        /// The release the pages are written against (2.15.x connects through `/rtc`, as Sluice
+        /// serves it), from the npm CDN: `--dev` works with no bundle on disk.
+        public static let defaultClientSDK = "https://cdn.jsdelivr.net/npm/livekit-client@2.15.15/dist/livekit-client.umd.js"
+
+        public var isEnabled: Bool { enabled ?? false }
+
+        /// Whether `clientSDK` is loaded by the browser from elsewhere rather than served by Sluice.
+        public var clientSDKIsURL: Bool { Self.isURL(clientSDK) }
+
+        static func isURL(_ s: String) -> Bool {
+            let lower = s.lowercased()
+            return lower.hasPrefix("http://") || lower.hasPrefix("https://")
+        }
+    }
+
     public var port: Int = 7880
     /// LiveKit's `prometheus_port`: a separate HTTP listener serving /metrics on the bind
     /// addresses. 0 (the default) means no metrics listener.
@@ -54,6 +89,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var webhook = Webhook()
     public var logging = Logging()
     public var shutdown = Shutdown()
+    public var cors = CORS()
+    public var webapp = WebApp()
+    /// `sluice serve --dev`: development keys, the web app on, and its token endpoint served.
+    public var devMode = false
     /// SQLite database file.
     public var storagePath: String = "data/sluice.sqlite"
     /// Directory recordings are written to.
@@ -79,6 +118,10 @@ public struct ServerConfig: Sendable, Equatable {
     }
 
     public init() {}
+
+    /// Whether `/app/api/token` exists: the app is on and either the server runs with `--dev`
+    /// or the config explicitly allows unauthenticated token minting.
+    public var webAppTokensServed: Bool { webapp.isEnabled && (devMode || webapp.allowDevTokens) }
 
     /// The development keys LiveKit's `--dev` mode uses.
     public static let devKeys = ["devkey": "secret"]

@@ -15,7 +15,8 @@ import NIOWebSocket
 /// hummingbird-websocket answers every refused upgrade with an empty 400. LiveKit clients need
 /// more: the Rust SDK falls back from `/rtc/v1` to `/rtc` only on a 404, and a refused `/rtc`
 /// should carry LiveKit's status and reason (401 "invalid token: ..."). Requests without an
-/// Upgrade header go to the router as usual.
+/// Upgrade header go to the router as usual. Refusals carry the same CORS headers as the router's
+/// answers, so every HTTP answer the server gives follows one policy.
 struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
     struct Context: WebSocketContext {
         let logger: Logger
@@ -33,7 +34,7 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
 
     enum Negotiated: Sendable {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, status: Int, reason: String)
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, status: Int, reason: String, cors: HTTPFields)
         case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, Handler)
     }
 
@@ -51,10 +52,11 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let accept: Accept
     let maxFrameSize: Int
+    let cors: CORSPolicy
 
-    static func builder(maxFrameSize: Int, accept: @escaping Accept) -> HTTPServerBuilder {
+    static func builder(maxFrameSize: Int, cors: CORSPolicy, accept: @escaping Accept) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            SignallingChannel(responder: responder, accept: accept, maxFrameSize: maxFrameSize)
+            SignallingChannel(responder: responder, accept: accept, maxFrameSize: maxFrameSize, cors: cors)
         }
     }
 
@@ -62,12 +64,19 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
         channel.eventLoop.makeCompletedFuture {
             // The handler chosen while negotiating, read once the upgrade completes (same loop).
             let chosen = NIOLoopBoundBox<Decision?>(nil, eventLoop: channel.eventLoop)
-            let accept = self.accept
+            // The CORS headers a refusal carries, worked out from the upgrade request's Origin.
+            let refusalCORS = NIOLoopBoundBox<HTTPFields>(HTTPFields(), eventLoop: channel.eventLoop)
+            let accept = self.accept, cors = self.cors
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: maxFrameSize,
                 shouldUpgrade: { channel, head in
                     let target = head.uri
                     let authorization = head.headers.first(name: "authorization")
+                    var request = HTTPFields()
+                    if let origin = head.headers.first(name: "origin") { request[.origin] = origin }
+                    var corsHeaders = HTTPFields()
+                    cors.decorate(&corsHeaders, method: .get, request: request)
+                    refusalCORS.value = corsHeaders
                     return channel.eventLoop.makeFutureWithTask { await accept(target, authorization) }
                         .map { decision -> HTTPHeaders? in
                             chosen.value = decision
@@ -96,7 +105,7 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                         if case .refuse(let status, let reason) = chosen.value {
-                            return .refused(http, status: status, reason: reason)
+                            return .refused(http, status: status, reason: reason, cors: refusalCORS.value)
                         }
                         return .http(http)
                     }
@@ -127,14 +136,16 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
             switch try await value.negotiated.get() {
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
-            case .refused(let http, let status, let reason):
+            case .refused(let http, let status, let reason, let cors):
                 // The decoder stops after an upgrade request, so answer here and close.
                 try await http.executeThenClose { _, outbound in
                     let body = ByteBuffer(string: reason)
-                    let head = HTTPResponse(status: .init(code: status), headerFields: [
+                    var fields: HTTPFields = [
                         .connection: "close", .contentType: "text/plain; charset=utf-8",
                         .contentLength: "\(body.readableBytes)",
-                    ])
+                    ]
+                    fields.append(contentsOf: cors)
+                    let head = HTTPResponse(status: .init(code: status), headerFields: fields)
                     try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
                 }
             case .webSocket(let ws, let handler):

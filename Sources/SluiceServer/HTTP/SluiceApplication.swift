@@ -26,6 +26,9 @@ public final class SluiceApplication: Sendable {
     /// Set on the first SIGTERM when `shutdown.drain_timeout` is configured.
     let drain = DrainState()
 
+    /// The demo web app's routes, when `webapp` is enabled.
+    let webApp: WebAppRoutes?
+
     /// Seconds between sweeps that close rooms left empty past their timeout.
     let idleSweepInterval: Duration
 
@@ -58,6 +61,7 @@ public final class SluiceApplication: Sendable {
         self.egress = EgressManager(store: store, rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions),
                                     webhooks: webhooks, recordingsPath: config.recordingsPath,
                                     uploads: EgressManager.Uploads(config.recordingsS3), logger: logger)
+        self.webApp = config.webapp.isEnabled ? try WebAppRoutes(config: config) : nil
     }
 
     /// Connects room events to webhooks. Idempotent enough for one call at start.
@@ -105,7 +109,12 @@ public final class SluiceApplication: Sendable {
         let signal = signalEndpoint
         router.get("/rtc") { request, _ in await signal.validate(request, upgradeAttempt: true) }
         router.get("/rtc/validate") { request, _ in await signal.validate(request, upgradeAttempt: false) }
-        // `/rtc/v1` and `/rtc/v1/validate` stay unrouted: the 404 makes SDKs fall back to `/rtc`.
+        // Single-peer-connection signalling is not served yet. A 404 is what makes SDKs fall back
+        // to `/rtc`: livekit-client 2.17+ asks `/rtc/v1/validate` after its upgrade fails and
+        // falls back on a 404 whose body does not say "requested room does not exist" (any
+        // other status, or a 404 with that text, ends the connection attempt instead).
+        router.get("/rtc/v1") { _, _ in SignalEndpoint.v1NotServed }
+        router.get("/rtc/v1/validate") { _, _ in SignalEndpoint.v1NotServed }
 
         let twirpServices = [
             RoomService(rooms: rooms, media: mediaSessions, drain: drain).router(),
@@ -123,6 +132,7 @@ public final class SluiceApplication: Sendable {
             return await service.respond(to: request, method: method, tokens: tokens, logger: logger)
         }
         WHIPRoutes(app: self).register(on: router)
+        webApp?.register(on: router)
         return router
     }
 
@@ -142,6 +152,14 @@ public final class SluiceApplication: Sendable {
         ResourceLimits(portRange: mediaSessions.settings.portRange, addresses: mediaSessions.settings.localAddresses.count,
                        media: mediaSessions)
     }
+
+    /// The router behind CORS and signalling-path handling: what the server runs, and what
+    /// tests should drive to see the answers a browser sees.
+    public func makeResponder() -> some HTTPResponder<BasicRequestContext> {
+        FrontResponder(inner: makeRouter().buildResponder(), cors: cors)
+    }
+
+    var cors: CORSPolicy { CORSPolicy(allowedOrigins: config.cors.allowedOrigins) }
 
     var signalEndpoint: SignalEndpoint {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits, drain: drain),
@@ -189,8 +207,8 @@ public final class SluiceApplication: Sendable {
         for address in config.bindAddresses {
             let signal = signalEndpoint
             let app = Application(
-                router: makeRouter(),
-                server: SignallingChannel.builder(maxFrameSize: SignalEndpoint.maxMessageSize) { target, authorization in
+                responder: makeResponder(),
+                server: SignallingChannel.builder(maxFrameSize: SignalEndpoint.maxMessageSize, cors: cors) { target, authorization in
                     await signal.accept(target: target, authorization: authorization)
                 },
                 // A first minute of a sale opens hundreds of sockets at once: the default queue

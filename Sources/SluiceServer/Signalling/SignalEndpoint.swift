@@ -25,8 +25,13 @@ struct SignalEndpoint: Sendable {
     /// Called for every WebSocket upgrade request: accept `/rtc` when the request may join, and
     /// refuse anything else with LiveKit's status and plain-text reason.
     func accept(target: String, authorization: String?) async -> SignallingChannel.Decision {
-        // `/rtc/v1` (single-PC signalling) is not served: SDKs fall back to `/rtc` on 404.
-        guard RTCQuery.path(of: target) == "/rtc" else { return .refuse(status: 404, reason: "not found") }
+        switch SignalPath(path: RTCQuery.path(of: target)) {
+        case .rtc: break
+        // Single-PC signalling is not served: the Rust SDK falls back to `/rtc` on this 404,
+        // livekit-client 2.17+ on the same 404 from `/rtc/v1/validate`.
+        case .v1: return .refuse(status: 404, reason: Self.v1NotServedReason)
+        default: return .refuse(status: 404, reason: "not found")
+        }
         switch await admission.admit(target: target, authorization: authorization) {
         case .failure(let refusal):
             return .refuse(status: refusal.status, reason: refusal.reason)
@@ -259,6 +264,11 @@ struct SignalEndpoint: Sendable {
             return upgradeAttempt ? Self.text("expected a WebSocket upgrade", status: .badRequest) : Self.text("success", status: .ok)
         }
     }
+
+    /// Why `/rtc/v1` is refused. livekit-client reads the `/rtc/v1/validate` body: it must not
+    /// contain "requested room does not exist", which would make the 404 final.
+    static let v1NotServedReason = "/rtc/v1 (single peer connection) is not served here; use /rtc"
+    static var v1NotServed: Response { text(v1NotServedReason, status: .notFound) }
 
     static func text(_ body: String, status: HTTPResponse.Status) -> Response {
         Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
