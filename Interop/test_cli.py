@@ -94,13 +94,13 @@ def test_room_and_participant_subcommands_match_livekit_api(server):
     asyncio.run(go())
 
 
-def test_egress_start_list_stop_makes_an_mp4(server, workdir):
+def test_egress_start_list_stop_makes_an_mp4_a_webm_and_an_ogg(server, workdir):
     async def go():
         lk = lkapi(server)
         alice = await connect(server, "alice", "studio")
         pattern, tone = VideoPattern(320, 240, (200, 40, 40), fps=20), Tone()
         await publish_camera(alice, pattern, rtc.VideoCodec.VP8)
-        await publish_audio(alice, tone)
+        mic = await publish_audio(alice, tone)
         sending = asyncio.gather(pattern.run(20), tone.run(20))
         await asyncio.sleep(1.0)
 
@@ -111,16 +111,30 @@ def test_egress_start_list_stop_makes_an_mp4(server, workdir):
         egress_id = started["egress_id"]
         assert egress_id.startswith("EG_") and started["room_name"] == "studio", started
 
+        # The other two kinds, read from the table this time: the file column is where it goes.
+        rc, out, err = await cli(server, "egress", "start", "--room", "studio", "--type", "participant",
+                                 "--identity", "alice", "--file", "cli/alice.webm")
+        assert rc == 0 and rows(out)[0][-1] == os.path.join(workdir, "recordings", "cli", "alice.webm"), out
+        participant_id = rows(out)[0][0]
+        rc, out, err = await cli(server, "egress", "start", "--room", "studio", "--type", "track",
+                                 "--track", mic.sid, "--file", "cli/mic.ogg")
+        assert rc == 0, err
+        track_id = rows(out)[0][0]
+        ids = sorted([egress_id, participant_id, track_id])
+
         async def active():
-            items = (await lk.egress.list_egress(api.ListEgressRequest(egress_id=egress_id))).items
-            return items and items[0].status == api.EgressStatus.EGRESS_ACTIVE
+            items = (await lk.egress.list_egress(api.ListEgressRequest(room_name="studio"))).items
+            return sorted(e.egress_id for e in items if e.status == api.EgressStatus.EGRESS_ACTIVE) == ids
         for _ in range(50):
             if await active():
                 break
             await asyncio.sleep(0.1)
         rc, out, err = await cli(server, "egress", "list", "--room", "studio", "--active")
         assert rc == 0 and out.splitlines()[0].split()[:3] == ["EGRESS", "ID", "ROOM"], out
-        assert [r[:3] for r in rows(out)] == [[egress_id, "studio", "EGRESS_ACTIVE"]], out
+        assert sorted(r[:3] for r in rows(out)) == [[i, "studio", "EGRESS_ACTIVE"] for i in ids], out
+        # A bad request is the server's error, one line (no such track).
+        rc, out, err = await cli(server, "egress", "start", "--room", "studio", "--type", "track", "--track", "TR_nope")
+        assert rc == 1 and err.startswith("error: not_found: ") and err.count("\n") == 1, err
         rc, out, err = await cli(server, "egress", "list", "--room", "nowhere", "--json")
         assert rc == 0 and json.loads(out).get("items", []) == [], out
 
@@ -136,6 +150,12 @@ def test_egress_start_list_stop_makes_an_mp4(server, workdir):
         # Stopping a finished egress is the server's error, one line.
         rc, out, err = await cli(server, "egress", "stop", egress_id)
         assert rc == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+        for other in (participant_id, track_id):
+            rc, out, err = await cli(server, "egress", "stop", other, "--json")
+            assert rc == 0 and json.loads(out)["status"] == "EGRESS_COMPLETE", out
+        rc, out, err = await cli(server, "egress", "list", "--room", "studio", "--json")
+        assert sorted((e["egress_id"], e["status"]) for e in json.loads(out)["items"]) == \
+            [(i, "EGRESS_COMPLETE") for i in ids], out
         sending.cancel()
         await asyncio.gather(sending, return_exceptions=True)
         await alice.disconnect()
@@ -149,6 +169,11 @@ def test_egress_start_list_stop_makes_an_mp4(server, workdir):
     codecs = sorted(s["codec_name"] for s in info["streams"])
     print(f"{path}: {codecs} {info['format'].get('duration')} s")
     assert codecs == ["aac", "h264"] and float(info["format"]["duration"]) > 2.5, info
+    for name, expected in (("alice.webm", ["opus", "vp8"]), ("mic.ogg", ["opus"])):
+        other = os.path.join(workdir, "recordings", "cli", name)
+        streams = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", other],
+                                            capture_output=True, text=True, check=True).stdout)["streams"]
+        assert sorted(s["codec_name"] for s in streams) == expected, (name, streams)
 
 
 def test_bad_credentials_and_no_server_are_one_line_and_exit_1(server):
