@@ -9,7 +9,7 @@ import subprocess
 
 from livekit import api, rtc
 
-from conftest import API_KEY, API_SECRET, free_port, sluice_binary
+from conftest import API_KEY, API_SECRET, SluiceServer, free_port, sluice_binary
 from lk_rtc import Tone, VideoPattern, connect, publish_audio, wait_for
 from test_egress import lkapi, publish_camera
 
@@ -190,3 +190,46 @@ def test_bad_credentials_and_no_server_are_one_line_and_exit_1(server):
         rc, out, err = await cli(server, "room", "list", url=f"http://127.0.0.1:{free_port()}")
         assert rc == 1 and out == "" and len(err.splitlines()) == 1 and err.startswith("error: cannot reach "), err
     asyncio.run(go())
+
+
+def test_egress_stop_shows_progress_while_an_upload_retries_then_fails(workdir):
+    # A recording's upload to storage that refuses connections: StopEgress answers ENDING, the
+    # server retries (0.5 + 1 + 2 s of backoff) and then marks it FAILED. `egress stop` must show
+    # both statuses as they come and exit 1; with a shorter --timeout it gives up with one line.
+    dead = free_port()
+    server = SluiceServer(workdir, recordings_config=(
+        "  s3:\n    access_key: AK\n    secret: SK\n    region: us-east-1\n"
+        f"    endpoint: http://127.0.0.1:{dead}\n    bucket: b\n    force_path_style: true\n"
+        "    max_retries: 3\n")).start()
+    try:
+        async def go():
+            alice = await connect(server, "alice", "up")
+            tone = Tone()
+            mic = await publish_audio(alice, tone)
+            sending = asyncio.ensure_future(tone.run(30))
+            await asyncio.sleep(1)
+            ids = []
+            for name in ("one.ogg", "two.ogg"):
+                rc, out, err = await cli(server, "egress", "start", "--room", "up", "--type", "track",
+                                         "--track", mic.sid, "--file", name, "--json")
+                assert rc == 0, err
+                ids.append(json.loads(out)["egress_id"])
+            await asyncio.sleep(2)
+
+            rc, out, err = await cli(server, "egress", "stop", ids[0], "--timeout", "30")
+            lines = err.splitlines()
+            assert rc == 1 and lines[:2] == [f"{ids[0]}: EGRESS_ENDING", f"{ids[0]}: EGRESS_FAILED"], err
+            assert len(lines) == 3 and lines[2].startswith("error: EGRESS_FAILED: "), err
+            assert rows(out)[0][:3] == [ids[0], "up", "EGRESS_FAILED"], out
+
+            rc, out, err = await cli(server, "egress", "stop", ids[1], "--timeout", "1")
+            lines = err.splitlines()
+            assert rc == 1 and lines[0] == f"{ids[1]}: EGRESS_ENDING" and out == "", err
+            assert lines[-1] == f"error: timeout: {ids[1]} still EGRESS_ENDING after 1 s", err
+            sending.cancel()
+            await alice.disconnect()
+        asyncio.run(go())
+    finally:
+        alive = server.alive()
+        server.stop()
+        assert alive, server.read_log()

@@ -95,7 +95,9 @@ func admin(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as AdminError {
-        FileHandle.standardError.write(Data((error.line + "\n").utf8))
+        // One line whatever the server or the network library said, so scripts can log it as is.
+        let line = error.line.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data((line + "\n").utf8))
         throw ExitCode(1)
     } catch let error as ExitCode {
         throw error
@@ -386,7 +388,7 @@ struct EgressStop: AsyncParsableCommand {
             let finished: Set<Livekit_EgressStatus> = [.egressComplete, .egressFailed, .egressAborted, .egressLimitReached]
             while !finished.contains(info.status) {
                 guard Date() < deadline else {
-                    throw AdminError(line: "error: timeout: \(egressID) still \(shown) after \(Int(timeout)) s")
+                    throw AdminError(line: "error: timeout: \(egressID) still \(shown) after \(String(format: "%g", timeout)) s")
                 }
                 try await Task.sleep(nanoseconds: 250_000_000)
                 var list = Livekit_ListEgressRequest()
