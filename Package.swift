@@ -120,8 +120,10 @@ let package = Package(
 
         // MARK: Command line
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceServer", "Auth",
+            "SluiceServer", "Auth", "LiveKitProto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            // The admin CLI sends and prints LiveKit's messages (Twirp with protobuf bodies).
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
         // MARK: Tests, next to their layer

@@ -9,7 +9,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A self-hosted WebRTC SFU that speaks LiveKit's protocols.",
-        subcommands: [Serve.self, Token.self])
+        subcommands: [Serve.self, Token.self, RoomCommand.self, ParticipantCommand.self, EgressCommand.self])
 }
 
 struct Serve: AsyncParsableCommand {
