@@ -5,7 +5,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// A media thread: runs a `GMainLoop` on its own `GMainContext` and is a Swift `SerialExecutor`.
+/// A media thread: iterates its own `GMainContext` and is a Swift `SerialExecutor`.
 ///
 /// Give an actor this executor (`nonisolated var unownedExecutor { worker.asUnownedSerialExecutor() }`)
 /// and C callbacks that libnice/GLib dispatch on this thread may enter it synchronously with
@@ -17,7 +17,8 @@ public final class MediaWorker: SerialExecutor, @unchecked Sendable {
     public let name: String
     /// The worker's GLib context. Attach sources to it; never iterate it from another thread.
     public let context: OpaquePointer
-    private let loop: OpaquePointer
+    /// The thread's run flag, shared with it.
+    private let start: LoopStart
     private var wakeSource: UnsafeMutablePointer<GSource>!
     private let thread: pthread_t
     /// Jobs waiting for the loop, guarded by `lock` (a pthread mutex rather than
@@ -45,8 +46,8 @@ public final class MediaWorker: SerialExecutor, @unchecked Sendable {
         pthread_mutex_init(lock, nil)
         let context = g_main_context_new()!
         self.context = context
-        self.loop = g_main_loop_new(context, 0)!
-        let start = LoopStart(context: context, loop: loop, name: name)
+        let start = LoopStart(context: context, name: name)
+        self.start = start
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { raw in
             let start = Unmanaged<LoopStart>.fromOpaque(raw!).takeRetainedValue()
@@ -64,11 +65,10 @@ public final class MediaWorker: SerialExecutor, @unchecked Sendable {
 
     deinit {
         if !stopped.exchange(true, ordering: .acquiringAndReleasing) {
-            g_main_loop_quit(loop)
-            g_main_context_wakeup(context)
+            start.requestQuit()
             if isCurrent {
                 // Last reference dropped on the loop itself: let the thread finish on its own
-                // (LoopStart holds its own context/loop references).
+                // (LoopStart holds its own context reference).
                 pthread_detach(thread)
             } else {
                 pthread_join(thread, nil)
@@ -76,7 +76,6 @@ public final class MediaWorker: SerialExecutor, @unchecked Sendable {
         }
         g_source_destroy(wakeSource)
         g_source_unref(wakeSource)
-        g_main_loop_unref(loop)
         g_main_context_unref(context)
         pthread_mutex_destroy(lock)
         lock.deallocate()
@@ -99,8 +98,7 @@ public final class MediaWorker: SerialExecutor, @unchecked Sendable {
     public func stop() {
         precondition(!isCurrent, "MediaWorker.stop() from its own thread would deadlock")
         if stopped.exchange(true, ordering: .acquiringAndReleasing) { return }
-        g_main_loop_quit(loop)
-        g_main_context_wakeup(context)
+        start.requestQuit()
         pthread_join(thread, nil)
     }
 
@@ -159,23 +157,34 @@ public final class MediaWorker: SerialExecutor, @unchecked Sendable {
     }
 }
 
+/// What the worker thread runs: iterations of the context until asked to quit.
+///
+/// Not `g_main_loop_run`: a `g_main_loop_quit` that lands before the thread has entered
+/// `g_main_loop_run` is forgotten (run marks the loop running again), so a worker stopped right
+/// after it was made (a server that fails to start, a test that drops it at once) never joined.
+/// The flag is read before every iteration, and the wake-up that follows setting it stays
+/// pending in the context until an iteration consumes it, so no order of the two threads loses it.
 private final class LoopStart: @unchecked Sendable {
     let context: OpaquePointer
-    let loop: OpaquePointer
     let name: String
-    init(context: OpaquePointer, loop: OpaquePointer, name: String) {
+    private let quit = Atomic<Bool>(false)
+    init(context: OpaquePointer, name: String) {
         self.context = g_main_context_ref(context)
-        self.loop = g_main_loop_ref(loop)
         self.name = name
     }
     deinit {
-        g_main_loop_unref(loop)
         g_main_context_unref(context)
+    }
+    func requestQuit() {
+        quit.store(true, ordering: .releasing)
+        g_main_context_wakeup(context)
     }
     func run() {
         sluice_thread_set_name(name)
         g_main_context_push_thread_default(context)
-        g_main_loop_run(loop)
+        while !quit.load(ordering: .acquiring) {
+            g_main_context_iteration(context, 1)
+        }
         g_main_context_pop_thread_default(context)
     }
 }

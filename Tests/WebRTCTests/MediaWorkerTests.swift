@@ -27,6 +27,17 @@ actor LoopCounter {
 }
 
 @Suite struct MediaWorkerTests {
+    /// A worker stopped or dropped right after it was made still stops: its thread may not have
+    /// started iterating yet (with `g_main_loop_run`, a quit landing first was forgotten and the
+    /// join hung, as a server failing at start or a test dropping its app showed).
+    @Test func aWorkerStoppedAtOnceStillStops() {
+        for i in 0..<300 {
+            let worker = MediaWorker(name: "test-quick-\(i % 10)")
+            if i % 2 == 0 { worker.stop() }
+            // Odd rounds: the last reference goes here, and deinit stops and joins.
+        }
+    }
+
     @Test func actorJobsRunOnTheLoopThread() async throws {
         let worker = MediaWorker(name: "test-exec")
         defer { worker.stop() }
