@@ -73,6 +73,8 @@ import Testing
         recorder.onKeyframeNeeded = { track in
             if track == 0 { requestTimes.append(now) }
         }
+        var header: (waited: UInt64, tracks: [Int])?
+        recorder.onHeaderWritten = { header = ($0, $1) }
         var audioWrittenBeforeKeyframe = -1
         for packet in packets {
             if packet.arrival >= keyframeArrival, audioWrittenBeforeKeyframe < 0 {
@@ -84,6 +86,9 @@ import Testing
         let result = try recorder.finish()
         print("[egress] late \(codec.rawValue) keyframe: \(result.framesWritten) written, \(requestTimes.count) keyframe requests")
         #expect(audioWrittenBeforeKeyframe == 0, "the header waited for the video keyframe")
+        #expect(header?.tracks == [0, 1])
+        #expect(header.map { abs(Int64($0.waited) - Int64(keyframeArrival - start)) < 100_000_000 } == true,
+                "waited \(header?.waited ?? 0) ns for the keyframe")
         #expect(result.framesWritten == [60, 9 * 50], "every frame from the keyframe on, and all the audio")
         let (probe, _) = try R.judge(result.filename, video: ("h264", 320, 240), audio: "opus", duration: 9.0,
                                      label: "late \(codec.rawValue) keyframe mp4")
@@ -102,9 +107,13 @@ import Testing
     @Test func silentVideoTrackIsLeftOutAfterTheWait() throws {
         let directory = TestMedia.outputDirectory("silent-video")
         let recorder = try FileRecorder(path: directory + "/participant.mp4", tracks: [R.vp8Track, R.opusTrack])
+        var header: (waited: UInt64, tracks: [Int])?
+        recorder.onHeaderWritten = { header = ($0, $1) }
         let (packets, _) = Self.lateKeyframeSchedule(codec: .vp8, deltaSeconds: 0, audioSeconds: 7, start: 1_000_000_000)
         R.feed(recorder, packets.filter { $0.track == 1 })
         #expect(recorder.tracks[1].framesWritten > 0, "the header was written once the wait was over")
+        #expect(header?.tracks == [1], "only the audio is in the file")
+        #expect(header.map { $0.waited >= recorder.maxHeaderWaitNanoseconds && $0.waited < 5_100_000_000 } == true)
         let result = try recorder.finish()
         #expect(result.framesWritten == [0, 7 * 50])
         try R.judge(result.filename, video: nil, audio: "opus", duration: 7.0, label: "silent video mp4")

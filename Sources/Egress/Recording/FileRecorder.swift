@@ -30,6 +30,10 @@ public final class FileRecorder {
     public var onKeyframeNeeded: ((_ track: Int) -> Void)?
     /// Called once when the recording fails; packets are ignored from then on.
     public var onFailure: ((RecordingError) -> Void)?
+    /// Called once the header is written: how long it waited after the first frame (on the
+    /// packets' arrival clock), and which tracks are in the file. For the server's log: a
+    /// recording without its video should say so when it is decided, not when someone plays it.
+    public var onHeaderWritten: ((_ waitedNanoseconds: UInt64, _ tracksInFile: [Int]) -> Void)?
     public private(set) var failure: RecordingError?
 
     public var keyframeRequestIntervalNanoseconds: UInt64 = 500_000_000
@@ -243,6 +247,8 @@ public final class FileRecorder {
             for recorder in starting { decideClock(recorder) }
             epoch = starting.compactMap { recorder in recorder.firstQueued.map { sharedTime(recorder, $0.timestamp) } }.min() ?? 0
             try muxer.writeHeader()
+            let waited = firstFrameArrival.map { lastArrival > $0 ? lastArrival - $0 : 0 } ?? 0
+            onHeaderWritten?(waited, tracks.filter { $0.streamIndex != nil }.map(\.index))
         } catch {
             fail(error)
         }
