@@ -102,6 +102,24 @@ import Testing
         #expect(waiting.count >= expected, "asked again while no keyframe came: \(waiting.count) of \(expected)")
     }
 
+    /// A writer thread running seconds behind its packets (a busy machine) ticks with a wall
+    /// clock far past their arrival: that is not time the publisher had to send its keyframe,
+    /// so the header keeps waiting for the video.
+    @Test func aLateTickDoesNotCutTheKeyframeWaitShort() throws {
+        let directory = TestMedia.outputDirectory("late-tick")
+        let recorder = try FileRecorder(path: directory + "/participant.mp4", tracks: [R.vp8Track, R.opusTrack])
+        let start: UInt64 = 1_000_000_000
+        let (packets, keyframeArrival) = Self.lateKeyframeSchedule(codec: .vp8, deltaSeconds: 1, audioSeconds: 3, start: start)
+        R.feed(recorder, packets.filter { $0.arrival < start + 500_000_000 })
+        recorder.tick(now: start + 8_000_000_000)
+        #expect(recorder.tracks[1].framesWritten == 0, "no header yet: the packets span half a second")
+        R.feed(recorder, packets.filter { $0.arrival >= start + 500_000_000 })
+        let result = try recorder.finish()
+        #expect(keyframeArrival > start + 500_000_000)
+        #expect(result.framesWritten == [60, 3 * 50])
+        try R.judge(result.filename, video: ("h264", 320, 240), audio: "opus", duration: 3.0, label: "late tick mp4")
+    }
+
     /// A video track that sends nothing at all (a camera muted before the recording started) does
     /// not hold the audio back beyond `maxHeaderWaitNanoseconds`.
     @Test func silentVideoTrackIsLeftOutAfterTheWait() throws {
