@@ -13,8 +13,10 @@ import SFU
 /// caller's thread; libavformat buffers and flushes about once per fragment, never per RTP packet.
 ///
 /// The header is written once every video track has produced a keyframe (the container needs its
-/// size and codec configuration); frames that arrive earlier wait, bounded. A video track still
-/// without a keyframe after `maxHeaderWaitNanoseconds` is left out of the file.
+/// size and codec configuration); frames that arrive earlier wait, bounded. A stream left out of
+/// the header can never be added later, so a video track whose packets arrive keeps the header
+/// waiting for its keyframe (asking for one again and again) up to `maxKeyframeWaitNanoseconds`;
+/// only a video track that sends nothing at all is left out after `maxHeaderWaitNanoseconds`.
 ///
 /// Failures (disk full, I/O errors) never trap: the recorder stops writing, reports through
 /// `onFailure` once, and `finish()` throws the error. Not thread-safe; confine to one thread.
@@ -28,10 +30,22 @@ public final class FileRecorder {
     public var onKeyframeNeeded: ((_ track: Int) -> Void)?
     /// Called once when the recording fails; packets are ignored from then on.
     public var onFailure: ((RecordingError) -> Void)?
+    /// Called once the header is written: how long it waited after the first frame (on the
+    /// packets' arrival clock), and which tracks are in the file. For the server's log: a
+    /// recording without its video should say so when it is decided, not when someone plays it.
+    public var onHeaderWritten: ((_ waitedNanoseconds: UInt64, _ tracksInFile: [Int]) -> Void)?
     public private(set) var failure: RecordingError?
 
     public var keyframeRequestIntervalNanoseconds: UInt64 = 500_000_000
+    /// How long the header waits for a video track that has sent no packet at all (a camera muted
+    /// when the recording started): then it is left out and the other tracks are written.
     public var maxHeaderWaitNanoseconds: UInt64 = 5_000_000_000
+    /// How long the header waits for a video track whose packets arrive but whose first keyframe
+    /// has not. Long: a publisher on a busy machine can take seconds to answer the keyframe
+    /// request while audio flows from the first packet, and giving up loses the video for the
+    /// whole recording. Within what the audio queue holds (`TrackRecorder.maxQueuedAudioFrames`),
+    /// so waiting loses no audio.
+    public var maxKeyframeWaitNanoseconds: UInt64 = 60_000_000_000
 
     private let muxer: MediaMuxer
     private let wallClock: @Sendable () -> Int64
@@ -100,6 +114,7 @@ public final class FileRecorder {
             recorder.packetsIgnored += 1
             return
         }
+        recorder.packetsReceived += 1
         if startedAt == nil { startedAt = wallClock() }
         lastArrival = max(lastArrival, arrivalNanoseconds)
         recorder.timeline.notePacket(timestamp: rtp.timestamp, arrivalNanoseconds: arrivalNanoseconds)
@@ -175,7 +190,7 @@ public final class FileRecorder {
         guard failure == nil else { return }
         if muxer.headerWritten {
             writeReady(recorder, final: final)
-        } else if readyToStart(now: now) {
+        } else if readyToStart() {
             startWriting(now: now)
             for other in tracks { writeReady(other, final: final) }
         }
@@ -184,17 +199,24 @@ public final class FileRecorder {
     private func depacketize(_ bytes: UnsafeRawBufferPointer, lostBefore: Int, into recorder: TrackRecorder, now: UInt64) {
         guard let rtp = try? RTPPacket(bytes) else { return }
         recorder.depacketizer.push(rtp, lostBefore: lostBefore) { frame in
-            if firstFrameArrival == nil { firstFrameArrival = now == UInt64.max ? lastArrival : now }
+            // On the packets' arrival clock, as the header wait is measured (see `readyToStart`).
+            if firstFrameArrival == nil { firstFrameArrival = lastArrival }
             recorder.enqueue(frame)
         }
     }
 
-    /// Every video track has a keyframe waiting, or the wait is over and some track has frames.
-    private func readyToStart(now: UInt64) -> Bool {
+    /// Some track has frames, and every video track has a keyframe waiting or has had its wait:
+    /// `maxKeyframeWaitNanoseconds` if its packets arrive, `maxHeaderWaitNanoseconds` if none has.
+    /// Measured on the packets' arrival clock, not the writer's: a writer thread running behind
+    /// on a busy machine must not count its own delay as time the publisher had.
+    private func readyToStart() -> Bool {
         guard let firstFrameArrival else { return false }
-        let video = tracks.filter(\.isVideo)
-        if video.allSatisfy({ $0.queuedCount > 0 }) { return true }
-        return now != UInt64.max && now &- firstFrameArrival >= maxHeaderWaitNanoseconds
+        let waited = lastArrival > firstFrameArrival ? lastArrival - firstFrameArrival : 0
+        for video in tracks where video.isVideo && video.queuedCount == 0 {
+            let limit = video.packetsReceived > 0 ? maxKeyframeWaitNanoseconds : maxHeaderWaitNanoseconds
+            if waited < limit { return false }
+        }
+        return true
     }
 
     /// Declares the streams that have frames (video needs its first keyframe for size and codec
@@ -225,6 +247,8 @@ public final class FileRecorder {
             for recorder in starting { decideClock(recorder) }
             epoch = starting.compactMap { recorder in recorder.firstQueued.map { sharedTime(recorder, $0.timestamp) } }.min() ?? 0
             try muxer.writeHeader()
+            let waited = firstFrameArrival.map { lastArrival > $0 ? lastArrival - $0 : 0 } ?? 0
+            onHeaderWritten?(waited, tracks.filter { $0.streamIndex != nil }.map(\.index))
         } catch {
             fail(error)
         }

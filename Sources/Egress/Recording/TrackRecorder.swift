@@ -15,6 +15,9 @@ public final class TrackRecorder {
 
     /// Packets refused before reordering (not RTP, or another payload type such as RTX).
     public internal(set) var packetsIgnored = 0
+    /// Packets of this track's payload type: a video track with some keeps the header waiting
+    /// for its keyframe longer than one that sends nothing.
+    public internal(set) var packetsReceived = 0
     public internal(set) var framesWritten = 0
     /// Frames dropped because too many waited for the header.
     public internal(set) var framesOverflowed = 0
@@ -42,7 +45,10 @@ public final class TrackRecorder {
 
     private(set) var queue: [HeldFrame] = []
     private var spareBuffers: [[UInt8]] = []
-    static let maxQueuedFrames = 600
+    static let maxQueuedVideoFrames = 600
+    /// Audio waits for the header as long as `FileRecorder.maxKeyframeWaitNanoseconds` lets a
+    /// video track hold it: 60 s of 20 ms frames (Opus at 64 kbit/s: about 0.5 MB).
+    static let maxQueuedAudioFrames = 3000
 
     init(index: Int, track: RecordingTrack) {
         self.index = index
@@ -76,7 +82,7 @@ public final class TrackRecorder {
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: frame.data)
         queue.append(HeldFrame(bytes: bytes, timestamp: timeline.unwrap(frame.rtpTimestamp), isKeyframe: frame.isKeyframe))
-        if queue.count > Self.maxQueuedFrames {
+        if queue.count > (isVideo ? Self.maxQueuedVideoFrames : Self.maxQueuedAudioFrames) {
             dropFirst()
             // Video cannot start from a frame that references the one just dropped.
             if isVideo { while let first = queue.first, !first.isKeyframe { dropFirst() } }

@@ -1,4 +1,5 @@
 import Egress
+import Logging
 import SFU
 import WebRTC
 
@@ -49,6 +50,19 @@ final class EgressRecording: @unchecked Sendable {
             }
         }
         recorder.onFailure = { error in onFailure(error) }
+        if let file = recorder as? FileRecorder {
+            let logger = Logger(label: "sluice.egress")
+            let path = file.path, codecs = file.tracks.map { $0.track.codec.rawValue }
+            file.onHeaderWritten = { waited, inFile in
+                let metadata: Logger.Metadata = ["file": "\(path)", "waitedMs": "\(waited / 1_000_000)",
+                                                 "tracks": "\(inFile.map { codecs[$0] })"]
+                if inFile.count < codecs.count {
+                    logger.warning("recording started without some of its tracks (no keyframe in time)", metadata: metadata)
+                } else {
+                    logger.info("recording started", metadata: metadata)
+                }
+            }
+        }
         writer = EgressWriterThread(recorder: recorder, name: name, onActive: onActive)
     }
 

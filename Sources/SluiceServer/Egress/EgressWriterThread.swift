@@ -173,7 +173,14 @@ final class EgressWriterThread: @unchecked Sendable {
             }
             let now = SystemClock.monotonic()
             if now >= nextTick {
-                recorder.tick(now: now)
+                // While packets wait in the ring the writer is behind (a busy machine): tick at the
+                // next waiting packet's arrival, not the wall clock, or the recorder would take a
+                // gap that packet fills for loss (and drop frames until a keyframe), and count the
+                // writer's own delay as time the publisher had.
+                condition.lock()
+                let waiting = count > 0 && slots[tail].kind == .rtp ? slots[tail].arrival : now
+                condition.unlock()
+                recorder.tick(now: min(now, waiting))
                 nextTick = now + tickInterval
                 if !reportedActive, recorder.hasWrittenFrames {
                     reportedActive = true
