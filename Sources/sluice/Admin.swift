@@ -337,22 +337,20 @@ struct EgressStart: AsyncParsableCommand {
         try await admin {
             let client = server.client()
             let info: Livekit_EgressInfo
+            // Composite and participant recordings take the same encoded file output.
+            let encodedFile = Livekit_EncodedFileOutput.with { if let file { $0.filepath = file } }
             switch type {
             case .roomComposite:
                 var req = Livekit_RoomCompositeEgressRequest()
                 req.roomName = room
                 if let layout { req.layout = layout }
-                var out = Livekit_EncodedFileOutput()
-                if let file { out.filepath = file }
-                req.fileOutputs = [out]
+                req.fileOutputs = [encodedFile]
                 info = try await client.call("livekit.Egress", "StartRoomCompositeEgress", req, grant: recordGrant())
             case .participant:
                 var req = Livekit_ParticipantEgressRequest()
                 req.roomName = room
                 req.identity = identity ?? ""
-                var out = Livekit_EncodedFileOutput()
-                if let file { out.filepath = file }
-                req.fileOutputs = [out]
+                req.fileOutputs = [encodedFile]
                 info = try await client.call("livekit.Egress", "StartParticipantEgress", req, grant: recordGrant())
             case .track:
                 var req = Livekit_TrackEgressRequest()

@@ -1,3 +1,4 @@
+import Synchronization
 import NIOWebSocket
 import Signal
 import Testing
@@ -44,6 +45,24 @@ import WebRTC
         if case .mediaSetup = limits.mediaRefusal(for: CancellationError()) {} else { Issue.record("expected mediaSetup") }
         #expect(ResourceLimits.participantCapacity(portRange: 50000...50003, addresses: 1) == 2)
         #expect(ResourceLimits.participantCapacity(portRange: nil, addresses: 1) == nil)
+    }
+
+    /// A storm's joins read /proc/self/fd once per interval, not once each, and are charged for
+    /// what they will open meanwhile.
+    @Test func openFileGaugeCountsOncePerIntervalAndChargesJoins() {
+        let scans = Mutex(0)
+        let clock = Mutex(ContinuousClock.now)
+        let gauge = OpenFileGauge(interval: .milliseconds(200), filesPerJoin: 8,
+                                  count: { scans.withLock { $0 += 1 }; return 100 },
+                                  now: { clock.withLock { $0 } })
+        // 100 open + 64 reserved + 8 per join: 4 joins fit under 200, the 5th does not.
+        #expect((0..<4).allSatisfy { _ in gauge.admitOne(limit: 200, reserve: 64) })
+        #expect(!gauge.admitOne(limit: 200, reserve: 64))
+        #expect(scans.withLock { $0 } == 1)
+        // After the interval the real count is read again and the charges start over.
+        clock.withLock { $0 += .milliseconds(250) }
+        #expect(gauge.admitOne(limit: 200, reserve: 64))
+        #expect(scans.withLock { $0 } == 2)
     }
 
     @Test func openFileLimitIsRaisedToTheHardLimit() throws {

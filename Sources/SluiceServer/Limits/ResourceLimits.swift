@@ -61,8 +61,8 @@ struct ResourceLimits: Sendable {
     /// estimate (two per media session and address; another process may hold some of the range),
     /// so a join that passes here can still find no port, and is then told so (`mediaRefusal`).
     func admissionRefusal() async -> JoinError? {
-        if let limit = Self.openFileLimit(), let open = Self.openFileCount(),
-           UInt64(open + Self.filesPerParticipant + Self.reservedFiles) > limit.soft {
+        if let limit = Self.openFileLimit(),
+           !OpenFileGauge.shared.admitOne(limit: limit.soft, reserve: Self.reservedFiles) {
             return .unavailable("no file descriptors left")
         }
         if let portRange, addresses > 0, let media,
