@@ -33,7 +33,9 @@ public actor Room {
 
     // MARK: Membership
 
+    /// Adds a participant; joining twice is one membership.
     public func join(_ participant: Participant) {
+        guard !participants.contains(where: { $0 === participant }) else { return }
         participants.append(participant)
     }
 

@@ -224,6 +224,13 @@ public enum SDPAnswerer {
                         chosen = matchCodec(offered, for: track)
                         sending = track
                         direction = .sendonly
+                    } else if let codec = pickCodec(offered, kind: kind) {
+                        // Nothing to send here (a viewer asking for audio from a video-only
+                        // publisher): inactive, as a browser answers, not rejected. aiortc refuses
+                        // answers whose rejected m-lines lack ICE credentials and a codec.
+                        chosen = codec
+                        direction = .inactive
+                        reasons.append("m-line \(index) (\(offered.kind)): no \(kind.rawValue) track to send")
                     } else {
                         reject("no \(kind.rawValue) track to send with a codec this m-line offers")
                     }
@@ -314,7 +321,8 @@ public enum SDPAnswerer {
             }
             answer.mediaSections.append(section)
         }
-        guard !negotiated.isEmpty || acceptedData else {
+        let usable = if case .send = mode { negotiated.contains { $0.sending != nil } } else { !negotiated.isEmpty }
+        guard usable || acceptedData else {
             throw .noUsableMedia(reasons.isEmpty ? "offer has no audio or video" : reasons.joined(separator: "; "))
         }
         answer.groups = [SDPGroup(semantics: "BUNDLE", identifiers: bundle)]

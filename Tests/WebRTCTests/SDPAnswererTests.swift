@@ -141,6 +141,20 @@ let local = LocalTransportDescription(
         #expect(answer.msidSemantic == " WMS")
     }
 
+    @Test func whepLineWithNothingToSendIsInactiveNotRejected() throws {
+        // A viewer asks for video and audio of a video-only publisher. aiortc refuses answers
+        // whose m-lines lack ICE credentials or a codec, which a rejected (port 0) line has.
+        let text = aiortcOffer.replacingOccurrences(of: "a=sendonly", with: "a=recvonly")
+        let tracks = [OutgoingTrack(kind: .video, codecName: "VP8", ssrc: 2222, streamID: "cam", trackID: "TR_v",
+                                    cname: "sluice", tag: "TR_v")]
+        let (answer, media) = try SDPAnswerer.answer(to: try offer(text), mode: .send(tracks: tracks), local: local)
+        let audio = answer.mediaSections[1]
+        #expect(audio.port != 0 && audio.direction == .inactive)
+        #expect(audio.rtpMaps.first?.encodingName.lowercased() == "opus" && audio.iceUfrag == local.ufrag && audio.rtcpMux)
+        #expect(media.count == 2 && media[1].sending == nil && media[1].direction == .inactive)
+        #expect(answer.groups.first?.identifiers == ["0", "1"])
+    }
+
     @Test func whepWithoutAMatchingCodecIsRejected() throws {
         let text = aiortcOffer.replacingOccurrences(of: "a=sendonly", with: "a=recvonly")
         let tracks = [OutgoingTrack(kind: .video, codecName: "AV1", ssrc: 1, streamID: "s", trackID: "t", cname: "c", tag: "t")]

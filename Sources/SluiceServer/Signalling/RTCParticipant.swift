@@ -12,7 +12,7 @@ import WebRTC
 /// Everything here runs on the room's media worker (hence `@unchecked Sendable`: the reference
 /// crosses threads, its state does not). Signalling messages it originates (subscriber offers)
 /// go straight to the participant's `SignalSink`.
-final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
+final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Sendable {
     /// One m-line of the subscriber connection after the data m-line.
     struct SubscriberLine {
         var mid: String
@@ -51,9 +51,7 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     let subscriber: PeerConnection
 
     // Publisher side, by m-line index.
-    private var tracksByLine: [PublishedTrack?] = []
-    /// By m-line index: simulcast layer (from the bottom) of each rid position.
-    private var layersByLine: [[Int]] = []
+    private var published = PublishedLines()
     private var unbound: [Int: NegotiatedMedia] = [:]
     /// Dynacast: the highest layer last announced per published track sid (-1: none wanted).
     private var announcedLayer: [String: Int] = [:]
@@ -104,7 +102,6 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
 
     var isGatheringDone: Bool { publisher.isGatheringDone && subscriber.isGatheringDone }
     var canSubscribe: Bool { permission.canSubscribe }
-    var publishedTracks: [PublishedTrack] { participant.publishedTracks }
 
     // MARK: Publisher connection (the client offers)
 
@@ -114,19 +111,16 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     func answerPublisher(sdp: String) throws -> (answer: String, added: [PublisherMedia], removed: [String]) {
         let offer = try SessionDescription(parsing: sdp)
         let answer = try publisher.answer(offer: offer, mode: .receive, acceptData: true)
-        if tracksByLine.count < offer.mediaSections.count {
-            tracksByLine += Array(repeating: nil, count: offer.mediaSections.count - tracksByLine.count)
-            layersByLine += Array(repeating: [0], count: offer.mediaSections.count - layersByLine.count)
-        }
+        published.grow(to: offer.mediaSections.count)
         var added: [PublisherMedia] = []
         var removed: [String] = []
         for index in offer.mediaSections.indices {
             let media = publisher.negotiatedMedia(at: index)
             let receiving = media.map { $0.direction == .recvonly } ?? false
-            if let track = tracksByLine[index] {
+            if let track = published[index] {
                 if !receiving {
                     removed.append(track.id)
-                    tracksByLine[index] = nil
+                    published.unbind(line: index)
                     hub.unpublished(track, by: self)
                 }
                 continue
@@ -150,42 +144,25 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     /// participants subscribe.
     func bind(_ bindings: [(line: Int, track: Livekit_TrackInfo)]) {
         for (line, info) in bindings {
-            guard let media = unbound.removeValue(forKey: line), line < tracksByLine.count else { continue }
-            let codec = TrackCodec(name: media.codec.name, payloadType: media.codec.payloadType,
-                                   clockRate: media.codec.clockRate, channels: media.codec.channels,
-                                   parameters: media.codec.parameters)
-            // Simulcast: rids q, h, f are LiveKit's layers from the bottom, whatever order the
-            // SDK lists them in; sizes come from the AddTrackRequest's layers.
-            let ridLayers = media.rids.isEmpty ? [0] : Self.layerIndices(of: media.rids)
-            let layerCount = (ridLayers.max() ?? 0) + 1
-            let layers = (0..<layerCount).map { index in
-                let announced = info.layers.first { $0.quality.rawValue == index }
-                return LayerSelector.Layer(width: Int(announced?.width ?? 0), height: Int(announced?.height ?? 0))
+            guard let media = unbound.removeValue(forKey: line) else { continue }
+            let codec = TrackCodec(media.codec)
+            // Simulcast: sizes come from the AddTrackRequest's layers.
+            let layers = PublishedLines.layers(rids: media.rids) { index in
+                info.layers.first { $0.quality.rawValue == index }.map { (Int($0.width), Int($0.height)) }
             }
             nonisolated(unsafe) let participant = self.participant
-            nonisolated(unsafe) var published: PublishedTrack?
+            nonisolated(unsafe) var created: PublishedTrack?
             room.assumeIsolated { room in
-                published = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
-                                         ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
-                published?.audioLevelExtensionID = media.audioLevelExtensionID
+                created = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
+                                       ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
+                created?.audioLevelExtensionID = media.audioLevelExtensionID
                 // Our transport says when each receive batch ends (flushed below).
-                published?.defersFanOut = true
+                created?.defersFanOut = true
             }
-            guard let track = published else { continue }
-            tracksByLine[line] = track
-            layersByLine[line] = ridLayers
+            guard let track = created else { continue }
+            published.bind(track, line: line, rids: media.rids)
             hub.published(track, by: self)
         }
-    }
-
-    /// LiveKit's rid names to layer indices from the bottom; other names by their order.
-    static func layerIndices(of rids: [String]) -> [Int] {
-        let known = ["q": 0, "h": 1, "f": 2]
-        if rids.allSatisfy({ known[$0] != nil }) {
-            // Two layers are q and h; three are q, h and f.
-            return rids.map { known[$0]! }
-        }
-        return rids.indices.map { $0 }
     }
 
     /// Dynacast: tells this publisher which layers of `track` someone needs, when that changed.
@@ -225,15 +202,14 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
 
     /// Unpublishes a track the client no longer sends (signalled, not from SDP).
     func unpublish(trackSid: String) {
-        guard let line = tracksByLine.firstIndex(where: { $0?.id == trackSid }), let track = tracksByLine[line] else { return }
-        tracksByLine[line] = nil
+        guard let line = published.line(ofTrack: trackSid), let track = published.unbind(line: line) else { return }
         hub.unpublished(track, by: self)
     }
 
     // MARK: Subscriber connection (we offer)
 
     /// Adds a DownTrack of `track` and an m-line for it (sent with the next offer).
-    func subscribe(to track: PublishedTrack, publisher: RTCParticipant) {
+    func subscribe(to track: PublishedTrack, publisher: any RoomMember) {
         guard !lines.contains(where: { $0.trackSid == track.id }) else { return }
         let ssrc = UInt32.random(in: 1...UInt32.max)
         nonisolated(unsafe) let participant = self.participant
@@ -302,7 +278,9 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
 
     /// Sends a subscriber offer with the current m-lines, or marks one as due when an offer is
     /// already waiting for its answer (one offer in flight at a time).
-    func negotiateSubscriber(iceRestart: Bool = false) {
+    func negotiateSubscriber() { negotiateSubscriber(iceRestart: false) }
+
+    func negotiateSubscriber(iceRestart: Bool) {
         guard !isClosed else { return }
         guard !offerInFlight else { needsOffer = true; return }
         needsOffer = false
@@ -487,16 +465,14 @@ final class RTCParticipant: PeerConnectionDelegate, @unchecked Sendable {
     @inline(__always)
     func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
                         layer: Int) {
-        guard connection === publisher, media < tracksByLine.count, let found = tracksByLine[media] else { return }
-        let ridLayers = layersByLine[media]
-        let trackLayer = layer < ridLayers.count ? ridLayers[layer] : 0
+        guard connection === publisher, let (track, trackLayer) = published.route(media: media, ridIndex: layer) else { return }
         // Not `assumeIsolated`: its closure context costs two allocations per packet.
-        room.receiveRTPOnExecutor(packet, track: found, layer: trackLayer)
+        room.receiveRTPOnExecutor(packet, track: track, layer: trackLayer)
     }
 
     func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
         guard connection === publisher else { return }
-        room.flushFanOutOnExecutor(tracksByLine)
+        room.flushFanOutOnExecutor(published.tracks)
     }
 
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {

@@ -4,15 +4,16 @@ import Logging
 import SFU
 import WebRTC
 
-/// The LiveKit participants of one media room and what links them: who receives which
-/// published track (auto-subscribe, UpdateSubscription) and data packet relay.
+/// The members of one media room, from every door (LiveKit clients, WHIP publishers, WHEP
+/// viewers), and what links them: who receives which published track (auto-subscribe,
+/// UpdateSubscription), dynacast, speakers and connection quality, and data packet relay.
 ///
 /// Confined to the room's media worker, like the `SFU.Room` it drives; the control plane
 /// reaches it with `worker.run`.
 final class RoomMediaHub: @unchecked Sendable {
     let room: SFU.Room
     let worker: MediaWorker
-    private(set) var members: [String: RTCParticipant] = [:]  // by participant sid
+    private(set) var members: [String: any RoomMember] = [:]  // by participant sid
 
     /// Counters (read on the worker).
     private(set) var dataPacketsRelayed = 0
@@ -111,13 +112,13 @@ final class RoomMediaHub: @unchecked Sendable {
 
     var isEmpty: Bool { members.isEmpty }
 
-    func member(identity: String) -> RTCParticipant? {
+    func member(identity: String) -> (any RoomMember)? {
         members.values.first { $0.identity == identity }
     }
 
     /// Adds a participant: it joins the SFU room, subscribes to what is published (when it
     /// auto-subscribes) and gets its first subscriber offer (which also carries the data channels).
-    func add(_ participant: RTCParticipant) {
+    func add(_ participant: any RoomMember) {
         members[participant.sid] = participant
         startTimerIfNeeded()
         nonisolated(unsafe) let member = participant.participant
@@ -135,7 +136,7 @@ final class RoomMediaHub: @unchecked Sendable {
 
     /// Removes a participant: its tracks end for everyone, whose subscriber connections are
     /// renegotiated; then its connections close.
-    func remove(_ participant: RTCParticipant) {
+    func remove(_ participant: any RoomMember) {
         guard members.removeValue(forKey: participant.sid) != nil else { return }
         let gone = Set(participant.publishedTracks.map(\.id))
         participant.logSubscriptionStats()
@@ -156,7 +157,7 @@ final class RoomMediaHub: @unchecked Sendable {
     }
 
     /// A track became published: everyone who auto-subscribes receives it.
-    func published(_ track: PublishedTrack, by publisher: RTCParticipant) {
+    func published(_ track: PublishedTrack, by publisher: any RoomMember) {
         for other in members.values where other !== publisher && other.autoSubscribe && other.canSubscribe {
             other.subscribe(to: track, publisher: publisher)
             other.negotiateSubscriber()
@@ -165,7 +166,7 @@ final class RoomMediaHub: @unchecked Sendable {
     }
 
     /// A track stopped: its subscribers let it go.
-    func unpublished(_ track: PublishedTrack, by publisher: RTCParticipant) {
+    func unpublished(_ track: PublishedTrack, by publisher: any RoomMember) {
         for other in members.values where other !== publisher && other.subscribedTrackSids.contains(track.id) {
             other.unsubscribe(trackSid: track.id, track: track)
             other.negotiateSubscriber()
@@ -177,7 +178,7 @@ final class RoomMediaHub: @unchecked Sendable {
 
     /// Subscribes `participant` to, or unsubscribes it from, the named tracks (UpdateSubscription,
     /// RoomService.UpdateSubscriptions). Unknown sids are ignored, as LiveKit does.
-    func setSubscribed(_ participant: RTCParticipant, trackSids: [String], subscribe: Bool) {
+    func setSubscribed(_ participant: any RoomMember, trackSids: [String], subscribe: Bool) {
         guard participant.canSubscribe || !subscribe else { return }
         var changed = false
         for sid in trackSids {
@@ -202,7 +203,7 @@ final class RoomMediaHub: @unchecked Sendable {
         }
     }
 
-    private func publishedTrack(sid: String) -> (RTCParticipant, PublishedTrack)? {
+    private func publishedTrack(sid: String) -> ((any RoomMember), PublishedTrack)? {
         for member in members.values {
             if let track = member.participant.publishedTrack(id: sid) { return (member, track) }
         }
@@ -214,7 +215,7 @@ final class RoomMediaHub: @unchecked Sendable {
     /// Relays a DataPacket from `sender` (nil: the server API) to everyone else, or only to its
     /// destination identities. The sender's identity and sid are filled in by us, never trusted
     /// from the client; reliable and lossy packets keep to their own channels.
-    func relay(_ packet: inout Livekit_DataPacket, reliable: Bool, from sender: RTCParticipant?) {
+    func relay(_ packet: inout Livekit_DataPacket, reliable: Bool, from sender: (any RoomMember)?) {
         if let sender {
             packet.participantIdentity = sender.identity
             packet.participantSid = sender.sid

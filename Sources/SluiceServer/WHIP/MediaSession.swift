@@ -2,6 +2,7 @@ import LiveKitProto
 import Logging
 import Media
 import SFU
+import Signal
 import Synchronization
 import WebRTC
 
@@ -17,10 +18,12 @@ final class PeerConnectionMediaTransport: MediaTransport {
 }
 
 /// One WHIP (publisher) or WHEP (subscriber) session: a PeerConnection joined to an SFU room as a
-/// participant. Created by `MediaSessions`; after creation every member is touched only on the
-/// room's media worker (hence `@unchecked Sendable`: the reference crosses threads, its state
-/// does not).
-final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
+/// participant, and once the RoomManager admits it (`enroll`), a member of the room's hub like
+/// any LiveKit client: LiveKit viewers receive a WHIP publisher's tracks, and a WHEP viewer's
+/// subscriptions count for dynacast. Created by `MediaSessions`; after creation every member is
+/// touched only on the room's media worker (hence `@unchecked Sendable`: the reference crosses
+/// threads, its state does not).
+final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendable {
     /// LiveKit's view of what this WHIP publisher publishes, readable from any thread.
     let publishedTrackInfos = Mutex<[Livekit_TrackInfo]>([])
 
@@ -35,25 +38,34 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
     let role: Role
     let worker: MediaWorker
     let room: SFU.Room
+    let hub: RoomMediaHub
     let logger: Logger
+    /// The layer a WHEP viewer receives of simulcast video.
+    let quality: LayerSelector.Quality
     /// Told (once, on the worker) when the session ends by itself or is closed.
     let onClosed: @Sendable (MediaSession) -> Void
 
     // Loop-confined state.
     private(set) var connection: PeerConnection?
-    private(set) var participant: SFU.Participant?
+    private var sfuParticipant: SFU.Participant?
     private var transportAdapter: PeerConnectionMediaTransport?
-    private var tracksByMedia: [PublishedTrack?] = []
+    private var published = PublishedLines()
     private(set) var isClosed = false
+    /// Set by `enroll`: the LiveKit sid, grants, and membership of the hub.
+    private(set) var sid = ""
+    private(set) var permission = Livekit_ParticipantPermission()
+    private var isEnrolled = false
 
-    init(id: String, roomName: String, identity: String, role: Role, worker: MediaWorker, room: SFU.Room,
-         logger: Logger, onClosed: @escaping @Sendable (MediaSession) -> Void) {
+    init(id: String, roomName: String, identity: String, role: Role, quality: LayerSelector.Quality = .high,
+         worker: MediaWorker, hub: RoomMediaHub, logger: Logger, onClosed: @escaping @Sendable (MediaSession) -> Void) {
         self.id = id
         self.roomName = roomName
         self.identity = identity
         self.role = role
+        self.quality = quality
         self.worker = worker
-        self.room = room
+        self.room = hub.room
+        self.hub = hub
         self.logger = logger
         self.onClosed = onClosed
     }
@@ -81,23 +93,24 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
         // Everything here is confined to the room's worker; the compiler cannot see that the
         // isolated closure runs synchronously on this thread.
         nonisolated(unsafe) let participant = SFU.Participant(identity: identity, transport: adapter)
-        self.participant = participant
-        // By m-line index, as the connection reports inbound RTP.
-        nonisolated(unsafe) var tracks = [PublishedTrack?](repeating: nil, count: connection.offer?.mediaSections.count ?? 0)
+        sfuParticipant = participant
+        nonisolated(unsafe) var lines = PublishedLines()
         let negotiated = connection.negotiated
         room.assumeIsolated { room in
             room.join(participant)
             for media in negotiated {
-                let codec = TrackCodec(name: media.codec.name, payloadType: media.codec.payloadType,
-                                       clockRate: media.codec.clockRate, channels: media.codec.channels,
-                                       parameters: media.codec.parameters)
-                tracks[media.index] = room.publish(participant, kind: media.kind == .audio ? .audio : .video,
-                                                   codec: codec, ssrc: media.remoteSSRCs.first)
+                // An encoder's simulcast rids become layers as a LiveKit client's do.
+                let track = room.publish(participant, kind: media.kind == .audio ? .audio : .video,
+                                         codec: TrackCodec(media.codec), ssrc: media.remoteSSRCs.first,
+                                         layers: PublishedLines.layers(rids: media.rids))
+                track.audioLevelExtensionID = media.audioLevelExtensionID
                 // Our transport says when each receive batch ends (flushed below).
-                tracks[media.index]?.defersFanOut = true
+                track.defersFanOut = true
+                lines.bind(track, line: media.index, rids: media.rids)
             }
         }
-        tracksByMedia = tracks
+        published = lines
+        let tracks = lines.tracks
         publishedTrackInfos.withLock { infos in
             infos = tracks.compactMap { $0 }.map { track in
                 Livekit_TrackInfo.with {
@@ -106,6 +119,7 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
                     $0.source = track.kind == .audio ? .microphone : .camera
                     $0.mimeType = (track.kind == .audio ? "audio/" : "video/") + track.codec.name
                     $0.name = track.kind == .audio ? "audio" : "video"
+                    $0.simulcast = track.layerCount > 1
                 }
             }
         }
@@ -121,7 +135,8 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
         }
     }
 
-    /// Answers as a subscriber of `publisherIdentity`: a DownTrack per negotiated m-line.
+    /// Answers as a subscriber of `publisherIdentity` (any door's publisher): a DownTrack per
+    /// negotiated m-line, simulcast video at the session's `quality`.
     func answerAsSubscriber(publisherIdentity: String) throws -> String {
         guard let found = connection else { throw NegotiationError.noUsableMedia("session closed") }
         // Confined to the room's worker (see answerAsPublisher).
@@ -140,27 +155,84 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
             for media in connection.negotiated {
                 guard let sending = media.sending,
                       let track = publisher.publishedTracks.first(where: { $0.id == sending.tag }) else { continue }
-                room.subscribe(participant, to: track, ssrc: sending.ssrc, payloadType: media.codec.payloadType)
+                let downTrack = room.subscribe(participant, to: track, ssrc: sending.ssrc,
+                                               payloadType: media.codec.payloadType)
+                if track.kind == .video { room.setSettings(.quality(quality), for: downTrack) }
             }
             answerText = answer.sdp
         }
         transportAdapter = adapter
-        self.participant = participant
-        tracksByMedia = []
+        sfuParticipant = participant
+        published = PublishedLines()
         return answerText
     }
 
-    /// Ends the session: leaves the room, closes the transport, drops everything. Idempotent.
+    // MARK: Room membership (on the worker)
+
+    /// The RoomManager admitted this session as participant `sid`: it joins the hub, so LiveKit
+    /// viewers receive what it publishes and its subscriptions count for dynacast.
+    func enroll(sid: String, permission: Livekit_ParticipantPermission) {
+        worker.preconditionIsCurrent()
+        guard !isClosed, !isEnrolled, sfuParticipant != nil else { return }
+        self.sid = sid
+        self.permission = permission
+        isEnrolled = true
+        hub.add(self)
+        for track in publishedTracks { hub.published(track, by: self) }
+        for downTrack in participant.downTracks { hub.announceWantedLayers(of: downTrack.track) }
+    }
+
+    var participant: SFU.Participant {
+        // Enrolled sessions have answered, which made their SFU participant.
+        guard let sfuParticipant else { preconditionFailure("media session \(id) has not answered") }
+        return sfuParticipant
+    }
+
+    /// WHIP and WHEP have no signalling channel after the answer.
+    var sink: any SignalSink { SilentSignalSink() }
+    /// A WHEP viewer receives what its one offer asked for; a WHIP encoder receives nothing.
+    var autoSubscribe: Bool { false }
+    var canSubscribe: Bool { false }
+    var subscribedTrackSids: [String] { sfuParticipant?.downTracks.map(\.track.id) ?? [] }
+
+    func subscribe(to track: PublishedTrack, publisher: any RoomMember) {}
+
+    func unsubscribe(trackSid: String, track: PublishedTrack?) {
+        guard let track, let participant = sfuParticipant else { return }
+        nonisolated(unsafe) let subscriber = participant
+        nonisolated(unsafe) let ended = track
+        room.assumeIsolated { $0.unsubscribe(subscriber, from: ended) }
+    }
+
+    func negotiateSubscriber() {}
+    func announceWantedLayers(of track: PublishedTrack) {}
+    func deliver(_ bytes: [UInt8], reliable: Bool) {}
+
+    func logSubscriptionStats() {
+        for downTrack in sfuParticipant?.downTracks ?? [] {
+            logger.info("subscription stats", metadata: [
+                "session": "\(id)", "identity": "\(identity)", "track": "\(downTrack.track.id)",
+                "packets": "\(downTrack.packetsSent)", "nackRetransmits": "\(downTrack.retransmissions)",
+                "layerSwitches": "\(downTrack.layerSwitches)"])
+        }
+    }
+
+    /// Ends the session: leaves the room (through the hub once enrolled, so LiveKit viewers
+    /// renegotiate), closes the transport, drops everything. Idempotent; the hub calls it back
+    /// while removing an enrolled session, which then returns at once.
     func close() {
         worker.preconditionIsCurrent()
         guard !isClosed else { return }
         isClosed = true
-        if let found = participant {
+        if isEnrolled {
+            isEnrolled = false
+            hub.remove(self)
+        } else if let found = sfuParticipant {
             nonisolated(unsafe) let participant = found
             room.assumeIsolated { $0.leave(participant) }
         }
-        participant = nil
-        tracksByMedia = []
+        sfuParticipant = nil
+        published = PublishedLines()
         connection?.delegate = nil
         connection?.close()
         connection = nil
@@ -173,7 +245,7 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
     func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         switch state {
         case .connected:
-            if let found = participant {
+            if let found = sfuParticipant {
                 nonisolated(unsafe) let participant = found
                 room.assumeIsolated { $0.activate(participant) }
             }
@@ -193,17 +265,17 @@ final class MediaSession: PeerConnectionDelegate, @unchecked Sendable {
     @inline(__always)
     func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
                         layer: Int) {
-        guard media < tracksByMedia.count, let found = tracksByMedia[media] else { return }
+        guard let (track, trackLayer) = published.route(media: media, ridIndex: layer) else { return }
         // Not `assumeIsolated`: its closure context costs two allocations per packet.
-        room.receiveRTPOnExecutor(packet, track: found)
+        room.receiveRTPOnExecutor(packet, track: track, layer: trackLayer)
     }
 
     func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
-        room.flushFanOutOnExecutor(tracksByMedia)
+        room.flushFanOutOnExecutor(published.tracks)
     }
 
     func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
-        guard let found = participant else { return }
+        guard let found = sfuParticipant else { return }
         nonisolated(unsafe) let packet = UnsafeRawBufferPointer(packet)
         nonisolated(unsafe) let participant = found
         room.assumeIsolated { $0.receiveRTCP(packet, from: participant) }

@@ -58,20 +58,24 @@ actor MediaSessions {
 
     func session(id: String) -> MediaSession? { sessions[id] }
 
-    /// True when `identity` currently publishes in `room`.
-    func hasPublisher(room: String, identity: String) -> Bool {
-        sessions.values.contains { $0.roomName == room && $0.identity == identity && $0.role == .publisher }
+    /// True when `identity` currently publishes in `room`, through any door.
+    func publishes(room: String, identity: String) async -> Bool {
+        guard let entry = rooms[room] else { return false }
+        let sfuRoom = entry.room
+        return (try? await entry.worker.run {
+            sfuRoom.assumeIsolated { $0.publisher(identity: identity) != nil }
+        }) ?? false
     }
 
     /// Opens a session and returns it with its SDP answer. Throws `NegotiationError` for offers
     /// we cannot answer (a 400), `MediaSessionError.publisherGone` for a WHEP target that does
     /// not publish (a 404).
-    func open(room roomName: String, identity: String, role: MediaSession.Role,
+    func open(room roomName: String, identity: String, role: MediaSession.Role, quality: LayerSelector.Quality = .high,
               offer: SessionDescription) async throws -> (MediaSession, String) {
         let entry = roomEntry(roomName)
         let id = SessionID.make(prefix: role == .publisher ? "WHIP_" : "WHEP_")
-        let session = MediaSession(id: id, roomName: roomName, identity: identity, role: role,
-                                   worker: entry.worker, room: entry.room, logger: logger,
+        let session = MediaSession(id: id, roomName: roomName, identity: identity, role: role, quality: quality,
+                                   worker: entry.worker, hub: entry.hub, logger: logger,
                                    onClosed: { [weak self] session in
                                        guard let self else { return }
                                        Task { await self.forget(session) }
@@ -104,6 +108,11 @@ actor MediaSessions {
             await close(session)
             throw error
         }
+    }
+
+    /// Makes an open session the room member `sid` (the RoomManager admitted it).
+    func enroll(_ session: MediaSession, sid: String, permission: Livekit_ParticipantPermission) async {
+        _ = try? await session.worker.run { session.enroll(sid: sid, permission: permission) }
     }
 
     /// Closes a session (DELETE, replaced publisher, room deleted). Frees everything it held.

@@ -23,6 +23,9 @@ actor WHIPMembership {
         if !tracks.isEmpty {
             await rooms.setTracks(roomName: session.roomName, participantSid: outcome.participant.sid, tracks)
         }
+        // After the room announced the participant and its tracks: LiveKit clients match the
+        // subscriber offer's stream ids against what they were told.
+        await sessions.enroll(session, sid: outcome.participant.sid, permission: outcome.participant.permission)
     }
 
     /// The media session ended: the participant leaves the room.

@@ -14,8 +14,10 @@ import WebRTC
 ///     POST   /whip/{room}                      Bearer token: roomJoin + canPublish for {room}
 ///     DELETE /whip/{room}/{session}
 ///     POST   /whep/{room}/{participant}        Bearer token: roomJoin + canSubscribe for {room}
+///            [?quality=low|medium|high]        the layer of simulcast video (default high)
 ///     DELETE /whep/{room}/{session}
 ///
+/// {participant} is the identity of any publisher in the room: a WHIP encoder or a LiveKit client.
 /// POST takes an SDP offer (application/sdp) and answers 201 with the SDP answer, `Location` and
 /// `ETag`. Errors are plain text: 400 malformed/unanswerable SDP, 401 missing or bad token,
 /// 403 missing grant, 404 unknown room/participant/session, 415 wrong content type.
@@ -83,14 +85,15 @@ struct WHIPRoutes: Sendable {
             let claims = try authorize(request, room: room)
             guard claims.grant.maySubscribe else { throw WHIPError(.forbidden, "access token lacks the canSubscribe grant") }
             guard !drain.isDraining else { throw WHIPError(.serviceUnavailable, DrainState.reason) }
+            let quality = try Self.quality(request.uri.queryParameters.get("quality"))
             let offer = try await readOffer(request)
             guard await rooms.room(named: room) != nil else { throw WHIPError(.notFound, "room \(room) not found") }
-            guard await sessions.hasPublisher(room: room, identity: publisher) else {
+            guard await sessions.publishes(room: room, identity: publisher) else {
                 throw WHIPError(.notFound, "participant \(publisher) does not publish in room \(room)")
             }
             let identity = claims.identity.isEmpty ? SessionID.participant() : claims.identity
-            let (session, answer) = try await open(room: room, identity: identity,
-                                                   role: .subscriber(publisherIdentity: publisher), offer: offer)
+            let (session, answer) = try await open(room: room, identity: identity, role: .subscriber(publisherIdentity: publisher),
+                                                   quality: quality, offer: offer)
             try await join(session, claims: claims, identity: identity)
             return created(answer, location: "/whep/\(escape(room))/\(session.id)", session: session)
         } catch {
@@ -126,10 +129,20 @@ struct WHIPRoutes: Sendable {
         }
     }
 
-    private func open(room: String, identity: String, role: MediaSession.Role,
+    /// The `quality` query parameter, in LiveKit's VideoQuality names.
+    static func quality(_ value: String?) throws -> LayerSelector.Quality {
+        switch value?.lowercased() {
+        case nil, "", "high": return .high
+        case "medium": return .medium
+        case "low": return .low
+        case let other?: throw WHIPError(.badRequest, "quality must be low, medium or high, not \"\(other)\"")
+        }
+    }
+
+    private func open(room: String, identity: String, role: MediaSession.Role, quality: LayerSelector.Quality = .high,
                       offer: SessionDescription) async throws -> (MediaSession, String) {
         do {
-            return try await sessions.open(room: room, identity: identity, role: role, offer: offer)
+            return try await sessions.open(room: room, identity: identity, role: role, quality: quality, offer: offer)
         } catch let error as NegotiationError {
             throw WHIPError(.badRequest, error.description)
         } catch let error as SDPParseError {

@@ -1,0 +1,49 @@
+import LiveKitProto
+import Logging
+import SFU
+import Signal
+
+/// A participant of a room's media, whichever door it came through: a LiveKit client (`/rtc`,
+/// two peer connections and signalling), a WHIP encoder (publishes, never receives) or a WHEP
+/// viewer (receives what it asked for at its single negotiation). The hub links members by
+/// this protocol alone, so a WHIP publisher's tracks reach LiveKit viewers and a LiveKit host's
+/// tracks reach WHEP viewers the same way they reach each other.
+///
+/// Confined to the room's media worker, like the hub.
+protocol RoomMember: AnyObject {
+    /// The LiveKit participant sid (the RoomManager's), which subscribers see in stream ids.
+    var sid: String { get }
+    var identity: String { get }
+    var permission: Livekit_ParticipantPermission { get }
+    /// The member's side of the SFU room.
+    var participant: SFU.Participant { get }
+    /// Where room-wide signalling (speakers, connection quality) goes; doors without signalling
+    /// drop it.
+    var sink: any SignalSink { get }
+    var logger: Logger { get }
+    /// Receives every track published after it joined, without asking.
+    var autoSubscribe: Bool { get }
+    /// May receive tracks now (the grant, and a door that can add m-lines later).
+    var canSubscribe: Bool { get }
+    /// The track sids this member receives.
+    var subscribedTrackSids: [String] { get }
+
+    /// Starts receiving `track` of `publisher` (sent with the next `negotiateSubscriber`).
+    func subscribe(to track: PublishedTrack, publisher: any RoomMember)
+    /// Stops receiving `trackSid`; `track` is nil when the SFU room already dropped its DownTrack.
+    func unsubscribe(trackSid: String, track: PublishedTrack?)
+    /// Tells the client what it receives now (an SDP offer), if its door renegotiates.
+    func negotiateSubscriber()
+    /// Dynacast: tells this member, as the publisher of `track`, which layers are wanted.
+    func announceWantedLayers(of track: PublishedTrack)
+    /// A serialized DataPacket for this member.
+    func deliver(_ bytes: [UInt8], reliable: Bool)
+    /// What each subscription did, for the log when the member leaves.
+    func logSubscriptionStats()
+    /// Closes the member's connections; the hub has already taken it out of the room.
+    func close()
+}
+
+extension RoomMember {
+    var publishedTracks: [PublishedTrack] { participant.publishedTracks }
+}
