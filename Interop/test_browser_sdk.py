@@ -345,3 +345,72 @@ def test_refused_upgrade_under_a_prefix_carries_cors(server):
     print(head)
     assert head.startswith("HTTP/1.1 404"), head
     assert f"access-control-allow-origin: {origin}" in head.lower(), head
+
+
+class WHIPEncoder:
+    """aiortc publishing VP8 + Opus through WHIP, as OBS would, on its own loop in a thread."""
+
+    def __init__(self, base, room, identity):
+        from aiortc import RTCPeerConnection, RTCRtpSender
+        import aiohttp
+        from test_whip_whep import CountingAudio, CountingVideo, post_offer, token as whip_token
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.video, self.audio = CountingVideo(), CountingAudio()
+
+        async def start():
+            self.pc = RTCPeerConnection()
+            t = self.pc.addTransceiver(self.video, direction="sendonly")
+            t.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"])
+            self.pc.addTransceiver(self.audio, direction="sendonly")
+            async with aiohttp.ClientSession() as http:
+                await post_offer(http, f"{base}/whip/{room}", whip_token(identity, room, publish=True), self.pc)
+        asyncio.run_coroutine_threadsafe(start(), self.loop).result(30)
+
+    def close(self):
+        self.video.running = self.audio.running = False
+        try:
+            asyncio.run_coroutine_threadsafe(self.pc.close(), self.loop).result(10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+
+
+def test_browser_sdk_views_a_whip_publisher(server):
+    """An OBS-style WHIP encoder (aiortc) goes live; livekit-client 2.18.10 in Chromium watches it as
+    a participant of the room like any other."""
+    room, version = "web-whip", "2.18.10"
+    pages = PageServer([version])
+    driver = encoder = None
+    try:
+        encoder = WHIPEncoder(server.http_url, room, "obs")
+        driver = start_browser()
+        viewer = open_page(driver, "viewer", pages, version, server.ws_url, token("viewer", room, can_publish=False),
+                           room, "viewer", first=True)
+
+        def decoding(s):
+            v = s["viewer"]
+            return (media_of(v, "obs", "video").get("framesDecoded", 0) > MIN_FRAMES
+                    and audio_frames(media_of(v, "obs", "audio")) > MIN_FRAMES)
+        states = wait([viewer], "viewer page decodes the WHIP publisher", decoding, 60)
+        video = media_of(states["viewer"], "obs", "video")
+        audio = media_of(states["viewer"], "obs", "audio")
+        print(f"\nlivekit-client {version} viewing a WHIP publisher: {video['framesDecoded']} video frames "
+              f"({video['frameWidth']}x{video['frameHeight']}), {audio_frames(audio)} audio frames of 10 ms; "
+              f"encoder sent {encoder.video.sent} video frames")
+        assert (video["frameWidth"], video["frameHeight"]) == (320, 240)
+        sent0, got0 = encoder.video.sent, video["framesDecoded"]
+        time.sleep(5)
+        states = wait([viewer], "viewer page state", lambda s: True, 5)
+        sent, got = encoder.video.sent - sent0, media_of(states["viewer"], "obs", "video")["framesDecoded"] - got0
+        print(f"over 5 s: encoder sent {sent} frames, the page decoded {got} ({100.0 * got / sent:.1f}%)")
+        assert got >= 0.9 * sent, (got, sent)
+        assert states["viewer"]["remoteIdentities"] == ["obs"]
+        assert not states["viewer"]["errors"], states["viewer"]["errors"]
+    finally:
+        if driver:
+            driver.quit()
+        if encoder:
+            encoder.close()
+        pages.close()
