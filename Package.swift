@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Sluice: a self-hosted WebRTC SFU that speaks LiveKit's protocols.
 // Layers (dependencies point down only; see shared/ARCHITECTURE.md):
-//   sluice -> SluiceServer -> Signal/LiveKitProto -> Egress -> SFU -> WebRTC -> Media
+//   sluice -> SluiceServer -> MediaPlane -> Signal/LiveKitProto -> Egress -> SFU -> WebRTC -> Media
 //   Store, Auth; C shims at the bottom.
 import PackageDescription
 
@@ -90,9 +90,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // MARK: Media plane: rooms' media on their workers, every door's participants in them
+        .target(name: "MediaPlane", dependencies: [
+            "SFU", "WebRTC", "Media", "Signal", "LiveKitProto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // MARK: HTTP/WebSocket/Twirp server
         .target(name: "SluiceServer", dependencies: [
-            "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress", "CCurl", "CShims",
+            "MediaPlane", "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress", "CCurl", "CShims",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Yams", package: "Yams"),
@@ -135,8 +141,12 @@ let package = Package(
         .testTarget(name: "EgressTests", dependencies: ["Egress", "Media"]),
         .testTarget(name: "LiveKitProtoTests", dependencies: ["LiveKitProto"]),
         .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", "CNice", "CSRTP", "COpenSSL", "CUsrsctp", "CShims"]),
+        .testTarget(name: "MediaPlaneTests", dependencies: [
+            "MediaPlane", "SFU", "Signal", "WebRTC", "LiveKitProto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "SluiceServerTests", dependencies: [
-            "SluiceServer",
+            "SluiceServer", "MediaPlane",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

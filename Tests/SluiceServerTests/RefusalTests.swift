@@ -1,3 +1,4 @@
+import MediaPlane
 import Synchronization
 import NIOWebSocket
 import Signal

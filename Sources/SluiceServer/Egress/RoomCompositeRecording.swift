@@ -1,3 +1,4 @@
+import MediaPlane
 import Egress
 import Logging
 import SFU

@@ -1,3 +1,4 @@
+import MediaPlane
 import Foundation
 import Prometheus
 import SFU

@@ -1,3 +1,4 @@
+import MediaPlane
 import Foundation
 import HTTPTypes
 import Hummingbird

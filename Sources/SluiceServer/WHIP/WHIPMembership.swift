@@ -1,3 +1,4 @@
+import MediaPlane
 import LiveKitProto
 import Signal
 

@@ -1,3 +1,4 @@
+import MediaPlane
 import Auth
 import Foundation
 import HTTPTypes

@@ -12,7 +12,7 @@ import WebRTC
 /// Everything here runs on the room's media worker (hence `@unchecked Sendable`: the reference
 /// crosses threads, its state does not). Signalling messages it originates (subscriber offers)
 /// go straight to the participant's `SignalSink`.
-final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Sendable {
+public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Sendable {
     /// One m-line of the subscriber connection after the data m-line.
     struct SubscriberLine {
         var mid: String
@@ -29,26 +29,26 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
         var offered = false
     }
 
-    let sid: String
-    let identity: String
-    let roomName: String
-    private(set) var permission: Livekit_ParticipantPermission
-    let autoSubscribe: Bool
-    let worker: MediaWorker
-    let room: SFU.Room
-    let sink: any SignalSink
-    let logger: Logger
-    unowned let hub: RoomMediaHub
+    public let sid: String
+    public let identity: String
+    public let roomName: String
+    public private(set) var permission: Livekit_ParticipantPermission
+    public let autoSubscribe: Bool
+    public let worker: MediaWorker
+    public let room: SFU.Room
+    public let sink: any SignalSink
+    public let logger: Logger
+    public unowned let hub: RoomMediaHub
     /// Told once when a peer connection first connects (the participant becomes ACTIVE).
-    var onConnected: (@Sendable () -> Void)?
+    public var onConnected: (@Sendable () -> Void)?
     /// Told once when a peer connection fails for good (the session should end).
-    var onFailed: (@Sendable (String) -> Void)?
+    public var onFailed: (@Sendable (String) -> Void)?
 
-    let participant: SFU.Participant
+    public let participant: SFU.Participant
     private let publisherAdapter: PeerConnectionMediaTransport
     private let subscriberAdapter: PeerConnectionMediaTransport
-    let publisher: PeerConnection
-    let subscriber: PeerConnection
+    public let publisher: PeerConnection
+    public let subscriber: PeerConnection
 
     // Publisher side, by m-line index.
     private var published = PublishedLines()
@@ -65,16 +65,16 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     private var lossyOut: DataChannel?
     private var pendingReliable: [[UInt8]] = []
     private var connectedOnce = false
-    private(set) var isClosed = false
+    public private(set) var isClosed = false
 
     /// Counters (read on the worker).
-    private(set) var malformedDataPackets = 0
-    private(set) var refusedDataPackets = 0
+    public private(set) var malformedDataPackets = 0
+    public private(set) var refusedDataPackets = 0
 
     static let dataMid = "0"
     static let maxPendingReliable = 256
 
-    init(sid: String, identity: String, roomName: String, permission: Livekit_ParticipantPermission, autoSubscribe: Bool,
+    public init(sid: String, identity: String, roomName: String, permission: Livekit_ParticipantPermission, autoSubscribe: Bool,
          hub: RoomMediaHub, sink: any SignalSink, certificate: DTLSCertificate, localAddresses: [String],
          portRange: ClosedRange<UInt16>?, logger: Logger) throws {
         hub.worker.preconditionIsCurrent()
@@ -100,15 +100,15 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
         subscriber.delegate = self
     }
 
-    var isGatheringDone: Bool { publisher.isGatheringDone && subscriber.isGatheringDone }
-    var canSubscribe: Bool { permission.canSubscribe }
+    public var isGatheringDone: Bool { publisher.isGatheringDone && subscriber.isGatheringDone }
+    public var canSubscribe: Bool { permission.canSubscribe }
 
     // MARK: Publisher connection (the client offers)
 
     /// Answers the client's publisher offer. Returns the answer and the m-lines that appeared
     /// (to be matched with AddTrackRequests); m-lines that stopped unpublish their tracks, whose
     /// sids are returned.
-    func answerPublisher(sdp: String) throws -> (answer: String, added: [PublisherMedia], removed: [String]) {
+    public func answerPublisher(sdp: String) throws -> (answer: String, added: [PublisherMedia], removed: [String]) {
         let offer = try SessionDescription(parsing: sdp)
         let answer = try publisher.answer(offer: offer, mode: .receive, acceptData: true)
         published.grow(to: offer.mediaSections.count)
@@ -142,7 +142,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
 
     /// Publishes the matched m-lines as SFU tracks with their LiveKit sids; the room's other
     /// participants subscribe.
-    func bind(_ bindings: [(line: Int, track: Livekit_TrackInfo)]) {
+    public func bind(_ bindings: [(line: Int, track: Livekit_TrackInfo)]) {
         for (line, info) in bindings {
             guard let media = unbound.removeValue(forKey: line) else { continue }
             let codec = TrackCodec(media.codec)
@@ -166,7 +166,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// Dynacast: tells this publisher which layers of `track` someone needs, when that changed.
-    func announceWantedLayers(of track: PublishedTrack) {
+    public func announceWantedLayers(of track: PublishedTrack) {
         guard track.kind == .video, !isClosed else { return }
         let highest = track.highestWantedLayer ?? -1
         guard announcedLayer[track.id] != highest else { return }
@@ -191,7 +191,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// A permission the API set: subscribing or publishing taken away ends what depended on it.
-    func applyPermission(_ new: Livekit_ParticipantPermission, unpublished: [String]) {
+    public func applyPermission(_ new: Livekit_ParticipantPermission, unpublished: [String]) {
         permission = new
         for trackSid in unpublished { unpublish(trackSid: trackSid) }
         if !new.canSubscribe {
@@ -201,7 +201,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// Unpublishes a track the client no longer sends (signalled, not from SDP).
-    func unpublish(trackSid: String) {
+    public func unpublish(trackSid: String) {
         guard let line = published.line(ofTrack: trackSid), let track = published.unbind(line: line) else { return }
         hub.unpublished(track, by: self)
     }
@@ -209,7 +209,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     // MARK: Subscriber connection (we offer)
 
     /// Adds a DownTrack of `track` and an m-line for it (sent with the next offer).
-    func subscribe(to track: PublishedTrack, publisher: any RoomMember) {
+    public func subscribe(to track: PublishedTrack, publisher: any RoomMember) {
         guard !lines.contains(where: { $0.trackSid == track.id }) else { return }
         let ssrc = UInt32.random(in: 1...UInt32.max)
         nonisolated(unsafe) let participant = self.participant
@@ -246,7 +246,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// Ends the subscription to `trackSid` (its m-line goes inactive with the next offer).
-    func unsubscribe(trackSid: String, track: PublishedTrack?) {
+    public func unsubscribe(trackSid: String, track: PublishedTrack?) {
         guard let index = lines.firstIndex(where: { $0.trackSid == trackSid }) else { return }
         if let track {
             nonisolated(unsafe) let participant = self.participant
@@ -259,7 +259,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
 
     /// UpdateTrackSettings: the layer (or pause) this subscriber wants for each named track.
     /// Returns the tracks whose wanted layers may have changed (for dynacast).
-    func updateTrackSettings(_ update: Livekit_UpdateTrackSettings) -> [PublishedTrack] {
+    public func updateTrackSettings(_ update: Livekit_UpdateTrackSettings) -> [PublishedTrack] {
         let quality = LayerSelector.Quality(rawValue: min(Int(update.quality.rawValue), 2)) ?? .high
         let settings = LayerSelector.Settings(disabled: update.disabled, quality: quality,
                                               width: Int(update.width), height: Int(update.height))
@@ -274,13 +274,13 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// The track sids this participant receives.
-    var subscribedTrackSids: [String] { lines.compactMap(\.trackSid) }
+    public var subscribedTrackSids: [String] { lines.compactMap(\.trackSid) }
 
     /// Sends a subscriber offer with the current m-lines, or marks one as due when an offer is
     /// already waiting for its answer (one offer in flight at a time).
-    func negotiateSubscriber() { negotiateSubscriber(iceRestart: false) }
+    public func negotiateSubscriber() { negotiateSubscriber(iceRestart: false) }
 
-    func negotiateSubscriber(iceRestart: Bool) {
+    public func negotiateSubscriber(iceRestart: Bool) {
         guard !isClosed else { return }
         guard !offerInFlight else { needsOffer = true; return }
         needsOffer = false
@@ -320,7 +320,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
 
     /// The client resumed on a new signalling connection: whatever offer was in flight may be
     /// lost, and LiveKit clients expect a fresh subscriber offer that restarts ICE.
-    func resumed() {
+    public func resumed() {
         offerInFlight = false
         needsOffer = false
         for index in lines.indices where lines[index].offered { lines[index].offered = false }
@@ -328,7 +328,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// The client's answer to our subscriber offer.
-    func subscriberAnswered(sdp: String) throws {
+    public func subscriberAnswered(sdp: String) throws {
         guard offerInFlight else { throw NegotiationError.malformedSDP("an answer without an offer in flight") }
         let answer = try SessionDescription(parsing: sdp)
         let sections = try subscriber.setAnswer(answer)
@@ -352,7 +352,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// A trickled candidate from the client for one of the two connections.
-    func addCandidate(_ candidateInit: String, target: Livekit_SignalTarget) throws {
+    public func addCandidate(_ candidateInit: String, target: Livekit_SignalTarget) throws {
         guard let data = candidateInit.data(using: .utf8),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw NegotiationError.malformedSDP("candidateInit is not a JSON object")
@@ -369,7 +369,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     // MARK: Data
 
     /// A DataPacket for this participant, already serialized.
-    func deliver(_ bytes: [UInt8], reliable: Bool) {
+    public func deliver(_ bytes: [UInt8], reliable: Bool) {
         if reliable {
             guard let channel = reliableOut, channel.state == .open else {
                 if pendingReliable.count < Self.maxPendingReliable { pendingReliable.append(bytes) }
@@ -401,7 +401,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     // MARK: Lifecycle
 
     /// What each DownTrack did, logged when the participant leaves (loss recovery shows here).
-    func logSubscriptionStats() {
+    public func logSubscriptionStats() {
         for downTrack in participant.downTracks {
             logger.info("subscription stats", metadata: [
                 "participant": "\(sid)", "identity": "\(identity)", "track": "\(downTrack.track.id)",
@@ -413,7 +413,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     /// Closes both connections. Idempotent; the hub removes this participant first.
-    func close() {
+    public func close() {
         guard !isClosed else { return }
         isClosed = true
         let drops = publisher.transport.receiveQueueDrops
@@ -434,7 +434,7 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
 
     // MARK: PeerConnectionDelegate (on the worker)
 
-    func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
+    public func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         switch state {
         case .connected:
             if connection === subscriber { activateAnsweredDownTracks() }
@@ -463,25 +463,25 @@ final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Senda
     }
 
     @inline(__always)
-    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
+    public func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
                         layer: Int) {
         guard connection === publisher, let (track, trackLayer) = published.route(media: media, ridIndex: layer) else { return }
         // Not `assumeIsolated`: its closure context costs two allocations per packet.
         room.receiveRTPOnExecutor(packet, track: track, layer: trackLayer)
     }
 
-    func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
+    public func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
         guard connection === publisher else { return }
         room.flushFanOutOnExecutor(published.tracks)
     }
 
-    func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
+    public func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
         nonisolated(unsafe) let packet = UnsafeRawBufferPointer(packet)
         nonisolated(unsafe) let participant = self.participant
         room.assumeIsolated { $0.receiveRTCP(packet, from: participant) }
     }
 
-    func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {
+    public func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {
         if connection === publisher {
             // The client opens `_reliable` and `_lossy` (and maybe `_data_track`) in band.
             manager.onDataChannel = { [weak self] channel in

@@ -10,7 +10,7 @@ import Signal
 /// tracks reach WHEP viewers the same way they reach each other.
 ///
 /// Confined to the room's media worker, like the hub.
-protocol RoomMember: AnyObject {
+public protocol RoomMember: AnyObject {
     /// The LiveKit participant sid (the RoomManager's), which subscribers see in stream ids.
     var sid: String { get }
     var identity: String { get }
@@ -45,5 +45,5 @@ protocol RoomMember: AnyObject {
 }
 
 extension RoomMember {
-    var publishedTracks: [PublishedTrack] { participant.publishedTracks }
+    public var publishedTracks: [PublishedTrack] { participant.publishedTracks }
 }

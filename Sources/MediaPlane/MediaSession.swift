@@ -6,57 +6,46 @@ import Signal
 import Synchronization
 import WebRTC
 
-/// Adapts a `PeerConnection` to the SFU's `MediaTransport` (the SFU does not import WebRTC).
-final class PeerConnectionMediaTransport: MediaTransport {
-    weak var connection: PeerConnection?
-
-    init(_ connection: PeerConnection) { self.connection = connection }
-
-    @inline(__always)
-    func sendRTP(_ packet: UnsafeRawBufferPointer) -> Bool { connection?.sendRTP(packet) ?? false }
-    func sendRTCP(_ packet: UnsafeRawBufferPointer) -> Bool { connection?.sendRTCP(packet) ?? false }
-}
-
 /// One WHIP (publisher) or WHEP (subscriber) session: a PeerConnection joined to an SFU room as a
 /// participant, and once the RoomManager admits it (`enroll`), a member of the room's hub like
 /// any LiveKit client: LiveKit viewers receive a WHIP publisher's tracks, and a WHEP viewer's
 /// subscriptions count for dynacast. Created by `MediaSessions`; after creation every member is
 /// touched only on the room's media worker (hence `@unchecked Sendable`: the reference crosses
 /// threads, its state does not).
-final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendable {
+public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendable {
     /// LiveKit's view of what this WHIP publisher publishes, readable from any thread.
-    let publishedTrackInfos = Mutex<[Livekit_TrackInfo]>([])
+    public let publishedTrackInfos = Mutex<[Livekit_TrackInfo]>([])
 
-    enum Role: Sendable, Equatable {
+    public enum Role: Sendable, Equatable {
         case publisher
         case subscriber(publisherIdentity: String)
     }
 
-    let id: String
-    let roomName: String
-    let identity: String
-    let role: Role
-    let worker: MediaWorker
-    let room: SFU.Room
-    let hub: RoomMediaHub
-    let logger: Logger
+    public let id: String
+    public let roomName: String
+    public let identity: String
+    public let role: Role
+    public let worker: MediaWorker
+    public let room: SFU.Room
+    public let hub: RoomMediaHub
+    public let logger: Logger
     /// The layer a WHEP viewer receives of simulcast video.
-    let quality: LayerSelector.Quality
+    public let quality: LayerSelector.Quality
     /// Told (once, on the worker) when the session ends by itself or is closed.
-    let onClosed: @Sendable (MediaSession) -> Void
+    public let onClosed: @Sendable (MediaSession) -> Void
 
     // Loop-confined state.
-    private(set) var connection: PeerConnection?
+    public private(set) var connection: PeerConnection?
     private var sfuParticipant: SFU.Participant?
     private var transportAdapter: PeerConnectionMediaTransport?
     private var published = PublishedLines()
-    private(set) var isClosed = false
+    public private(set) var isClosed = false
     /// Set by `enroll`: the LiveKit sid, grants, and membership of the hub.
-    private(set) var sid = ""
-    private(set) var permission = Livekit_ParticipantPermission()
+    public private(set) var sid = ""
+    public private(set) var permission = Livekit_ParticipantPermission()
     private var isEnrolled = false
 
-    init(id: String, roomName: String, identity: String, role: Role, quality: LayerSelector.Quality = .high,
+    public init(id: String, roomName: String, identity: String, role: Role, quality: LayerSelector.Quality = .high,
          worker: MediaWorker, hub: RoomMediaHub, logger: Logger, onClosed: @escaping @Sendable (MediaSession) -> Void) {
         self.id = id
         self.roomName = roomName
@@ -73,7 +62,7 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
     // MARK: Setup (on the worker)
 
     /// Creates the PeerConnection and starts gathering.
-    func open(offer: SessionDescription, certificate: DTLSCertificate, localAddresses: [String],
+    public func open(offer: SessionDescription, certificate: DTLSCertificate, localAddresses: [String],
               portRange: ClosedRange<UInt16>?) throws {
         worker.preconditionIsCurrent()
         let connection = try PeerConnection(worker: worker, certificate: certificate, offer: offer,
@@ -82,10 +71,10 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
         self.connection = connection
     }
 
-    var isGatheringDone: Bool { connection?.isGatheringDone ?? true }
+    public var isGatheringDone: Bool { connection?.isGatheringDone ?? true }
 
     /// Answers as a publisher: every negotiated m-line becomes a published track of the room.
-    func answerAsPublisher() throws -> String {
+    public func answerAsPublisher() throws -> String {
         guard let connection else { throw NegotiationError.noUsableMedia("session closed") }
         let answer = try connection.answer(mode: .receive)
         let adapter = PeerConnectionMediaTransport(connection)
@@ -127,7 +116,7 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
     }
 
     /// What a subscriber can be sent: the published tracks of `publisher`.
-    static func outgoingTracks(of publisher: SFU.Participant) -> [OutgoingTrack] {
+    public static func outgoingTracks(of publisher: SFU.Participant) -> [OutgoingTrack] {
         publisher.publishedTracks.map { track in
             OutgoingTrack(kind: track.kind == .audio ? .audio : .video, codecName: track.codec.name,
                           codecParameters: track.codec.parameters, ssrc: UInt32.random(in: 1...UInt32.max),
@@ -137,7 +126,7 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
 
     /// Answers as a subscriber of `publisherIdentity` (any door's publisher): a DownTrack per
     /// negotiated m-line, simulcast video at the session's `quality`.
-    func answerAsSubscriber(publisherIdentity: String) throws -> String {
+    public func answerAsSubscriber(publisherIdentity: String) throws -> String {
         guard let found = connection else { throw NegotiationError.noUsableMedia("session closed") }
         // Confined to the room's worker (see answerAsPublisher).
         nonisolated(unsafe) let connection = found
@@ -171,7 +160,7 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
 
     /// The RoomManager admitted this session as participant `sid`: it joins the hub, so LiveKit
     /// viewers receive what it publishes and its subscriptions count for dynacast.
-    func enroll(sid: String, permission: Livekit_ParticipantPermission) {
+    public func enroll(sid: String, permission: Livekit_ParticipantPermission) {
         worker.preconditionIsCurrent()
         guard !isClosed, !isEnrolled, sfuParticipant != nil else { return }
         self.sid = sid
@@ -182,33 +171,33 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
         for downTrack in participant.downTracks { hub.announceWantedLayers(of: downTrack.track) }
     }
 
-    var participant: SFU.Participant {
+    public var participant: SFU.Participant {
         // Enrolled sessions have answered, which made their SFU participant.
         guard let sfuParticipant else { preconditionFailure("media session \(id) has not answered") }
         return sfuParticipant
     }
 
     /// WHIP and WHEP have no signalling channel after the answer.
-    var sink: any SignalSink { SilentSignalSink() }
+    public var sink: any SignalSink { SilentSignalSink() }
     /// A WHEP viewer receives what its one offer asked for; a WHIP encoder receives nothing.
-    var autoSubscribe: Bool { false }
-    var canSubscribe: Bool { false }
-    var subscribedTrackSids: [String] { sfuParticipant?.downTracks.map(\.track.id) ?? [] }
+    public var autoSubscribe: Bool { false }
+    public var canSubscribe: Bool { false }
+    public var subscribedTrackSids: [String] { sfuParticipant?.downTracks.map(\.track.id) ?? [] }
 
-    func subscribe(to track: PublishedTrack, publisher: any RoomMember) {}
+    public func subscribe(to track: PublishedTrack, publisher: any RoomMember) {}
 
-    func unsubscribe(trackSid: String, track: PublishedTrack?) {
+    public func unsubscribe(trackSid: String, track: PublishedTrack?) {
         guard let track, let participant = sfuParticipant else { return }
         nonisolated(unsafe) let subscriber = participant
         nonisolated(unsafe) let ended = track
         room.assumeIsolated { $0.unsubscribe(subscriber, from: ended) }
     }
 
-    func negotiateSubscriber() {}
-    func announceWantedLayers(of track: PublishedTrack) {}
-    func deliver(_ bytes: [UInt8], reliable: Bool) {}
+    public func negotiateSubscriber() {}
+    public func announceWantedLayers(of track: PublishedTrack) {}
+    public func deliver(_ bytes: [UInt8], reliable: Bool) {}
 
-    func logSubscriptionStats() {
+    public func logSubscriptionStats() {
         for downTrack in sfuParticipant?.downTracks ?? [] {
             logger.info("subscription stats", metadata: [
                 "session": "\(id)", "identity": "\(identity)", "track": "\(downTrack.track.id)",
@@ -220,7 +209,7 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
     /// Ends the session: leaves the room (through the hub once enrolled, so LiveKit viewers
     /// renegotiate), closes the transport, drops everything. Idempotent; the hub calls it back
     /// while removing an enrolled session, which then returns at once.
-    func close() {
+    public func close() {
         worker.preconditionIsCurrent()
         guard !isClosed else { return }
         isClosed = true
@@ -242,7 +231,7 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
 
     // MARK: PeerConnectionDelegate (on the worker)
 
-    func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
+    public func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         switch state {
         case .connected:
             if let found = sfuParticipant {
@@ -263,33 +252,21 @@ final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked Sendabl
     }
 
     @inline(__always)
-    func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
+    public func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
                         layer: Int) {
         guard let (track, trackLayer) = published.route(media: media, ridIndex: layer) else { return }
         // Not `assumeIsolated`: its closure context costs two allocations per packet.
         room.receiveRTPOnExecutor(packet, track: track, layer: trackLayer)
     }
 
-    func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
+    public func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
         room.flushFanOutOnExecutor(published.tracks)
     }
 
-    func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
+    public func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
         guard let found = sfuParticipant else { return }
         nonisolated(unsafe) let packet = UnsafeRawBufferPointer(packet)
         nonisolated(unsafe) let participant = found
         room.assumeIsolated { $0.receiveRTCP(packet, from: participant) }
-    }
-}
-
-enum MediaSessionError: Error, CustomStringConvertible {
-    case publisherGone(String)
-    case gatheringTimedOut
-
-    var description: String {
-        switch self {
-        case .publisherGone(let identity): "participant \(identity) publishes nothing here"
-        case .gatheringTimedOut: "ICE candidate gathering timed out"
-        }
     }
 }

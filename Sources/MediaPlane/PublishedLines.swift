@@ -4,10 +4,12 @@ import WebRTC
 /// The tracks a peer connection publishes, by m-line index, and each m-line's simulcast rid
 /// positions as the track's layers: how an inbound RTP packet (m-line, rid position) finds its
 /// track and layer. Shared by every door that publishes (LiveKit clients, WHIP).
-struct PublishedLines {
-    private(set) var tracks: [PublishedTrack?] = []
+public struct PublishedLines {
+    public private(set) var tracks: [PublishedTrack?] = []
     /// By m-line: layer (from the bottom) of each rid position; [0] without simulcast.
     private var layers: [[Int]] = []
+
+    public init() {}
 
     /// Makes room for `count` m-lines (offers only ever add m-lines).
     mutating func grow(to count: Int) {
@@ -16,7 +18,7 @@ struct PublishedLines {
         layers += Array(repeating: [0], count: count - layers.count)
     }
 
-    subscript(line: Int) -> PublishedTrack? { line < tracks.count ? tracks[line] : nil }
+    public subscript(line: Int) -> PublishedTrack? { line < tracks.count ? tracks[line] : nil }
 
     mutating func bind(_ track: PublishedTrack, line: Int, rids: [String]) {
         grow(to: line + 1)
@@ -32,11 +34,11 @@ struct PublishedLines {
         return track
     }
 
-    func line(ofTrack sid: String) -> Int? { tracks.firstIndex { $0?.id == sid } }
+    public func line(ofTrack sid: String) -> Int? { tracks.firstIndex { $0?.id == sid } }
 
     /// The track and layer of a packet that arrived on m-line `media` at rid position `ridIndex`.
     @inline(__always)
-    func route(media: Int, ridIndex: Int) -> (track: PublishedTrack, layer: Int)? {
+    public func route(media: Int, ridIndex: Int) -> (track: PublishedTrack, layer: Int)? {
         guard media < tracks.count, let track = tracks[media] else { return nil }
         let ridLayers = layers[media]
         return (track, ridIndex < ridLayers.count ? ridLayers[ridIndex] : 0)
@@ -44,7 +46,7 @@ struct PublishedLines {
 
     /// The SFU layers a simulcast m-line's rids make, sized from `announced` (width, height by
     /// layer index) when the door tells sizes.
-    static func layers(rids: [String], announced: (Int) -> (width: Int, height: Int)? = { _ in nil })
+    public static func layers(rids: [String], announced: (Int) -> (width: Int, height: Int)? = { _ in nil })
         -> [LayerSelector.Layer] {
         let count = ((rids.isEmpty ? [0] : layerIndices(of: rids)).max() ?? 0) + 1
         return (0..<count).map { index in
@@ -54,7 +56,7 @@ struct PublishedLines {
     }
 
     /// LiveKit's rid names to layer indices from the bottom; other names by their order.
-    static func layerIndices(of rids: [String]) -> [Int] {
+    public static func layerIndices(of rids: [String]) -> [Int] {
         let known = ["q": 0, "h": 1, "f": 2]
         if rids.allSatisfy({ known[$0] != nil }) {
             // Two layers are q and h; three are q, h and f, whatever order the client lists them in.
@@ -66,7 +68,7 @@ struct PublishedLines {
 
 extension TrackCodec {
     /// The SFU's view of what an m-line negotiated.
-    init(_ codec: NegotiatedCodec) {
+    public init(_ codec: NegotiatedCodec) {
         self.init(name: codec.name, payloadType: codec.payloadType, clockRate: codec.clockRate,
                   channels: codec.channels, parameters: codec.parameters)
     }

@@ -9,12 +9,20 @@ import WebRTC
 /// The media plane's bookkeeping for WHIP/WHEP: a small pool of media workers, one SFU `Room`
 /// per room name pinned to one worker, and the open sessions by id. Control plane only: each
 /// call reaches the worker with a few awaited jobs; packets never come through here.
-actor MediaSessions {
-    struct Settings: Sendable {
-        var localAddresses: [String]
-        var portRange: ClosedRange<UInt16>?
-        var workerCount: Int
-        var gatheringTimeout: Duration = .seconds(5)
+public actor MediaSessions {
+    public struct Settings: Sendable {
+        public var localAddresses: [String]
+        public var portRange: ClosedRange<UInt16>?
+        public var workerCount: Int
+        public var gatheringTimeout: Duration = .seconds(5)
+
+        public init(localAddresses: [String], portRange: ClosedRange<UInt16>?, workerCount: Int,
+                    gatheringTimeout: Duration = .seconds(5)) {
+            self.localAddresses = localAddresses
+            self.portRange = portRange
+            self.workerCount = workerCount
+            self.gatheringTimeout = gatheringTimeout
+        }
     }
 
     private struct RoomEntry {
@@ -26,8 +34,8 @@ actor MediaSessions {
         var sessions: Set<String> = []
     }
 
-    let settings: Settings
-    let logger: Logger
+    public nonisolated let settings: Settings
+    public let logger: Logger
     private let certificate: DTLSCertificate
     private let workers: [MediaWorker]
     private var nextWorker = 0
@@ -37,7 +45,7 @@ actor MediaSessions {
     /// Sessions that were answered (observers hear about these only).
     private var established: Set<String> = []
 
-    init(settings: Settings, logger: Logger,
+    public init(settings: Settings, logger: Logger,
          onSessionEnded: (@Sendable (MediaSession) -> Void)? = nil) throws {
         self.settings = settings
         if let onSessionEnded { leaveObservers.append(onSessionEnded) }
@@ -47,19 +55,19 @@ actor MediaSessions {
     }
 
     /// Called (on the control plane) whenever a session ends, however it ended.
-    func onSessionEnded(_ observer: @escaping @Sendable (MediaSession) -> Void) {
+    public func onSessionEnded(_ observer: @escaping @Sendable (MediaSession) -> Void) {
         leaveObservers.append(observer)
     }
 
-    var sessionCount: Int { sessions.count }
+    public var sessionCount: Int { sessions.count }
     /// WHIP/WHEP sessions and LiveKit participants holding media ports now.
-    var mediaSessionCount: Int { rooms.values.reduce(0) { $0 + $1.sessions.count } }
-    var roomCount: Int { rooms.count }
+    public var mediaSessionCount: Int { rooms.values.reduce(0) { $0 + $1.sessions.count } }
+    public var roomCount: Int { rooms.count }
 
-    func session(id: String) -> MediaSession? { sessions[id] }
+    public func session(id: String) -> MediaSession? { sessions[id] }
 
     /// True when `identity` currently publishes in `room`, through any door.
-    func publishes(room: String, identity: String) async -> Bool {
+    public func publishes(room: String, identity: String) async -> Bool {
         guard let entry = rooms[room] else { return false }
         let sfuRoom = entry.room
         return (try? await entry.worker.run {
@@ -70,7 +78,7 @@ actor MediaSessions {
     /// Opens a session and returns it with its SDP answer. Throws `NegotiationError` for offers
     /// we cannot answer (a 400), `MediaSessionError.publisherGone` for a WHEP target that does
     /// not publish (a 404).
-    func open(room roomName: String, identity: String, role: MediaSession.Role, quality: LayerSelector.Quality = .high,
+    public func open(room roomName: String, identity: String, role: MediaSession.Role, quality: LayerSelector.Quality = .high,
               offer: SessionDescription) async throws -> (MediaSession, String) {
         let entry = roomEntry(roomName)
         let id = SessionID.make(prefix: role == .publisher ? "WHIP_" : "WHEP_")
@@ -111,26 +119,26 @@ actor MediaSessions {
     }
 
     /// Makes an open session the room member `sid` (the RoomManager admitted it).
-    func enroll(_ session: MediaSession, sid: String, permission: Livekit_ParticipantPermission) async {
+    public func enroll(_ session: MediaSession, sid: String, permission: Livekit_ParticipantPermission) async {
         _ = try? await session.worker.run { session.enroll(sid: sid, permission: permission) }
     }
 
     /// Closes a session (DELETE, replaced publisher, room deleted). Frees everything it held.
-    func close(_ session: MediaSession) async {
+    public func close(_ session: MediaSession) async {
         _ = try? await session.worker.run { session.close() }
         forget(session)
     }
 
     /// Closes the publisher sessions of `identity` in `room` (a new WHIP session with the same
     /// identity replaces the old one, as LiveKit does with duplicate identities).
-    func closePublisher(room: String, identity: String) async {
+    public func closePublisher(room: String, identity: String) async {
         for session in sessions.values where session.roomName == room && session.identity == identity && session.role == .publisher {
             await close(session)
         }
     }
 
     /// Closes every session of a room.
-    func closeRoom(_ name: String) async {
+    public func closeRoom(_ name: String) async {
         for session in sessions.values where session.roomName == name {
             await close(session)
         }
@@ -140,7 +148,7 @@ actor MediaSessions {
 
     /// Creates the media side of a LiveKit participant (both peer connections, gathered) and
     /// adds it to its room's hub, which sends the first subscriber offer through `sink`.
-    func openParticipant(room roomName: String, sid: String, identity: String, permission: Livekit_ParticipantPermission,
+    public func openParticipant(room roomName: String, sid: String, identity: String, permission: Livekit_ParticipantPermission,
                          autoSubscribe: Bool, sink: any SignalSink, onConnected: @escaping @Sendable () -> Void,
                          onFailed: @escaping @Sendable (String) -> Void) async throws -> RTCParticipant {
         let entry = roomEntry(roomName)
@@ -173,18 +181,18 @@ actor MediaSessions {
     }
 
     /// Removes a LiveKit participant's media: its tracks end for the others, its connections close.
-    func closeParticipant(_ participant: RTCParticipant) async {
+    public func closeParticipant(_ participant: RTCParticipant) async {
         let hub = participant.hub
         _ = try? await participant.worker.run { hub.remove(participant) }
         forgetParticipant(participant.sid, room: participant.roomName)
     }
 
     /// The hub of an open media room, for the RoomService (SendData, UpdateSubscriptions).
-    func hub(room name: String) -> RoomMediaHub? { rooms[name]?.hub }
+    public func hub(room name: String) -> RoomMediaHub? { rooms[name]?.hub }
 
     /// Media counters of every room (one hop onto each room's executor) and the WHIP/WHEP
     /// sessions by role, for a metrics scrape.
-    func metricsSample() async -> (traffic: [RoomTraffic], whip: Int, whep: Int) {
+    public func metricsSample() async -> (traffic: [RoomTraffic], whip: Int, whep: Int) {
         var whip = 0, whep = 0
         for session in sessions.values {
             if case .publisher = session.role { whip += 1 } else { whep += 1 }
@@ -221,26 +229,5 @@ actor MediaSessions {
         let entry = RoomEntry(room: room, worker: worker, hub: RoomMediaHub(room: room, worker: worker))
         rooms[name] = entry
         return entry
-    }
-}
-
-extension MediaSessions.Settings {
-    /// Media addresses and ports from the server config: `rtc.node_ip` if set, else the bind
-    /// addresses (a wildcard bind means every interface); UDP ports from `rtc.port_range_*`.
-    init(config: ServerConfig) {
-        var addresses: [String]
-        if !config.rtc.nodeIP.isEmpty {
-            addresses = [config.rtc.nodeIP]
-        } else {
-            addresses = config.bindAddresses.filter { $0 != "0.0.0.0" && $0 != "::" && $0 != "*" }
-            if addresses.count != config.bindAddresses.count { addresses = [] }
-        }
-        var range: ClosedRange<UInt16>?
-        if let low = UInt16(exactly: config.rtc.portRangeStart), let high = UInt16(exactly: config.rtc.portRangeEnd),
-           low > 0, low <= high {
-            range = low...high
-        }
-        self.init(localAddresses: addresses, portRange: range,
-                  workerCount: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))
     }
 }

@@ -10,27 +10,27 @@ import WebRTC
 ///
 /// Confined to the room's media worker, like the `SFU.Room` it drives; the control plane
 /// reaches it with `worker.run`.
-final class RoomMediaHub: @unchecked Sendable {
-    let room: SFU.Room
-    let worker: MediaWorker
-    private(set) var members: [String: any RoomMember] = [:]  // by participant sid
+public final class RoomMediaHub: @unchecked Sendable {
+    public let room: SFU.Room
+    public let worker: MediaWorker
+    public private(set) var members: [String: any RoomMember] = [:]  // by participant sid
 
     /// Counters (read on the worker).
-    private(set) var dataPacketsRelayed = 0
+    public private(set) var dataPacketsRelayed = 0
 
     /// Periodic work: speakers every tick, publisher feedback every second, connection quality
     /// every two seconds. Runs only while the room has members.
     private var timer: LoopTimer?
     private var ticks = 0
-    static let tickMilliseconds = 500
+    public static let tickMilliseconds = 500
     /// What REMB tells publishers they may send: enough for 1080p simulcast; without it
     /// libwebrtc stays near its start bitrate and turns its upper layers off.
-    static let publisherBitrate: UInt64 = 6_000_000
+    public static let publisherBitrate: UInt64 = 6_000_000
     /// -dBov at or below which a participant counts as speaking.
-    static let speakingLevel = 40
+    public static let speakingLevel = 40
     private var speakers: [String: Float] = [:]  // participant sid -> level
 
-    init(room: SFU.Room, worker: MediaWorker) {
+    public init(room: SFU.Room, worker: MediaWorker) {
         self.room = room
         self.worker = worker
     }
@@ -110,15 +110,15 @@ final class RoomMediaHub: @unchecked Sendable {
         for member in members.values { member.sink.send(response) }
     }
 
-    var isEmpty: Bool { members.isEmpty }
+    public var isEmpty: Bool { members.isEmpty }
 
-    func member(identity: String) -> (any RoomMember)? {
+    public func member(identity: String) -> (any RoomMember)? {
         members.values.first { $0.identity == identity }
     }
 
     /// Adds a participant: it joins the SFU room, subscribes to what is published (when it
     /// auto-subscribes) and gets its first subscriber offer (which also carries the data channels).
-    func add(_ participant: any RoomMember) {
+    public func add(_ participant: any RoomMember) {
         members[participant.sid] = participant
         startTimerIfNeeded()
         nonisolated(unsafe) let member = participant.participant
@@ -136,7 +136,7 @@ final class RoomMediaHub: @unchecked Sendable {
 
     /// Removes a participant: its tracks end for everyone, whose subscriber connections are
     /// renegotiated; then its connections close.
-    func remove(_ participant: any RoomMember) {
+    public func remove(_ participant: any RoomMember) {
         guard members.removeValue(forKey: participant.sid) != nil else { return }
         let gone = Set(participant.publishedTracks.map(\.id))
         participant.logSubscriptionStats()
@@ -157,7 +157,7 @@ final class RoomMediaHub: @unchecked Sendable {
     }
 
     /// A track became published: everyone who auto-subscribes receives it.
-    func published(_ track: PublishedTrack, by publisher: any RoomMember) {
+    public func published(_ track: PublishedTrack, by publisher: any RoomMember) {
         for other in members.values where other !== publisher && other.autoSubscribe && other.canSubscribe {
             other.subscribe(to: track, publisher: publisher)
             other.negotiateSubscriber()
@@ -166,7 +166,7 @@ final class RoomMediaHub: @unchecked Sendable {
     }
 
     /// A track stopped: its subscribers let it go.
-    func unpublished(_ track: PublishedTrack, by publisher: any RoomMember) {
+    public func unpublished(_ track: PublishedTrack, by publisher: any RoomMember) {
         for other in members.values where other !== publisher && other.subscribedTrackSids.contains(track.id) {
             other.unsubscribe(trackSid: track.id, track: track)
             other.negotiateSubscriber()
@@ -178,7 +178,7 @@ final class RoomMediaHub: @unchecked Sendable {
 
     /// Subscribes `participant` to, or unsubscribes it from, the named tracks (UpdateSubscription,
     /// RoomService.UpdateSubscriptions). Unknown sids are ignored, as LiveKit does.
-    func setSubscribed(_ participant: any RoomMember, trackSids: [String], subscribe: Bool) {
+    public func setSubscribed(_ participant: any RoomMember, trackSids: [String], subscribe: Bool) {
         guard participant.canSubscribe || !subscribe else { return }
         var changed = false
         for sid in trackSids {
@@ -197,7 +197,7 @@ final class RoomMediaHub: @unchecked Sendable {
     }
 
     /// Dynacast: tells the publisher of `track` which of its layers are wanted now.
-    func announceWantedLayers(of track: PublishedTrack) {
+    public func announceWantedLayers(of track: PublishedTrack) {
         for member in members.values where member.participant.publishedTracks.contains(where: { $0 === track }) {
             member.announceWantedLayers(of: track)
         }
@@ -215,7 +215,7 @@ final class RoomMediaHub: @unchecked Sendable {
     /// Relays a DataPacket from `sender` (nil: the server API) to everyone else, or only to its
     /// destination identities. The sender's identity and sid are filled in by us, never trusted
     /// from the client; reliable and lossy packets keep to their own channels.
-    func relay(_ packet: inout Livekit_DataPacket, reliable: Bool, from sender: (any RoomMember)?) {
+    public func relay(_ packet: inout Livekit_DataPacket, reliable: Bool, from sender: (any RoomMember)?) {
         if let sender {
             packet.participantIdentity = sender.identity
             packet.participantSid = sender.sid
