@@ -1,0 +1,94 @@
+import Media
+
+/// The receiving end of a relay, on another worker: a mirror `PublishedTrack` (same id, codec
+/// and layers as the original) whose packets come from the `RelaySource`'s ring instead of a
+/// publisher's transport. Subscribers on this worker get DownTracks of the mirror as of any
+/// track; their keyframe requests travel back through `RelayFeedbackTransport`.
+/// Confined to its worker, like the room that owns the mirror.
+public final class RelayedTrack: @unchecked Sendable {
+    public let source: RelaySource
+    public let mirror: PublishedTrack
+    /// Wakes the source's worker to serve keyframe requests.
+    let sourceWake: RelayWake
+    public private(set) var packetsRelayed = 0
+
+    public init(source: RelaySource, mirror: PublishedTrack, sourceWake: RelayWake) {
+        self.source = source
+        self.mirror = mirror
+        self.sourceWake = sourceWake
+    }
+
+    /// Feeds what the ring holds to the mirror's subscribers, then sends the batch (the ring's
+    /// drain is this worker's receive batch). Run it on the mirror's worker after `RelayWake.begin`.
+    public func drain(now: UInt64) {
+        let mirror = self.mirror
+        packetsRelayed += source.ring.drain { entry in
+            switch entry {
+            case .rtp(let bytes, let layer, _):
+                mirror.receive(bytes, layer: layer, now: now)
+            case .senderReport(let ntp, let rtpTimestamp, let layer):
+                mirror.receiveSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp, layer: layer, now: now)
+            }
+        }
+        if mirror.defersFanOut { mirror.flushFanOut(now: now) }
+    }
+
+    /// A keyframe of `layer` is wanted on this side: the source's worker asks the publisher.
+    func requestKeyframe(layer: Int) {
+        guard layer >= 0, layer < 32 else { return }
+        source.keyframeRequests.bitwiseOr(1 << UInt32(layer), ordering: .acquiringAndReleasing)
+        sourceWake.signal()
+    }
+}
+
+/// The "publisher transport" of relayed tracks on their worker: PLI and FIR the mirrors send
+/// become keyframe requests for the source's worker. Nothing else goes upstream: the ring does
+/// not lose packets silently (its drops are counted), so NACKs and receiver reports about it
+/// would only describe our own memory. Confined to the mirrors' worker (the reference crosses
+/// threads to get there, its state does not).
+public final class RelayFeedbackTransport: MediaTransport, @unchecked Sendable {
+    public private(set) var tracks: [RelayedTrack] = []
+    public private(set) var keyframeRequests = 0
+    public private(set) var ignoredFeedback = 0
+
+    public init() {}
+
+    public func add(_ track: RelayedTrack) { tracks.append(track) }
+    public func remove(_ track: RelayedTrack) { tracks.removeAll { $0 === track } }
+
+    public func sendRTP(_ packet: UnsafeRawBufferPointer) -> Bool { false }
+
+    public func sendRTCP(_ packet: UnsafeRawBufferPointer) -> Bool {
+        var iterator = RTCPCompoundIterator(packet)
+        while let view = iterator.next() {
+            let body = view.body
+            guard view.packetType == RTCPPacketType.payloadFeedback, body.count >= 8 else {
+                ignoredFeedback += 1
+                continue
+            }
+            switch view.format {
+            case 1:  // PLI: the media SSRC follows the sender's
+                keyframeWanted(ssrc: body.sfuU32(4))
+            case 4:  // FIR: one 8-byte entry per media SSRC
+                var offset = 8
+                while offset + 8 <= body.count {
+                    keyframeWanted(ssrc: body.sfuU32(offset))
+                    offset += 8
+                }
+            default:
+                ignoredFeedback += 1
+            }
+        }
+        return true
+    }
+
+    private func keyframeWanted(ssrc: UInt32) {
+        for track in tracks {
+            if let layer = track.mirror.layer(ofSSRC: ssrc) {
+                keyframeRequests += 1
+                track.requestKeyframe(layer: layer)
+                return
+            }
+        }
+    }
+}
