@@ -62,14 +62,16 @@ class Tone:
         self.source = rtc.AudioSource(self.RATE, 1)
         self.sent = 0
 
-    async def run(self, seconds):
+    async def run(self, seconds, silent=False):
+        """Pushes `seconds` of the tone (of zeros when `silent`: a pause inside the stream, which
+        the source's queue does not paper over as it would a pause in pushing)."""
         start = time.monotonic()
         phase = 0
         while time.monotonic() - start < seconds:
             frame = rtc.AudioFrame.create(self.RATE, 1, self.SAMPLES)
             samples = np.frombuffer(frame.data, dtype=np.int16)
             t = (np.arange(self.SAMPLES) + phase) / self.RATE
-            samples[:] = (np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16)
+            samples[:] = 0 if silent else (np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16)
             phase += self.SAMPLES
             await self.source.capture_frame(frame)
             self.sent += 1

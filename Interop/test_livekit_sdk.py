@@ -86,6 +86,30 @@ def test_host_camera_screen_and_mic_reach_three_viewers(server):
     run(go())
 
 
+def test_active_speaker_holds_through_a_short_pause_and_ends_in_silence(server):
+    """active_speakers_changed as the SDK reports it: the host's tone makes it the speaker; a
+    pause between two bursts shorter than the server's hold (1 s) changes nothing, as a breath
+    between words should not; a longer silence ends it."""
+    async def go():
+        host = await connect(server, "host", "talk")
+        tone = Tone()
+        await publish_audio(host, tone)
+        viewer = rtc.Room()
+        changes = []
+        viewer.on("active_speakers_changed", lambda ss: changes.append([p.identity for p in ss]))
+        await asyncio.wait_for(viewer.connect(server.ws_url, token("viewer", "talk", can_publish=False)), 20)
+        await tone.run(3)
+        await tone.run(0.4, silent=True)
+        await tone.run(2)
+        await tone.run(4, silent=True)
+        await wait_for(lambda: changes[-1:] == [[]], 5)
+        print(f"\nspeaker changes seen by the viewer: {changes}")
+        assert changes == [["host"], []], changes
+        await viewer.disconnect()
+        await host.disconnect()
+    run(go())
+
+
 def test_data_packets_reach_everyone_or_the_named_participant(server):
     async def go():
         rooms = {name: await connect(server, name, "data") for name in ("alice", "bob", "carol")}

@@ -195,6 +195,7 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
 
     public func negotiateSubscriber() {}
     public func announceWantedLayers(of track: PublishedTrack) {}
+    public func announceDueLayers(now: UInt64) {}
     public func deliver(_ bytes: [UInt8], reliable: Bool) {}
 
     public func logSubscriptionStats() {

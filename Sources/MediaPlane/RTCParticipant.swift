@@ -53,8 +53,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     // Publisher side, by m-line index.
     private var published = PublishedLines()
     private var unbound: [Int: NegotiatedMedia] = [:]
-    /// Dynacast: the highest layer last announced per published track sid (-1: none wanted).
-    private var announcedLayer: [String: Int] = [:]
+    /// Dynacast: what we last told this publisher about each of its video tracks.
+    private var dynacast = DynacastAnnouncer()
 
     // Subscriber side.
     private(set) var lines: [SubscriberLine] = []
@@ -165,25 +165,40 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         }
     }
 
-    /// Dynacast: tells this publisher which layers of `track` someone needs, when that changed.
+    /// Dynacast: tells this publisher which layers of `track` someone needs, when that changed
+    /// (a layer no longer needed is told later, by `announceDueLayers`).
     public func announceWantedLayers(of track: PublishedTrack) {
         guard track.kind == .video, !isClosed else { return }
-        let highest = track.highestWantedLayer ?? -1
-        guard announcedLayer[track.id] != highest else { return }
-        announcedLayer[track.id] = highest
+        if let announcement = dynacast.wanted(track.highestWantedLayer, trackID: track.id, now: room.clock()) {
+            sendSubscribedQuality(announcement, codec: track.codec.name)
+        }
+    }
+
+    /// Dynacast: the delayed announcements (layers no longer needed) whose time has come.
+    public func announceDueLayers(now: UInt64) {
+        guard !isClosed else { return }
+        let tracks = publishedTracks
+        dynacast.keep(only: Set(tracks.map(\.id)))
+        for announcement in dynacast.due(now: now) {
+            guard let track = tracks.first(where: { $0.id == announcement.trackID }) else { continue }
+            sendSubscribedQuality(announcement, codec: track.codec.name)
+        }
+    }
+
+    private func sendSubscribedQuality(_ announcement: DynacastAnnouncer.Announcement, codec: String) {
         let qualities = (0..<3).map { quality in
             Livekit_SubscribedQuality.with {
                 $0.quality = Livekit_VideoQuality(rawValue: quality) ?? .low
-                $0.enabled = quality <= highest
+                $0.enabled = announcement.isEnabled(quality)
             }
         }
         var response = Livekit_SignalResponse()
         response.subscribedQualityUpdate = Livekit_SubscribedQualityUpdate.with {
-            $0.trackSid = track.id
+            $0.trackSid = announcement.trackID
             $0.subscribedQualities = qualities
             // JS clients read only subscribed_codecs.
             $0.subscribedCodecs = [Livekit_SubscribedCodec.with {
-                $0.codec = track.codec.name.lowercased()
+                $0.codec = codec.lowercased()
                 $0.qualities = qualities
             }]
         }

@@ -26,9 +26,8 @@ public final class RoomMediaHub: @unchecked Sendable {
     /// What REMB tells publishers they may send: enough for 1080p simulcast; without it
     /// libwebrtc stays near its start bitrate and turns its upper layers off.
     public static let publisherBitrate: UInt64 = 6_000_000
-    /// -dBov at or below which a participant counts as speaking.
-    public static let speakingLevel = 40
-    private var speakers: [String: Float] = [:]  // participant sid -> level
+    private var speakers = ActiveSpeakerDetector()
+    private var connectionQuality = ConnectionQualityScorer()
 
     public init(room: SFU.Room, worker: MediaWorker) {
         self.room = room
@@ -46,6 +45,9 @@ public final class RoomMediaHub: @unchecked Sendable {
         guard !members.isEmpty else { timer?.cancel(); timer = nil; return }
         ticks += 1
         updateSpeakers()
+        // Dynacast downgrades wait out their delay; this is their timer.
+        let now = room.clock()
+        for member in members.values { member.announceDueLayers(now: now) }
         if ticks % 2 == 0 {
             let room = self.room
             nonisolated(unsafe) var capped: [SFU.Participant] = []
@@ -68,41 +70,41 @@ public final class RoomMediaHub: @unchecked Sendable {
     /// SpeakersChanged when the set of participants speaking changes (from the audio level the
     /// publishers' clients measured).
     private func updateSpeakers() {
-        var now: [String: Float] = [:]
-        for member in members.values where !member.permission.hidden {
-            var loudest: Int?
-            for track in member.publishedTracks where track.kind == .audio {
-                if let level = track.takeAudioLevel() { loudest = min(loudest ?? level, level) }
-            }
-            if let loudest, loudest <= Self.speakingLevel {
-                now[member.sid] = Float(pow(10, -Double(loudest) / 20))
-            }
+        let samples = members.values.map { member in
+            ActiveSpeakerDetector.Sample(
+                participant: member.sid,
+                levels: member.publishedTracks.filter { $0.kind == .audio }.compactMap { $0.takeAudioLevel() },
+                hidden: member.permission.hidden)
         }
-        guard Set(now.keys) != Set(speakers.keys) else { speakers = now; return }
-        var infos = now.sorted { $0.value > $1.value }.map { sid, level in
-            Livekit_SpeakerInfo.with { $0.sid = sid; $0.level = level; $0.active = true }
-        }
-        for sid in speakers.keys where now[sid] == nil {
-            infos.append(Livekit_SpeakerInfo.with { $0.sid = sid; $0.level = 0; $0.active = false })
-        }
-        speakers = now
+        guard let changed = speakers.update(samples, now: room.clock()) else { return }
         var response = Livekit_SignalResponse()
-        response.speakersChanged = Livekit_SpeakersChanged.with { $0.speakers = infos }
+        response.speakersChanged = Livekit_SpeakersChanged.with {
+            $0.speakers = changed.map { speaker in
+                Livekit_SpeakerInfo.with { $0.sid = speaker.participant; $0.level = speaker.level; $0.active = speaker.active }
+            }
+        }
         for member in members.values { member.sink.send(response) }
     }
 
     /// ConnectionQualityUpdate for everyone: loss the server saw from each publisher, and loss
     /// each subscriber reported.
     private func sendConnectionQuality() {
-        var updates: [Livekit_ConnectionQualityInfo] = []
-        for member in members.values where !member.permission.hidden {
-            let upstream = member.publishedTracks.map(\.recentLoss).max() ?? 0
-            let loss = max(upstream, member.participant.downlinkLoss)
-            updates.append(Livekit_ConnectionQualityInfo.with {
-                $0.participantSid = member.sid
-                $0.quality = loss < 0.02 ? .excellent : loss < 0.1 ? .good : .poor
-                $0.score = Float(max(1, min(5, 5 - loss * 40)))
-            })
+        let samples = members.values.filter { !$0.permission.hidden }.map { member in
+            ConnectionQualityScorer.Sample(participant: member.sid,
+                                           upstreamLoss: member.publishedTracks.map(\.recentLoss).max() ?? 0,
+                                           downstreamLoss: member.participant.downlinkLoss)
+        }
+        let updates = connectionQuality.update(samples).map { rating in
+            Livekit_ConnectionQualityInfo.with {
+                $0.participantSid = rating.participant
+                $0.quality = switch rating.quality {
+                case .excellent: .excellent
+                case .good: .good
+                case .poor: .poor
+                case .lost: .lost
+                }
+                $0.score = rating.score
+            }
         }
         guard !updates.isEmpty else { return }
         var response = Livekit_SignalResponse()

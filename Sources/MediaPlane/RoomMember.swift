@@ -36,6 +36,8 @@ public protocol RoomMember: AnyObject {
     func negotiateSubscriber()
     /// Dynacast: tells this member, as the publisher of `track`, which layers are wanted.
     func announceWantedLayers(of track: PublishedTrack)
+    /// Dynacast: sends the announcements whose delay (layers no longer wanted) ran out by `now`.
+    func announceDueLayers(now: UInt64)
     /// A serialized DataPacket for this member.
     func deliver(_ bytes: [UInt8], reliable: Bool)
     /// What each subscription did, for the log when the member leaves.

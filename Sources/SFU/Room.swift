@@ -10,7 +10,8 @@ public actor Room {
     public nonisolated let name: String
     public nonisolated let executor: any SerialExecutor
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
-    private let clock: MonotonicClock
+    /// The clock the room and its policies (speakers, dynacast) run on.
+    public nonisolated let clock: MonotonicClock
 
     public private(set) var participants: [Participant] = []
 

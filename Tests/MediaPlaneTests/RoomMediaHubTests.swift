@@ -50,6 +50,7 @@ private final class FakeMember: RoomMember, @unchecked Sendable {
     func unsubscribe(trackSid: String, track: PublishedTrack?) { unsubscribed.append(trackSid) }
     func negotiateSubscriber() { offers += 1 }
     func announceWantedLayers(of track: PublishedTrack) {}
+    func announceDueLayers(now: UInt64) {}
     func deliver(_ bytes: [UInt8], reliable: Bool) { delivered.append(bytes) }
     func logSubscriptionStats() {}
     func close() { closed = true }
