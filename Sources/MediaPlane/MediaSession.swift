@@ -79,24 +79,19 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
         let answer = try connection.answer(mode: .receive)
         let adapter = PeerConnectionMediaTransport(connection)
         transportAdapter = adapter
-        // Everything here is confined to the room's worker; the compiler cannot see that the
-        // isolated closure runs synchronously on this thread.
-        nonisolated(unsafe) let participant = SFU.Participant(identity: identity, transport: adapter)
+        let participant = SFU.Participant(identity: identity, transport: adapter)
         sfuParticipant = participant
-        nonisolated(unsafe) var lines = PublishedLines()
-        let negotiated = connection.negotiated
-        room.assumeIsolated { room in
-            room.join(participant)
-            for media in negotiated {
-                // An encoder's simulcast rids become layers as a LiveKit client's do.
-                let track = room.publish(participant, kind: media.kind == .audio ? .audio : .video,
-                                         codec: TrackCodec(media.codec), ssrc: media.remoteSSRCs.first,
-                                         layers: PublishedLines.layers(rids: media.rids))
-                track.audioLevelExtensionID = media.audioLevelExtensionID
-                // Our transport says when each receive batch ends (flushed below).
-                track.defersFanOut = true
-                lines.bind(track, line: media.index, rids: media.rids)
-            }
+        var lines = PublishedLines()
+        room.join(participant)
+        for media in connection.negotiated {
+            // An encoder's simulcast rids become layers as a LiveKit client's do.
+            let track = room.publish(participant, kind: media.kind == .audio ? .audio : .video,
+                                     codec: TrackCodec(media.codec), ssrc: media.remoteSSRCs.first,
+                                     layers: PublishedLines.layers(rids: media.rids))
+            track.audioLevelExtensionID = media.audioLevelExtensionID
+            // Our transport says when each receive batch ends (flushed below).
+            track.defersFanOut = true
+            lines.bind(track, line: media.index, rids: media.rids)
         }
         published = lines
         let tracks = lines.tracks
@@ -127,33 +122,27 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
     /// Answers as a subscriber of `publisherIdentity` (any door's publisher): a DownTrack per
     /// negotiated m-line, simulcast video at the session's `quality`.
     public func answerAsSubscriber(publisherIdentity: String) throws -> String {
-        guard let found = connection else { throw NegotiationError.noUsableMedia("session closed") }
-        // Confined to the room's worker (see answerAsPublisher).
-        nonisolated(unsafe) let connection = found
+        guard let connection else { throw NegotiationError.noUsableMedia("session closed") }
         let adapter = PeerConnectionMediaTransport(connection)
-        nonisolated(unsafe) let participant = SFU.Participant(identity: identity, transport: adapter)
-        nonisolated(unsafe) var answerText = ""
-        // One isolated section: the publisher's tracks cannot change between the answer and the
+        let participant = SFU.Participant(identity: identity, transport: adapter)
+        // On the room's worker, the publisher's tracks cannot change between the answer and the
         // subscriptions made from it.
-        try room.assumeIsolated { room in
-            guard let publisher = room.publisher(identity: publisherIdentity) else {
-                throw MediaSessionError.publisherGone(publisherIdentity)
-            }
-            let answer = try connection.answer(mode: .send(tracks: Self.outgoingTracks(of: publisher)))
-            room.join(participant)
-            for media in connection.negotiated {
-                guard let sending = media.sending,
-                      let track = publisher.publishedTracks.first(where: { $0.id == sending.tag }) else { continue }
-                let downTrack = room.subscribe(participant, to: track, ssrc: sending.ssrc,
-                                               payloadType: media.codec.payloadType)
-                if track.kind == .video { room.setSettings(.quality(quality), for: downTrack) }
-            }
-            answerText = answer.sdp
+        guard let publisher = room.publisher(identity: publisherIdentity) else {
+            throw MediaSessionError.publisherGone(publisherIdentity)
+        }
+        let answer = try connection.answer(mode: .send(tracks: Self.outgoingTracks(of: publisher)))
+        room.join(participant)
+        for media in connection.negotiated {
+            guard let sending = media.sending,
+                  let track = publisher.publishedTracks.first(where: { $0.id == sending.tag }) else { continue }
+            let downTrack = room.subscribe(participant, to: track, ssrc: sending.ssrc,
+                                           payloadType: media.codec.payloadType)
+            if track.kind == .video { room.setSettings(.quality(quality), for: downTrack) }
         }
         transportAdapter = adapter
         sfuParticipant = participant
         published = PublishedLines()
-        return answerText
+        return answer.sdp
     }
 
     // MARK: Room membership (on the worker)
@@ -188,9 +177,9 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
 
     public func unsubscribe(trackSid: String, track: PublishedTrack?) {
         guard let track, let participant = sfuParticipant else { return }
-        nonisolated(unsafe) let subscriber = participant
-        nonisolated(unsafe) let ended = track
-        room.assumeIsolated { $0.unsubscribe(subscriber, from: ended) }
+        let subscriber = participant
+        let ended = track
+        room.unsubscribe(subscriber, from: ended)
     }
 
     public func negotiateSubscriber() {}
@@ -218,8 +207,8 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
             isEnrolled = false
             hub.remove(self)
         } else if let found = sfuParticipant {
-            nonisolated(unsafe) let participant = found
-            room.assumeIsolated { $0.leave(participant) }
+            let participant = found
+            room.leave(participant)
         }
         sfuParticipant = nil
         published = PublishedLines()
@@ -236,8 +225,8 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
         switch state {
         case .connected:
             if let found = sfuParticipant {
-                nonisolated(unsafe) let participant = found
-                room.assumeIsolated { $0.activate(participant) }
+                let participant = found
+                room.activate(participant)
             }
             logger.info("media session connected", metadata: [
                 "session": "\(id)", "room": "\(roomName)", "identity": "\(identity)",
@@ -256,18 +245,17 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
     public func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
                         layer: Int) {
         guard let (track, trackLayer) = published.route(media: media, ridIndex: layer) else { return }
-        // Not `assumeIsolated`: its closure context costs two allocations per packet.
-        room.receiveRTPOnExecutor(packet, track: track, layer: trackLayer)
+        room.receiveRTP(packet, track: track, layer: trackLayer)
     }
 
     public func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
-        room.flushFanOutOnExecutor(published.tracks)
+        room.flushFanOut(published.tracks)
     }
 
     public func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
         guard let found = sfuParticipant else { return }
-        nonisolated(unsafe) let packet = UnsafeRawBufferPointer(packet)
-        nonisolated(unsafe) let participant = found
-        room.assumeIsolated { $0.receiveRTCP(packet, from: participant) }
+        let packet = UnsafeRawBufferPointer(packet)
+        let participant = found
+        room.receiveRTCP(packet, from: participant)
     }
 }

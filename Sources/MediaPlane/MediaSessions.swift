@@ -71,7 +71,7 @@ public actor MediaSessions {
         guard let entry = rooms[room] else { return false }
         let sfuRoom = entry.room
         return (try? await entry.worker.run {
-            sfuRoom.assumeIsolated { $0.publisher(identity: identity) != nil }
+            sfuRoom.publisher(identity: identity) != nil
         }) ?? false
     }
 
@@ -198,8 +198,9 @@ public actor MediaSessions {
             if case .publisher = session.role { whip += 1 } else { whep += 1 }
         }
         var traffic: [RoomTraffic] = []
-        for room in rooms.values.map(\.room) {
-            traffic.append(await room.traffic())
+        for entry in rooms.values {
+            let room = entry.room
+            if let sample = try? await entry.worker.run({ room.traffic() }) { traffic.append(sample) }
         }
         return (traffic, whip, whep)
     }

@@ -150,16 +150,11 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             let layers = PublishedLines.layers(rids: media.rids) { index in
                 info.layers.first { $0.quality.rawValue == index }.map { (Int($0.width), Int($0.height)) }
             }
-            nonisolated(unsafe) let participant = self.participant
-            nonisolated(unsafe) var created: PublishedTrack?
-            room.assumeIsolated { room in
-                created = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
-                                       ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
-                created?.audioLevelExtensionID = media.audioLevelExtensionID
-                // Our transport says when each receive batch ends (flushed below).
-                created?.defersFanOut = true
-            }
-            guard let track = created else { continue }
+            let track = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
+                                     ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
+            track.audioLevelExtensionID = media.audioLevelExtensionID
+            // Our transport says when each receive batch ends (flushed below).
+            track.defersFanOut = true
             published.bind(track, line: line, rids: media.rids)
             hub.published(track, by: self)
         }
@@ -227,14 +222,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     public func subscribe(to track: PublishedTrack, publisher: any RoomMember) {
         guard !lines.contains(where: { $0.trackSid == track.id }) else { return }
         let ssrc = UInt32.random(in: 1...UInt32.max)
-        nonisolated(unsafe) let participant = self.participant
-        nonisolated(unsafe) let published = track
-        nonisolated(unsafe) var downTrack: DownTrack?
-        room.assumeIsolated { room in
-            downTrack = room.subscribe(participant, to: published, ssrc: ssrc, payloadType: published.codec.payloadType)
-        }
+        let downTrack = room.subscribe(participant, to: track, ssrc: ssrc, payloadType: track.codec.payloadType)
         let publisherSid = publisher.sid, trackSid = track.id, sink = self.sink
-        downTrack?.onStreamStateChange = { state in
+        downTrack.onStreamStateChange = { state in
             var response = Livekit_SignalResponse()
             response.streamStateUpdate = Livekit_StreamStateUpdate.with {
                 $0.streamStates = [Livekit_StreamStateInfo.with {
@@ -264,9 +254,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     public func unsubscribe(trackSid: String, track: PublishedTrack?) {
         guard let index = lines.firstIndex(where: { $0.trackSid == trackSid }) else { return }
         if let track {
-            nonisolated(unsafe) let participant = self.participant
-            nonisolated(unsafe) let found = track
-            room.assumeIsolated { $0.unsubscribe(participant, from: found) }
+            let participant = self.participant
+            let found = track
+            room.unsubscribe(participant, from: found)
         }
         lines[index].trackSid = nil
         lines[index].downTrack = nil
@@ -281,8 +271,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         var changed: [PublishedTrack] = []
         for sid in update.trackSids {
             guard let line = lines.first(where: { $0.trackSid == sid }), let found = line.downTrack else { continue }
-            nonisolated(unsafe) let downTrack = found
-            room.assumeIsolated { $0.setSettings(settings, for: downTrack) }
+            let downTrack = found
+            room.setSettings(settings, for: downTrack)
             changed.append(found.track)
         }
         return changed
@@ -361,8 +351,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         guard subscriber.state == .connected else { return }
         for line in lines where line.answered {
             guard let found = line.downTrack, !found.isActive else { continue }
-            nonisolated(unsafe) let downTrack = found
-            room.assumeIsolated { $0.activate(downTrack) }
+            let downTrack = found
+            room.activate(downTrack)
         }
     }
 
@@ -481,19 +471,18 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     public func peerConnection(_ connection: PeerConnection, didReceiveRTP packet: UnsafeMutableRawBufferPointer, media: Int,
                         layer: Int) {
         guard connection === publisher, let (track, trackLayer) = published.route(media: media, ridIndex: layer) else { return }
-        // Not `assumeIsolated`: its closure context costs two allocations per packet.
-        room.receiveRTPOnExecutor(packet, track: track, layer: trackLayer)
+        room.receiveRTP(packet, track: track, layer: trackLayer)
     }
 
     public func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
         guard connection === publisher else { return }
-        room.flushFanOutOnExecutor(published.tracks)
+        room.flushFanOut(published.tracks)
     }
 
     public func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
-        nonisolated(unsafe) let packet = UnsafeRawBufferPointer(packet)
-        nonisolated(unsafe) let participant = self.participant
-        room.assumeIsolated { $0.receiveRTCP(packet, from: participant) }
+        let packet = UnsafeRawBufferPointer(packet)
+        let participant = self.participant
+        room.receiveRTCP(packet, from: participant)
     }
 
     public func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {

@@ -49,13 +49,8 @@ public final class RoomMediaHub: @unchecked Sendable {
         let now = room.clock()
         for member in members.values { member.announceDueLayers(now: now) }
         if ticks % 2 == 0 {
-            let room = self.room
-            nonisolated(unsafe) var capped: [SFU.Participant] = []
-            room.assumeIsolated { room in
-                room.sendPublisherFeedback(rembBitrate: Self.publisherBitrate)
-                capped = room.allocateDownlinks()
-            }
-            for participant in capped {
+            room.sendPublisherFeedback(rembBitrate: Self.publisherBitrate)
+            for participant in room.allocateDownlinks() {
                 if let member = members[participant.sid] {
                     member.logger.info("downlink layer cap changed", metadata: [
                         "participant": "\(member.sid)", "cap": "\(participant.downlinkAllocator.cap)",
@@ -123,8 +118,8 @@ public final class RoomMediaHub: @unchecked Sendable {
     public func add(_ participant: any RoomMember) {
         members[participant.sid] = participant
         startTimerIfNeeded()
-        nonisolated(unsafe) let member = participant.participant
-        room.assumeIsolated { $0.join(member) }
+        let member = participant.participant
+        room.join(member)
         if participant.autoSubscribe && participant.canSubscribe {
             for other in members.values where other !== participant {
                 for track in other.publishedTracks {
@@ -142,8 +137,8 @@ public final class RoomMediaHub: @unchecked Sendable {
         guard members.removeValue(forKey: participant.sid) != nil else { return }
         let gone = Set(participant.publishedTracks.map(\.id))
         participant.logSubscriptionStats()
-        nonisolated(unsafe) let member = participant.participant
-        room.assumeIsolated { $0.leave(member) }
+        let member = participant.participant
+        room.leave(member)
         participant.close()
         for other in members.values {
             let dropped = other.subscribedTrackSids.filter { gone.contains($0) }
@@ -173,9 +168,9 @@ public final class RoomMediaHub: @unchecked Sendable {
             other.unsubscribe(trackSid: track.id, track: track)
             other.negotiateSubscriber()
         }
-        nonisolated(unsafe) let member = publisher.participant
-        nonisolated(unsafe) let found = track
-        room.assumeIsolated { $0.unpublish(member, track: found) }
+        let member = publisher.participant
+        let found = track
+        room.unpublish(member, track: found)
     }
 
     /// Subscribes `participant` to, or unsubscribes it from, the named tracks (UpdateSubscription,

@@ -78,14 +78,11 @@ public final class TrackRelay: @unchecked Sendable {
         nonisolated(unsafe) let original = track
         nonisolated(unsafe) let member = publisher
         let relayed: RelayedTrack = try await destinationWorker.run {
-            nonisolated(unsafe) var mirror: PublishedTrack?
-            destinationRoom.assumeIsolated { room in
-                room.join(member)
-                mirror = room.publish(member, kind: original.kind, codec: original.codec, ssrc: original.ssrc,
-                                      layers: original.layers, id: original.id)
-                mirror?.defersFanOut = true
-            }
-            let relayed = RelayedTrack(source: source, mirror: mirror!, sourceWake: toSource)
+            destinationRoom.join(member)
+            let mirror = destinationRoom.publish(member, kind: original.kind, codec: original.codec, ssrc: original.ssrc,
+                                                 layers: original.layers, id: original.id)
+            mirror.defersFanOut = true
+            let relayed = RelayedTrack(source: source, mirror: mirror, sourceWake: toSource)
             feedback.add(relayed)
             return relayed
         }
@@ -93,10 +90,8 @@ public final class TrackRelay: @unchecked Sendable {
         try await sourceWorker.run {
             ends.source = source
             ends.track = original
-            sourceRoom.assumeIsolated { room in
-                // The relay stands for subscribers of any layer: dynacast keeps them all flowing.
-                room.attach(source, to: original, layer: original.layerCount - 1)
-            }
+            // The relay stands for subscribers of any layer: dynacast keeps them all flowing.
+            sourceRoom.attach(source, to: original, layer: original.layerCount - 1)
         }
         return TrackRelay(relayed: relayed, track: track, sourceRoom: sourceRoom, sourceWorker: sourceWorker,
                           destinationRoom: destinationRoom, destinationWorker: destinationWorker,
@@ -111,14 +106,14 @@ public final class TrackRelay: @unchecked Sendable {
         let sourceRoom = self.sourceRoom, destinationRoom = self.destinationRoom, feedback = self.feedback
         let relayed = self.relayed
         _ = try? await sourceWorker.run {
-            if let source = ends.source { sourceRoom.assumeIsolated { $0.detach(source, from: track) } }
+            if let source = ends.source { sourceRoom.detach(source, from: track) }
             ends.source = nil
             ends.track = nil
         }
         _ = try? await destinationWorker.run {
             feedback.remove(relayed)
             nonisolated(unsafe) let mirror = relayed.mirror
-            destinationRoom.assumeIsolated { $0.unpublish(publisher, track: mirror) }
+            destinationRoom.unpublish(publisher, track: mirror)
             ends.relayed = nil
         }
     }

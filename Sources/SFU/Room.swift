@@ -1,17 +1,19 @@
 import Media
 
-/// The media side of one room, pinned to one serial executor (a media worker): every track,
-/// DownTrack and transport callback of the room runs there, so transport callbacks enter with
-/// `room.assumeIsolated { ... }` — no Task, hop or lock per packet.
+/// The media side of one room, confined to one media worker: every track, DownTrack and
+/// transport callback of the room runs on that worker's thread, so the room is a plain class
+/// that transport callbacks call directly: no actor hop, closure, lock or Task per packet.
+/// Code elsewhere reaches it by running a job on the worker (`MediaWorker.run`); debug builds
+/// check every entry (`executor.checkIsolated()`).
 ///
 /// Ownership goes down (room -> participants -> tracks -> DownTracks); the transports report
-/// packets up by calling `receiveRTP`/`receiveRTCP` on the executor.
-public actor Room {
-    public nonisolated let name: String
-    public nonisolated let executor: any SerialExecutor
-    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+/// packets up by calling `receiveRTP`/`receiveRTCP` on the worker.
+public final class Room: @unchecked Sendable {
+    public let name: String
+    /// The worker the room is confined to.
+    public let executor: any SerialExecutor
     /// The clock the room and its policies (speakers, dynacast) run on.
-    public nonisolated let clock: MonotonicClock
+    public let clock: MonotonicClock
 
     public private(set) var participants: [Participant] = []
 
@@ -36,6 +38,7 @@ public actor Room {
 
     /// Adds a participant; joining twice is one membership.
     public func join(_ participant: Participant) {
+        confined()
         guard !participants.contains(where: { $0 === participant }) else { return }
         participants.append(participant)
     }
@@ -43,6 +46,7 @@ public actor Room {
     /// Removes a participant: its DownTracks leave their tracks, and its published tracks end for
     /// every subscriber (an RTCP BYE each).
     public func leave(_ participant: Participant) {
+        confined()
         for downTrack in participant.downTracks { downTrack.track.remove(downTrack) }
         participant.downTracks.removeAll()
         for track in participant.publishedTracks {
@@ -64,6 +68,7 @@ public actor Room {
     public func publish(_ participant: Participant, kind: TrackKind, codec: TrackCodec, ssrc: UInt32?,
                         layers: [LayerSelector.Layer] = [LayerSelector.Layer()],
                         id: String = SessionID.track()) -> PublishedTrack {
+        confined()
         let track = PublishedTrack(id: id, kind: kind, codec: codec, ssrc: ssrc, layers: layers,
                                    publisherTransport: participant.publisherTransport,
                                    feedbackSSRC: UInt32.random(in: 1...UInt32.max))
@@ -77,6 +82,7 @@ public actor Room {
     @discardableResult
     public func subscribe(_ subscriber: Participant, to track: PublishedTrack, ssrc: UInt32, payloadType: UInt8,
                           active: Bool = false) -> DownTrack {
+        confined()
         let downTrack = DownTrack(track: track, subscriberID: subscriber.sid, ssrc: ssrc, payloadType: payloadType,
                                   transport: subscriber.subscriberTransport, active: active)
         track.add(downTrack)
@@ -87,6 +93,7 @@ public actor Room {
 
     /// Ends `subscriber`'s DownTrack of `track` (an RTCP BYE tells its decoder).
     public func unsubscribe(_ subscriber: Participant, from track: PublishedTrack) {
+        confined()
         for downTrack in subscriber.downTracks where downTrack.track === track {
             downTrack.sendGoodbye()
             track.remove(downTrack)
@@ -96,6 +103,7 @@ public actor Room {
 
     /// Ends one published track: every subscriber's DownTrack of it goes.
     public func unpublish(_ participant: Participant, track: PublishedTrack) {
+        confined()
         for downTrack in track.downTracks {
             downTrack.sendGoodbye()
             if let subscriber = participants.first(where: { $0.sid == downTrack.subscriberID }) {
@@ -111,6 +119,7 @@ public actor Room {
     /// sent). The sink still sees every layer's packets;
     /// `layer` is the one it keeps, which `highestWantedLayer` (dynacast) now counts as wanted.
     public func attach(_ sink: any TrackPacketSink, to track: PublishedTrack, layer: Int = 0) {
+        confined()
         guard !track.sinks.contains(where: { $0 === sink }) else { return }
         track.addSink(sink, layer: layer)
         // Not throttled: a subscriber's request may have just opened the interval, and the
@@ -119,17 +128,20 @@ public actor Room {
     }
 
     public func detach(_ sink: any TrackPacketSink, from track: PublishedTrack) {
+        confined()
         track.removeSink(sink)
     }
 
     /// A keyframe request for `track` on behalf of a sink: throttled, unless the sink keeps its
     /// own interval (a recorder waiting for a keyframe asks a few times a second at most).
     public func requestKeyframe(_ track: PublishedTrack, layer: Int = 0, bypassingThrottle: Bool = false) {
+        confined()
         track.requestKeyframe(layer: layer, now: clock(), bypassingThrottle: bypassingThrottle)
     }
 
     /// Starts one DownTrack (its subscriber now knows its SSRC), asking for a keyframe.
     public func activate(_ downTrack: DownTrack) {
+        confined()
         guard !downTrack.isActive else { return }
         downTrack.isActive = true
         requestKeyframe(for: downTrack)
@@ -137,6 +149,7 @@ public actor Room {
 
     /// A subscriber's layer choice (UpdateTrackSettings); asks for the keyframe a switch needs.
     public func setSettings(_ settings: LayerSelector.Settings, for downTrack: DownTrack) {
+        confined()
         if let layer = downTrack.setSettings(settings, now: clock()) {
             downTrack.track.requestKeyframe(layer: layer, now: clock())
         }
@@ -152,6 +165,7 @@ public actor Room {
     /// publisher for a keyframe (throttled; retried while someone still waits) so playback
     /// begins fast.
     public func activate(_ subscriber: Participant) {
+        confined()
         for downTrack in subscriber.downTracks where !downTrack.isActive {
             downTrack.isActive = true
             requestKeyframe(for: downTrack)
@@ -162,6 +176,7 @@ public actor Room {
 
     /// Receiver reports and REMB to every publisher.
     public func sendPublisherFeedback(rembBitrate: UInt64) {
+        confined()
         let now = clock()
         for participant in participants {
             for track in participant.publishedTracks { track.sendFeedback(now: now, rembBitrate: rembBitrate) }
@@ -172,6 +187,7 @@ public actor Room {
     /// asks for the keyframes the new caps need. Returns the subscribers whose cap changed.
     @discardableResult
     public func allocateDownlinks() -> [Participant] {
+        confined()
         let now = clock()
         var changed: [Participant] = []
         for participant in participants where participant.freshReport && !participant.downTracks.isEmpty {
@@ -187,27 +203,19 @@ public actor Room {
 
     // MARK: Packets in (on the executor)
 
-    /// RTP of `track` from its publisher; fanned out to its DownTracks.
+    /// RTP of `track` from its publisher; fanned out to its DownTracks (or queued for
+    /// `flushFanOut`, see `PublishedTrack.defersFanOut`). A transport's receive callback calls
+    /// this directly on the worker: no closure, so no allocation per packet.
+    @inline(__always)
     public func receiveRTP(_ packet: UnsafeMutableRawBufferPointer, track: PublishedTrack, layer: Int = 0) {
-        track.receive(packet, layer: layer, now: clock())
-    }
-
-    /// `receiveRTP` for a transport's receive callback, which already runs on the room's executor
-    /// thread: checks that (traps otherwise) and fans out, with no closure. Entering through
-    /// `room.assumeIsolated { $0.receiveRTP(packet, track: track) }` from another module costs two
-    /// heap allocations per packet (the capturing closure's context escapes inside
-    /// `assumeIsolated`; Swift 6.3, measured by bench/ Micro "Fan-out").
-    public nonisolated func receiveRTPOnExecutor(_ packet: UnsafeMutableRawBufferPointer, track: PublishedTrack,
-                                                 layer: Int = 0) {
-        preconditionIsolated("receiveRTPOnExecutor called off the room's executor")
+        confined()
         track.receive(packet, layer: layer, now: clock())
     }
 
     /// The publisher's receive batch ended: `tracks` (those of its connection; nil entries are
-    /// skipped) send what they queued (`PublishedTrack.defersFanOut`). Same executor rule as
-    /// `receiveRTPOnExecutor`.
-    public nonisolated func flushFanOutOnExecutor(_ tracks: [PublishedTrack?]) {
-        preconditionIsolated("flushFanOutOnExecutor called off the room's executor")
+    /// skipped) send what they queued (`PublishedTrack.defersFanOut`).
+    public func flushFanOut(_ tracks: [PublishedTrack?]) {
+        confined()
         let now = clock()
         for case let track? in tracks { track.flushFanOut(now: now) }
     }
@@ -216,6 +224,7 @@ public actor Room {
     /// subscribers; PLI/FIR about a DownTrack become a (throttled) PLI to the publisher; NACKs are
     /// answered from the cache; receiver reports are absorbed.
     public func receiveRTCP(_ packet: UnsafeRawBufferPointer, from participant: Participant) {
+        confined()
         var iterator = RTCPCompoundIterator(packet)
         while let view = iterator.next() {
             let body = view.body
@@ -276,4 +285,14 @@ public actor Room {
         let layer = downTrack.forwarder.currentLayer ?? downTrack.forwarder.targetLayer ?? 0
         downTrack.track.requestKeyframe(layer: layer, now: clock())
     }
+
+    /// Debug builds trap when the room is used off its worker (the contract every caller keeps;
+    /// release builds trust it, as the per-packet path must not pay for the check).
+    @inline(__always)
+    func confined() {
+        #if DEBUG
+        executor.checkIsolated()
+        #endif
+    }
+
 }

@@ -37,11 +37,9 @@ private final class SharedRecordingTransport: MediaTransport, @unchecked Sendabl
         let publisherTransport = SharedRecordingTransport(), subscriberTransport = SharedRecordingTransport()
         nonisolated(unsafe) var track: PublishedTrack!
         try await workerA.run {
-            nonisolated(unsafe) let host = SFU.Participant(sid: "PA_host", identity: "host", transport: publisherTransport)
-            roomA.assumeIsolated { room in
-                room.join(host)
-                track = room.publish(host, kind: .video, codec: Self.vp8, ssrc: 0x1111, id: "TR_cam")
-            }
+            let host = SFU.Participant(sid: "PA_host", identity: "host", transport: publisherTransport)
+            roomA.join(host)
+            track = roomA.publish(host, kind: .video, codec: Self.vp8, ssrc: 0x1111, id: "TR_cam")
         }
         let feedback = RelayFeedbackTransport()
         let mirrorPublisher = SFU.Participant(sid: "PA_host", identity: "host", transport: feedback)
@@ -49,12 +47,9 @@ private final class SharedRecordingTransport: MediaTransport, @unchecked Sendabl
                                               as: mirrorPublisher, feedback: feedback)
         #expect(relay.relayed.mirror.id == "TR_cam" && relay.relayed.mirror.ssrc == 0x1111)
         try await workerB.run {
-            nonisolated(unsafe) let viewer = SFU.Participant(sid: "PA_viewer", identity: "viewer", transport: subscriberTransport)
-            nonisolated(unsafe) let mirror = relay.relayed.mirror
-            roomB.assumeIsolated { room in
-                room.join(viewer)
-                room.subscribe(viewer, to: mirror, ssrc: 0x2222, payloadType: 100, active: true)
-            }
+            let viewer = SFU.Participant(sid: "PA_viewer", identity: "viewer", transport: subscriberTransport)
+            roomB.join(viewer)
+            roomB.subscribe(viewer, to: relay.relayed.mirror, ssrc: 0x2222, payloadType: 100, active: true)
         }
         // The publisher sends 50 packets on its worker, as its transport would.
         nonisolated(unsafe) let published = track!
@@ -66,7 +61,7 @@ private final class SharedRecordingTransport: MediaTransport, @unchecked Sendabl
                                              payload: payload).bytes()
             try await workerA.run {
                 var bytes = packet
-                bytes.withUnsafeMutableBytes { roomA.receiveRTPOnExecutor($0, track: published) }
+                bytes.withUnsafeMutableBytes { roomA.receiveRTP($0, track: published) }
             }
         }
         try await waitUntil("50 packets on B") { subscriberTransport.rtp.withLock { $0.count } >= 50 }
@@ -84,7 +79,7 @@ private final class SharedRecordingTransport: MediaTransport, @unchecked Sendabl
         let before = publisherTransport.rtcp.withLock { $0.count }
         try await workerB.run {
             nonisolated(unsafe) let mirror = relay.relayed.mirror
-            roomB.assumeIsolated { $0.requestKeyframe(mirror, bypassingThrottle: true) }
+            roomB.requestKeyframe(mirror, bypassingThrottle: true)
         }
         try await waitUntil("PLI on A") { publisherTransport.rtcp.withLock { $0.count } > before }
         let pli = publisherTransport.rtcp.withLock { $0.last! }
@@ -93,7 +88,7 @@ private final class SharedRecordingTransport: MediaTransport, @unchecked Sendabl
 
         await relay.close()
         try await workerB.run {
-            roomB.assumeIsolated { room in #expect(room.participant(identity: "host")?.publishedTracks.isEmpty == true) }
+            #expect(roomB.participant(identity: "host")?.publishedTracks.isEmpty == true)
         }
     }
 }

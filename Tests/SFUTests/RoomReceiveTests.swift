@@ -5,8 +5,8 @@ import Testing
 import Glibc
 #endif
 
-/// An executor owned by the thread that creates it, entered synchronously as a media worker's
-/// callbacks enter theirs; nothing may be enqueued.
+/// An executor owned by the thread that creates it, called synchronously as a media worker's
+/// callbacks call their room; nothing may be enqueued.
 final class ThreadBoundExecutor: SerialExecutor, @unchecked Sendable {
     private let thread = pthread_self()
     func enqueue(_ job: consuming ExecutorJob) { fatalError("entered synchronously only") }
@@ -19,20 +19,16 @@ final class ThreadBoundExecutor: SerialExecutor, @unchecked Sendable {
     @Test func receiveOnExecutorFansOut() {
         let room = Room(name: "r", executor: ThreadBoundExecutor(), clock: { 0 })
         let publisherTransport = RecordingTransport(), subscriberTransport = RecordingTransport()
-        nonisolated(unsafe) let publisher = Participant(identity: "pub", transport: publisherTransport)
-        nonisolated(unsafe) let subscriber = Participant(identity: "sub", transport: subscriberTransport)
-        nonisolated(unsafe) var track: PublishedTrack?
+        let publisher = Participant(identity: "pub", transport: publisherTransport)
+        let subscriber = Participant(identity: "sub", transport: subscriberTransport)
         let opus = TrackCodec(name: "opus", payloadType: 111, clockRate: 48000, channels: 2)
-        room.assumeIsolated { room in
-            room.join(publisher)
-            room.join(subscriber)
-            let published = room.publish(publisher, kind: .audio, codec: opus, ssrc: 0xAAAA)
-            room.subscribe(subscriber, to: published, ssrc: 0xBBBB, payloadType: 109, active: true)
-            track = published
-        }
+        room.join(publisher)
+        room.join(subscriber)
+        let track = room.publish(publisher, kind: .audio, codec: opus, ssrc: 0xAAAA)
+        room.subscribe(subscriber, to: track, ssrc: 0xBBBB, payloadType: 109, active: true)
         var packet = rtp(seq: 7, pt: 111, payload: [1, 2, 3])
         let original = packet
-        packet.withUnsafeMutableBytes { room.receiveRTPOnExecutor($0, track: track!) }
+        packet.withUnsafeMutableBytes { room.receiveRTP($0, track: track) }
         #expect(packet == original, "the receive buffer is restored")
         #expect(subscriberTransport.rtp.count == 1)
         subscriberTransport.rtp[0].withUnsafeBytes { raw in

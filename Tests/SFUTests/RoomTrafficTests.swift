@@ -7,27 +7,23 @@ import Testing
 @Suite struct RoomTrafficTests {
     @Test func countsPacketsInAndOutPerOwner() {
         let room = Room(name: "r", executor: ThreadBoundExecutor(), clock: { 0 })
-        nonisolated(unsafe) let publisher = Participant(sid: "PA_pub", identity: "pub", transport: RecordingTransport())
-        nonisolated(unsafe) let viewers = (0..<3).map {
+        let publisher = Participant(sid: "PA_pub", identity: "pub", transport: RecordingTransport())
+        let viewers = (0..<3).map {
             Participant(sid: "PA_v\($0)", identity: "v\($0)", transport: RecordingTransport())
         }
-        nonisolated(unsafe) var track: PublishedTrack?
         let opus = TrackCodec(name: "opus", payloadType: 111, clockRate: 48000, channels: 2)
-        room.assumeIsolated { room in
-            room.join(publisher)
-            let published = room.publish(publisher, kind: .audio, codec: opus, ssrc: 0xAAAA)
-            for (i, viewer) in viewers.enumerated() {
-                room.join(viewer)
-                room.subscribe(viewer, to: published, ssrc: 0xB000 + UInt32(i), payloadType: 111, active: true)
-            }
-            track = published
+        room.join(publisher)
+        let track = room.publish(publisher, kind: .audio, codec: opus, ssrc: 0xAAAA)
+        for (i, viewer) in viewers.enumerated() {
+            room.join(viewer)
+            room.subscribe(viewer, to: track, ssrc: 0xB000 + UInt32(i), payloadType: 111, active: true)
         }
         for seq in UInt16(1)...10 {
             var packet = rtp(seq: seq, pt: 111, payload: [1, 2, 3, 4])
-            packet.withUnsafeMutableBytes { room.receiveRTPOnExecutor($0, track: track!) }
+            packet.withUnsafeMutableBytes { room.receiveRTP($0, track: track) }
         }
-        let traffic = room.assumeIsolated { $0.traffic() }
-        let id = track!.id
+        let traffic = room.traffic()
+        let id = track.id
         #expect(traffic.publishedAudioTracks == 1 && traffic.publishedVideoTracks == 0)
         #expect(traffic.counters["t:\(id)"]?.packetsIn == 10)
         #expect((traffic.counters["t:\(id)"]?.bytesIn ?? 0) >= 10 * 16)  // whole packets: header + payload

@@ -46,7 +46,7 @@ final class EgressRecording: @unchecked Sendable {
             worker.execute {
                 nonisolated(unsafe) let track = tracks[index]
                 let layer = layers[index]
-                room.assumeIsolated { $0.requestKeyframe(track, layer: layer, bypassingThrottle: true) }
+                room.requestKeyframe(track, layer: layer, bypassingThrottle: true)
             }
         }
         recorder.onFailure = { error in onFailure(error) }
@@ -75,7 +75,7 @@ final class EgressRecording: @unchecked Sendable {
             nonisolated(unsafe) let tap = sink
             nonisolated(unsafe) let track = input.track
             let layer = input.layer
-            room.assumeIsolated { $0.attach(tap, to: track, layer: layer) }
+            room.attach(tap, to: track, layer: layer)
             onLayersChanged(input.track)
         }
     }
@@ -88,7 +88,7 @@ final class EgressRecording: @unchecked Sendable {
         for (sink, input) in zip(sinks, inputs) {
             nonisolated(unsafe) let tap = sink
             nonisolated(unsafe) let track = input.track
-            room.assumeIsolated { $0.detach(tap, from: track) }
+            room.detach(tap, from: track)
             onLayersChanged(input.track)
         }
         sinks.removeAll()

@@ -104,7 +104,8 @@ final class RoomCompositeRecording: @unchecked Sendable {
     private func poll() {
         guard !detached else { return }
         nonisolated(unsafe) var published: [(identity: String, track: PublishedTrack)] = []
-        hub.room.assumeIsolated { room in
+        do {
+            let room = hub.room
             for participant in room.participants {
                 for track in participant.publishedTracks { published.append((participant.identity, track)) }
             }
@@ -150,7 +151,7 @@ final class RoomCompositeRecording: @unchecked Sendable {
         }
         nonisolated(unsafe) let sink = input.sink
         nonisolated(unsafe) let tapped = track
-        hub.room.assumeIsolated { $0.attach(sink, to: tapped, layer: layer) }
+        hub.room.attach(sink, to: tapped, layer: layer)
         hub.announceWantedLayers(of: track)
         logger.info("room composite takes a track", metadata: [
             "track": "\(track.id)", "participant": "\(identity)", "kind": "\(track.kind.rawValue)", "index": "\(index)"])
@@ -159,7 +160,7 @@ final class RoomCompositeRecording: @unchecked Sendable {
     private func untap(_ input: Input) {
         nonisolated(unsafe) let sink = input.sink
         nonisolated(unsafe) let track = input.track
-        hub.room.assumeIsolated { $0.detach(sink, from: track) }
+        hub.room.detach(sink, from: track)
         hub.announceWantedLayers(of: input.track)
         nonisolated(unsafe) let recorder = self.recorder
         let index = input.index
@@ -171,6 +172,6 @@ final class RoomCompositeRecording: @unchecked Sendable {
         guard let input = byIndex[index] else { return }
         nonisolated(unsafe) let track = input.track
         let layer = input.layer
-        hub.room.assumeIsolated { $0.requestKeyframe(track, layer: layer, bypassingThrottle: true) }
+        hub.room.requestKeyframe(track, layer: layer, bypassingThrottle: true)
     }
 }

@@ -13,12 +13,10 @@ struct SFUEgressMedia: EgressMediaPlane {
         guard let hub = await sessions.hub(room: room) else { return [] }
         let sfuRoom = hub.room
         return (try? await hub.worker.run {
-            sfuRoom.assumeIsolated { room in
-                room.participants.flatMap { participant in
-                    participant.publishedTracks.map {
-                        EgressTrackSource(sid: $0.id, identity: participant.identity, kind: $0.kind, codec: $0.codec,
-                                          layerCount: $0.layerCount)
-                    }
+            sfuRoom.participants.flatMap { participant in
+                participant.publishedTracks.map {
+                    EgressTrackSource(sid: $0.id, identity: participant.identity, kind: $0.kind, codec: $0.codec,
+                                      layerCount: $0.layerCount)
                 }
             }
         }) ?? []
@@ -40,8 +38,9 @@ struct SFUEgressMedia: EgressMediaPlane {
         let sids = tracks.map(\.sid)
         let result: Result<EgressRecording, RecordingError>
         do {
-            result = try await hub.worker.run {
-                hub.room.assumeIsolated { room -> Result<EgressRecording, RecordingError> in
+            result = try await hub.worker.run { () -> Result<EgressRecording, RecordingError> in
+                do {
+                    let room = hub.room
                     var inputs: [EgressRecording.Input] = []
                     for sid in sids {
                         guard let track = room.participants.lazy.compactMap({ $0.publishedTrack(id: sid) }).first else {

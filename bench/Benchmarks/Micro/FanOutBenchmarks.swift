@@ -16,10 +16,6 @@ func fanOutBenchmarks() {
         fanOut("Fan-out VP8 to \(subscribers) DownTracks in batches of 8 (no-op transport)", subscribers: subscribers,
                entry: .batchesOf8) { _ in CountingTransport() }
     }
-    // Entering through assumeIsolated with a capturing closure (what the server no longer does).
-    fanOut("Fan-out VP8 to 10 DownTracks, entered via assumeIsolated", subscribers: 10, entry: .assumeIsolated) { _ in
-        CountingTransport()
-    }
     // The same with each subscriber's SRTP protect into the worker's scratch buffer (GCM, the
     // profile we prefer): what a forwarded packet costs before the socket.
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1500 + SRTPSession.maxRTPTrailer, alignment: 16)

@@ -14,47 +14,38 @@ final class FanOutRoom {
     let subscriberTransports: [any MediaTransport]
     private(set) var stream: VP8Stream
     private(set) var primed = 0
-    /// The publisher's tracks as the server hands them to `flushFanOutOnExecutor`.
+    /// The publisher's tracks as the server hands them to `flushFanOut`.
     private let tracks: [PublishedTrack?]
     private var inBatch = 0
 
     init(subscribers: Int, defersFanOut: Bool = false,
          transport: (Int) throws -> any MediaTransport = { _ in CountingTransport() }) rethrows {
         room = Room(name: "bench", executor: executor)
-        // Confined to this thread (the executor's); the compiler cannot see the closure runs here.
-        nonisolated(unsafe) let transports = try (0..<subscribers).map(transport)
+        let transports = try (0..<subscribers).map(transport)
         subscriberTransports = transports
         stream = VP8Stream(ssrc: 0x1111_2222)
         let vp8 = TrackCodec(name: "VP8", payloadType: 96, clockRate: 90_000)
-        nonisolated(unsafe) let publisher = Participant(identity: "publisher", transport: publisherTransport)
-        nonisolated(unsafe) var published: PublishedTrack?
-        room.assumeIsolated { room in
-            room.join(publisher)
-            let track = room.publish(publisher, kind: .video, codec: vp8, ssrc: 0x1111_2222)
-            for (i, transport) in transports.enumerated() {
-                let subscriber = Participant(identity: "subscriber-\(i)", transport: transport)
-                room.join(subscriber)
-                room.subscribe(subscriber, to: track, ssrc: 0x5000_0000 + UInt32(i), payloadType: 98, active: true)
-            }
-            published = track
+        let publisher = Participant(identity: "publisher", transport: publisherTransport)
+        room.join(publisher)
+        track = room.publish(publisher, kind: .video, codec: vp8, ssrc: 0x1111_2222)
+        for (i, transport) in transports.enumerated() {
+            let subscriber = Participant(identity: "subscriber-\(i)", transport: transport)
+            room.join(subscriber)
+            room.subscribe(subscriber, to: track, ssrc: 0x5000_0000 + UInt32(i), payloadType: 98, active: true)
         }
-        track = published!
         track.defersFanOut = defersFanOut
         tracks = [track]
     }
 
     deinit { stream.deallocate() }
 
-    /// How the transport callback enters the room.
+    /// How the transport callback hands packets to the room.
     enum Entry {
-        /// `room.assumeIsolated { $0.receiveRTP(packet, track: track) }`, as the server's
-        /// MediaSession does today.
-        case assumeIsolated
-        /// `room.receiveRTPOnExecutor(packet, track: track)`: no closure.
+        /// `room.receiveRTP(packet, track: track)`, one packet at a time.
         case onExecutor
-        /// The server's path: `receiveRTPOnExecutor` on a track that defers its fan-out, and
-        /// `flushFanOutOnExecutor` after every `ReceiveQueue.batch` (8) packets, as a full
-        /// receive queue's dispatches end.
+        /// The server's path: `receiveRTP` on a track that defers its fan-out, and
+        /// `flushFanOut` after every `ReceiveQueue.batch` (8) packets, as a full receive queue's
+        /// dispatches end.
         case batchesOf8
     }
 
@@ -62,14 +53,10 @@ final class FanOutRoom {
     @inline(__always)
     func receiveNext(_ entry: Entry = .onExecutor) {
         switch entry {
-        case .assumeIsolated:
-            nonisolated(unsafe) let packet = stream.next()
-            nonisolated(unsafe) let track = self.track
-            room.assumeIsolated { $0.receiveRTP(packet, track: track) }
         case .onExecutor:
-            room.receiveRTPOnExecutor(stream.next(), track: track)
+            room.receiveRTP(stream.next(), track: track)
         case .batchesOf8:
-            room.receiveRTPOnExecutor(stream.next(), track: track)
+            room.receiveRTP(stream.next(), track: track)
             inBatch += 1
             if inBatch == 8 { finishBatch() }
         }
@@ -78,7 +65,7 @@ final class FanOutRoom {
     /// The receive batch ends: what the track queued goes out.
     func finishBatch() {
         inBatch = 0
-        room.flushFanOutOnExecutor(tracks)
+        room.flushFanOut(tracks)
     }
 
     /// The keyframe (one frame) and a few deltas: every DownTrack has started and every lazy
