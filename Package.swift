@@ -122,6 +122,8 @@ let package = Package(
             .embedInCode("WebApp/Pages/watch.html"),
             .embedInCode("WebApp/Pages/app.css"),
             .embedInCode("WebApp/Pages/app.js"),
+            // The operator's dashboard (/admin/dashboard).
+            .embedInCode("Admin/dashboard.html"),
         ]),
 
         // MARK: Command line

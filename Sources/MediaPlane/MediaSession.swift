@@ -166,6 +166,8 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
         return sfuParticipant
     }
 
+    public var door: MemberDoor { role == .publisher ? .whip : .whep }
+
     /// WHIP and WHEP have no signalling channel after the answer.
     public var sink: any SignalSink { SilentSignalSink() }
     /// A WHEP viewer receives what its one offer asked for; a WHIP encoder receives nothing.

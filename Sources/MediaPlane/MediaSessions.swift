@@ -190,6 +190,16 @@ public actor MediaSessions {
     /// The hub of an open media room, for the RoomService (SendData, UpdateSubscriptions).
     public func hub(room name: String) -> RoomMediaHub? { rooms[name]?.hub }
 
+    /// Every open room's stats as of its last sample (see `RoomMediaHub.latestStats`).
+    public func stats() async -> [RoomStats] {
+        var all: [RoomStats] = []
+        for entry in rooms.values {
+            let hub = entry.hub
+            if case let stats?? = try? await entry.worker.run({ hub.latestStats }) { all.append(stats) }
+        }
+        return all.sorted { $0.room < $1.room }
+    }
+
     /// Media counters of every room (one hop onto each room's executor) and the WHIP/WHEP
     /// sessions by role, for a metrics scrape.
     public func metricsSample() async -> (traffic: [RoomTraffic], whip: Int, whep: Int) {

@@ -30,6 +30,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     }
 
     public let sid: String
+    public var door: MemberDoor { .livekit }
     public let identity: String
     public let roomName: String
     public private(set) var permission: Livekit_ParticipantPermission

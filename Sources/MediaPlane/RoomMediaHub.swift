@@ -28,6 +28,9 @@ public final class RoomMediaHub: @unchecked Sendable {
     public static let publisherBitrate: UInt64 = 6_000_000
     private var speakers = ActiveSpeakerDetector()
     private var connectionQuality = ConnectionQualityScorer()
+    private var statsSampler = RoomStatsSampler()
+    /// The room's stats as of the last sample (every 2 s while it has members).
+    public private(set) var latestStats: RoomStats?
 
     public init(room: SFU.Room, worker: MediaWorker) {
         self.room = room
@@ -58,7 +61,10 @@ public final class RoomMediaHub: @unchecked Sendable {
                 }
             }
         }
-        if ticks % 4 == 0 { sendConnectionQuality() }
+        if ticks % 4 == 0 {
+            sendConnectionQuality()
+            latestStats = statsSampler.sample(room: room.name, members: Array(members.values), now: now)
+        }
         timer?.schedule(afterMilliseconds: Self.tickMilliseconds)
     }
 

@@ -11,6 +11,8 @@ import Signal
 ///
 /// Confined to the room's media worker, like the hub.
 public protocol RoomMember: AnyObject {
+    /// How it came in.
+    var door: MemberDoor { get }
     /// The LiveKit participant sid (the RoomManager's), which subscribers see in stream ids.
     var sid: String { get }
     var identity: String { get }
@@ -44,6 +46,16 @@ public protocol RoomMember: AnyObject {
     func logSubscriptionStats()
     /// Closes the member's connections; the hub has already taken it out of the room.
     func close()
+}
+
+/// The ways into a room.
+public enum MemberDoor: String, Sendable, Codable {
+    /// A LiveKit client SDK on `/rtc`.
+    case livekit
+    /// A WHIP encoder.
+    case whip
+    /// A WHEP player.
+    case whep
 }
 
 extension RoomMember {

@@ -24,6 +24,7 @@ private final class RecordingSink: SignalSink {
 /// a WHEP viewer or a WHIP encoder (false); it records what the hub asks of it.
 private final class FakeMember: RoomMember, @unchecked Sendable {
     let sid: String
+    let door = MemberDoor.livekit
     let identity: String
     let permission = Livekit_ParticipantPermission.with { $0.canSubscribe = true; $0.canPublish = true }
     let participant: SFU.Participant

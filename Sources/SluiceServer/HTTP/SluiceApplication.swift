@@ -133,6 +133,7 @@ public final class SluiceApplication: Sendable {
             return await service.respond(to: request, method: method, tokens: tokens, logger: logger)
         }
         WHIPRoutes(app: self).register(on: router)
+        AdminRoutes(media: mediaSessions, tokens: tokens).register(on: router)
         webApp?.register(on: router)
         return router
     }

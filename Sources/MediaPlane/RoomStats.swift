@@ -1,0 +1,57 @@
+/// What a room's media is doing now, for the admin stats endpoint and the dashboard: who is in
+/// it through which door, what each publisher sends (per simulcast layer) and what each viewer
+/// is sent, with bitrates over the last sampling interval (about 2 s).
+public struct RoomStats: Codable, Sendable {
+    public struct Layer: Codable, Sendable {
+        public var layer: Int
+        public var width: Int
+        public var height: Int
+        public var bitrateIn: Int
+    }
+
+    public struct Track: Codable, Sendable {
+        public var sid: String
+        public var kind: String
+        public var codec: String
+        /// Bits per second arriving from the publisher (RTP packets, headers included).
+        public var bitrateIn: Int
+        /// Loss the server saw from the publisher over the last report interval, 0...1.
+        public var loss: Double
+        public var layers: [Layer]
+        /// Subscribers and recorders receiving it.
+        public var subscribers: Int
+    }
+
+    public struct Subscription: Codable, Sendable {
+        public var trackSid: String
+        public var kind: String
+        /// The simulcast layer being sent (0 is the lowest); nil before the first keyframe or while paused.
+        public var layer: Int?
+        public var width: Int?
+        public var height: Int?
+        /// Bits per second of payload sent to this viewer (what its `bytesReceived` counts).
+        public var bitrateOut: Int
+        public var paused: Bool
+    }
+
+    public struct Participant: Codable, Sendable {
+        public var sid: String
+        public var identity: String
+        /// "livekit", "whip" or "whep".
+        public var door: String
+        public var hidden: Bool
+        public var tracks: [Track]
+        public var subscriptions: [Subscription]
+        /// Loss the participant's receiver reports showed, 0...1.
+        public var downlinkLoss: Double
+    }
+
+    public var room: String
+    public var participants: [Participant]
+    /// Visible participants that publish nothing.
+    public var viewers: Int
+    public var bitrateIn: Int
+    public var bitrateOut: Int
+    /// Monotonic time of the sample, in milliseconds.
+    public var sampledAtMs: UInt64
+}
