@@ -57,7 +57,7 @@ def per_packet(metric):
 
 # Row order in the tables (the export's order is arbitrary): by the first prefix that matches.
 ORDER = ["RTP parse", "RTP header", "Forwarder.Packet", "Forwarder.process,", "Forwarder.process +", "RTPMunger",
-         "VP8Munger", "SRTP protect", "SRTP unprotect", "Fan-out VP8 to 1 ", "Fan-out VP8 to 10 DownTracks (",
+         "VP8Munger", "SRTP protect", "SRTP unprotect", "RTCP", "Fan-out VP8 to 1 ", "Fan-out VP8 to 10 DownTracks (",
          "Fan-out VP8 to 100", "Fan-out VP8 to 10 DownTracks,", "Fan-out VP8 to 10 DownTracks +", "UDP sendto",
          "UDP sendmmsg", "Floor: SRTP protect (GCM)", "Floor: SRTP protect (SHA1-80)"]
 

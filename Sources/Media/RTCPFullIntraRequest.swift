@@ -26,22 +26,34 @@ public struct RTCPFullIntraRequest: Sendable, Equatable {
     }
 
     public init(_ view: RTCPPacketView) throws(RTCPParseError) {
-        let body = view.body
-        guard body.count >= 8, (body.count - 8) % 8 == 0 else { throw .badLength(packetType: view.packetType, format: view.format) }
-        senderSSRC = body.u32(0)
-        mediaSSRC = body.u32(4)
-        entries = stride(from: 8, to: body.count, by: 8).map { Entry(ssrc: body.u32($0), sequenceNumber: body[$0 + 4]) }
+        self.init(try RTCPFullIntraRequestView(view))
     }
 
+    public init(_ request: RTCPFullIntraRequestView) {
+        senderSSRC = request.senderSSRC
+        mediaSSRC = request.mediaSSRC
+        entries = Array(request.entries)
+    }
+
+    /// Entries one packet can carry (its 16-bit length field).
+    public static let maxEntries = 0x7FFE
+
     public func write(to out: inout [UInt8]) {
-        let start = RTCPWriter.beginPacket(count: Self.format, packetType: RTCPPacketType.payloadFeedback, to: &out)
-        out.append32(senderSSRC)
-        out.append32(mediaSSRC)
-        for entry in entries {
-            out.append32(entry.ssrc)
-            out.append(entry.sequenceNumber)
-            out.append24(0)
+        out.appendRTCP(length: 12 + 8 * min(entries.count, Self.maxEntries)) { write(into: &$0) }
+    }
+
+    /// Returns false (writing nothing) when it does not fit.
+    @discardableResult
+    public func write(into writer: inout RTCPBufferWriter) -> Bool {
+        let list = entries.prefix(Self.maxEntries)
+        guard let body = writer.beginPacket(count: Self.format, packetType: RTCPPacketType.payloadFeedback,
+                                            length: 12 + 8 * list.count) else { return false }
+        body.put32(senderSSRC, at: 0)
+        body.put32(mediaSSRC, at: 4)
+        for (index, entry) in list.enumerated() {
+            body.put32(entry.ssrc, at: 8 + 8 * index)
+            body[12 + 8 * index] = entry.sequenceNumber
         }
-        RTCPWriter.endPacket(start: start, to: &out)
+        return true
     }
 }

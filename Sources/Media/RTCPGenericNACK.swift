@@ -67,32 +67,51 @@ public struct RTCPGenericNACK: Sendable, Equatable {
     /// Zero-allocation walk over the requested sequence numbers of a NACK view, for the hot path
     /// that answers NACKs from the retransmission cache.
     public static func forEachLostSequenceNumber(in view: RTCPPacketView, _ body: (UInt16) -> Void) throws(RTCPParseError) {
-        let fci = view.body
-        guard fci.count >= 12, (fci.count - 8) % 4 == 0 else { throw .badLength(packetType: view.packetType, format: view.format) }
-        var offset = 8
-        while offset < fci.count {
-            expand(packetID: fci.u16(offset), bitmask: fci.u16(offset + 2), body)
-            offset += 4
+        for item in try RTCPGenericNACKView(view).items {
+            expand(packetID: item.packetID, bitmask: item.bitmask, body)
         }
     }
 
     /// RFC 4585 requires at least one FCI item; an empty NACK is rejected.
     public init(_ view: RTCPPacketView) throws(RTCPParseError) {
-        let body = view.body
-        guard body.count >= 12, (body.count - 8) % 4 == 0 else { throw .badLength(packetType: view.packetType, format: view.format) }
-        senderSSRC = body.u32(0)
-        mediaSSRC = body.u32(4)
-        items = stride(from: 8, to: body.count, by: 4).map { Item(packetID: body.u16($0), bitmask: body.u16($0 + 2)) }
+        self.init(try RTCPGenericNACKView(view))
     }
 
+    public init(_ nack: RTCPGenericNACKView) {
+        senderSSRC = nack.senderSSRC
+        mediaSSRC = nack.mediaSSRC
+        items = Array(nack.items)
+    }
+
+    /// Items one packet can carry (its 16-bit length field).
+    public static let maxItems = 0xFFFD
+
     public func write(to out: inout [UInt8]) {
-        let start = RTCPWriter.beginPacket(count: Self.format, packetType: RTCPPacketType.transportFeedback, to: &out)
-        out.append32(senderSSRC)
-        out.append32(mediaSSRC)
-        for item in items {
-            out.append16(item.packetID)
-            out.append16(item.bitmask)
+        out.appendRTCP(length: 12 + 4 * min(items.count, Self.maxItems)) { write(into: &$0) }
+    }
+
+    @discardableResult
+    public func write(into writer: inout RTCPBufferWriter) -> Bool {
+        Self.write(senderSSRC: senderSSRC, mediaSSRC: mediaSSRC, items: items, into: &writer)
+    }
+
+    /// Writes a NACK from its parts, so a sender needs no array of items (`CollectionOfOne` for
+    /// one). Returns false (writing nothing) when it does not fit.
+    @inlinable
+    @discardableResult
+    public static func write(senderSSRC: UInt32, mediaSSRC: UInt32, items: some Collection<Item>,
+                             into writer: inout RTCPBufferWriter) -> Bool {
+        let list = items.prefix(maxItems)
+        guard let body = writer.beginPacket(count: format, packetType: RTCPPacketType.transportFeedback,
+                                            length: 12 + 4 * list.count) else { return false }
+        body.put32(senderSSRC, at: 0)
+        body.put32(mediaSSRC, at: 4)
+        var offset = 8
+        for item in list {
+            body.put16(item.packetID, at: offset)
+            body.put16(item.bitmask, at: offset + 2)
+            offset += 4
         }
-        RTCPWriter.endPacket(start: start, to: &out)
+        return true
     }
 }

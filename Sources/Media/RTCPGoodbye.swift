@@ -27,14 +27,40 @@ public struct RTCPGoodbye: Sendable, Equatable {
     }
 
     public func write(to out: inout [UInt8]) {
+        out.appendRTCP(length: Self.length(ssrcCount: ssrcs.count, reason: reason)) { write(into: &$0) }
+    }
+
+    @discardableResult
+    public func write(into writer: inout RTCPBufferWriter) -> Bool {
+        Self.write(ssrcs: ssrcs, reason: reason, into: &writer)
+    }
+
+    /// Bytes on the wire for a BYE of `ssrcCount` sources (at most 31 are written) and `reason`.
+    @inlinable
+    static func length(ssrcCount: Int, reason: [UInt8]?) -> Int {
+        let reasonLength = reason.map { 1 + min($0.count, 255) } ?? 0
+        return 4 + 4 * min(ssrcCount, 31) + (reasonLength + 3) / 4 * 4
+    }
+
+    /// Writes a BYE from its parts, so a sender needs no array (`CollectionOfOne` for one source).
+    /// Returns false (writing nothing) when it does not fit.
+    @inlinable
+    @discardableResult
+    public static func write(ssrcs: some Collection<UInt32>, reason: [UInt8]? = nil,
+                             into writer: inout RTCPBufferWriter) -> Bool {
         let list = ssrcs.prefix(31)
-        let start = RTCPWriter.beginPacket(count: UInt8(list.count), packetType: RTCPPacketType.goodbye, to: &out)
-        for ssrc in list { out.append32(ssrc) }
+        guard let body = writer.beginPacket(count: UInt8(list.count), packetType: RTCPPacketType.goodbye,
+                                            length: length(ssrcCount: list.count, reason: reason)) else { return false }
+        var offset = 0
+        for ssrc in list {
+            body.put32(ssrc, at: offset)
+            offset += 4
+        }
         if let reason {
             let text = reason.prefix(255)
-            out.append(UInt8(text.count))
-            out.append(contentsOf: text)
+            body[offset] = UInt8(text.count)
+            for (index, byte) in text.enumerated() { body[offset + 1 + index] = byte }
         }
-        RTCPWriter.endPacket(start: start, to: &out)
+        return true
     }
 }

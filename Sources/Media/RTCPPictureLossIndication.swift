@@ -17,10 +17,19 @@ public struct RTCPPictureLossIndication: Sendable, Equatable {
         mediaSSRC = view.body.u32(4)
     }
 
+    public static let length = 12
+
     public func write(to out: inout [UInt8]) {
-        let start = RTCPWriter.beginPacket(count: Self.format, packetType: RTCPPacketType.payloadFeedback, to: &out)
-        out.append32(senderSSRC)
-        out.append32(mediaSSRC)
-        RTCPWriter.endPacket(start: start, to: &out)
+        out.appendRTCP(length: Self.length) { write(into: &$0) }
+    }
+
+    /// Returns false (writing nothing) when it does not fit.
+    @discardableResult
+    public func write(into writer: inout RTCPBufferWriter) -> Bool {
+        guard let body = writer.beginPacket(count: Self.format, packetType: RTCPPacketType.payloadFeedback,
+                                            length: Self.length) else { return false }
+        body.put32(senderSSRC, at: 0)
+        body.put32(mediaSSRC, at: 4)
+        return true
     }
 }

@@ -4,7 +4,7 @@
 ///     | sender SSRC | media SSRC (0) | 'R' 'E' 'M' 'B' | num SSRC | exp(6) mantissa(18) | SSRCs...
 public struct RTCPReceiverEstimatedMaxBitrate: Sendable, Equatable {
     public static let format: UInt8 = 15
-    static let identifier: UInt32 = 0x5245_4D42  // "REMB"
+    @usableFromInline static let identifier: UInt32 = 0x5245_4D42  // "REMB"
 
     public var senderSSRC: UInt32
     /// Bits per second. On the wire it is mantissa << exponent, so large values lose precision;
@@ -19,21 +19,13 @@ public struct RTCPReceiverEstimatedMaxBitrate: Sendable, Equatable {
     }
 
     public init(_ view: RTCPPacketView) throws(RTCPParseError) {
-        let body = view.body
-        guard body.count >= 16 else { throw .badLength(packetType: view.packetType, format: view.format) }
-        guard body.u32(8) == Self.identifier else { throw .malformed(packetType: view.packetType, format: view.format) }
-        let count = Int(body[12])
-        guard body.count >= 16 + count * 4 else { throw .badLength(packetType: view.packetType, format: view.format) }
-        senderSSRC = body.u32(0)
-        let exponent = UInt64(body[13] >> 2)
-        let mantissa = UInt64(body.u24(13) & 0x3_FFFF)
-        // Saturate instead of overflowing for absurd exponents.
-        if mantissa != 0, exponent > UInt64(mantissa.leadingZeroBitCount) {
-            bitrate = .max
-        } else {
-            bitrate = mantissa << exponent
-        }
-        ssrcs = (0..<count).map { body.u32(16 + $0 * 4) }
+        self.init(try RTCPReceiverEstimatedMaxBitrateView(view))
+    }
+
+    public init(_ remb: RTCPReceiverEstimatedMaxBitrateView) {
+        senderSSRC = remb.senderSSRC
+        bitrate = remb.bitrate
+        ssrcs = Array(remb.ssrcs)
     }
 
     /// Is this PSFB FMT 15 view a REMB? (FMT 15 is "application layer feedback", shared.)
@@ -43,17 +35,35 @@ public struct RTCPReceiverEstimatedMaxBitrate: Sendable, Equatable {
     }
 
     public func write(to out: inout [UInt8]) {
+        out.appendRTCP(length: 20 + 4 * min(ssrcs.count, 255)) { write(into: &$0) }
+    }
+
+    @discardableResult
+    public func write(into writer: inout RTCPBufferWriter) -> Bool {
+        Self.write(senderSSRC: senderSSRC, bitrate: bitrate, ssrcs: ssrcs, into: &writer)
+    }
+
+    /// Writes a REMB from its parts, so a sender needs no array of SSRCs (pass a buffer). At most
+    /// 255 SSRCs; returns false (writing nothing) when it does not fit.
+    @inlinable
+    @discardableResult
+    public static func write(senderSSRC: UInt32, bitrate: UInt64, ssrcs: some Collection<UInt32>,
+                             into writer: inout RTCPBufferWriter) -> Bool {
         var exponent: UInt64 = 0
         while bitrate >> exponent > 0x3_FFFF { exponent += 1 }
         let mantissa = UInt32(bitrate >> exponent)
         let list = ssrcs.prefix(255)
-        let start = RTCPWriter.beginPacket(count: Self.format, packetType: RTCPPacketType.payloadFeedback, to: &out)
-        out.append32(senderSSRC)
-        out.append32(0)
-        out.append32(Self.identifier)
-        out.append(UInt8(list.count))
-        out.append24(UInt32(exponent) << 18 | mantissa)
-        for ssrc in list { out.append32(ssrc) }
-        RTCPWriter.endPacket(start: start, to: &out)
+        guard let body = writer.beginPacket(count: format, packetType: RTCPPacketType.payloadFeedback,
+                                            length: 20 + 4 * list.count) else { return false }
+        body.put32(senderSSRC, at: 0)
+        body.put32(identifier, at: 8)
+        body[12] = UInt8(list.count)
+        body.put24(UInt32(exponent) << 18 | mantissa, at: 13)
+        var offset = 16
+        for ssrc in list {
+            body.put32(ssrc, at: offset)
+            offset += 4
+        }
+        return true
     }
 }

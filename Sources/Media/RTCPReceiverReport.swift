@@ -10,20 +10,40 @@ public struct RTCPReceiverReport: Sendable, Equatable {
     }
 
     public init(_ view: RTCPPacketView) throws(RTCPParseError) {
-        let body = view.body
-        let count = Int(view.count)
-        guard body.count >= 4 + count * RTCPReportBlock.length else {
-            throw .badLength(packetType: view.packetType, format: view.count)
-        }
-        ssrc = body.u32(0)
-        reportBlocks = RTCPReportBlock.parseBlocks(body, at: 4, count: count)
+        self.init(try RTCPReceiverReportView(view))
+    }
+
+    public init(_ report: RTCPReceiverReportView) {
+        ssrc = report.ssrc
+        reportBlocks = Array(report.reportBlocks)
     }
 
     public func write(to out: inout [UInt8]) {
+        out.appendRTCP(length: 8 + min(reportBlocks.count, 31) * RTCPReportBlock.length) { write(into: &$0) }
+    }
+
+    @discardableResult
+    public func write(into writer: inout RTCPBufferWriter) -> Bool {
+        Self.write(ssrc: ssrc, reportBlocks: reportBlocks, into: &writer)
+    }
+
+    /// Writes a receiver report from its parts, so a sender needs no array of blocks (pass a
+    /// buffer, or `CollectionOfOne`). At most 31 blocks; returns false (writing nothing) when it
+    /// does not fit.
+    @inlinable
+    @discardableResult
+    public static func write(ssrc: UInt32, reportBlocks: some Collection<RTCPReportBlock>,
+                             into writer: inout RTCPBufferWriter) -> Bool {
         let blocks = reportBlocks.prefix(31)
-        let start = RTCPWriter.beginPacket(count: UInt8(blocks.count), packetType: RTCPPacketType.receiverReport, to: &out)
-        out.append32(ssrc)
-        for block in blocks { block.write(to: &out) }
-        RTCPWriter.endPacket(start: start, to: &out)
+        let count = blocks.count
+        guard let body = writer.beginPacket(count: UInt8(count), packetType: RTCPPacketType.receiverReport,
+                                            length: 8 + count * RTCPReportBlock.length) else { return false }
+        body.put32(ssrc, at: 0)
+        var offset = 4
+        for block in blocks {
+            block.write(into: body, at: offset)
+            offset += RTCPReportBlock.length
+        }
+        return true
     }
 }

@@ -43,22 +43,16 @@ public struct RTCPReportBlock: Sendable, Equatable {
         delaySinceLastSenderReport = b.u32(offset + 20)
     }
 
-    func write(to out: inout [UInt8]) {
-        out.append32(ssrc)
-        out.append(fractionLost)
+    @inlinable
+    func write(into body: UnsafeMutableRawBufferPointer, at offset: Int) {
+        body.put32(ssrc, at: offset)
+        body[offset + 4] = fractionLost
         // Clamp to the 24-bit signed range instead of silently wrapping.
         let clamped = min(max(cumulativeLost, -0x80_0000), 0x7F_FFFF)
-        out.append24(UInt32(bitPattern: clamped) & 0xFF_FFFF)
-        out.append32(extendedHighestSequenceNumber)
-        out.append32(jitter)
-        out.append32(lastSenderReport)
-        out.append32(delaySinceLastSenderReport)
-    }
-
-    static func parseBlocks(_ body: UnsafeRawBufferPointer, at offset: Int, count: Int) -> [RTCPReportBlock] {
-        var blocks: [RTCPReportBlock] = []
-        blocks.reserveCapacity(count)
-        for i in 0..<count { blocks.append(RTCPReportBlock(body, at: offset + i * length)) }
-        return blocks
+        body.put24(UInt32(bitPattern: clamped) & 0xFF_FFFF, at: offset + 5)
+        body.put32(extendedHighestSequenceNumber, at: offset + 8)
+        body.put32(jitter, at: offset + 12)
+        body.put32(lastSenderReport, at: offset + 16)
+        body.put32(delaySinceLastSenderReport, at: offset + 20)
     }
 }

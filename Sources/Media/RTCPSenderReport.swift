@@ -25,29 +25,39 @@ public struct RTCPSenderReport: Sendable, Equatable {
     public var compactNTP: UInt32 { UInt32(truncatingIfNeeded: ntpTimestamp >> 16) }
 
     public init(_ view: RTCPPacketView) throws(RTCPParseError) {
-        let body = view.body
-        let count = Int(view.count)
-        guard body.count >= 24 + count * RTCPReportBlock.length else {
-            throw .badLength(packetType: view.packetType, format: view.count)
-        }
-        ssrc = body.u32(0)
-        ntpTimestamp = body.u64(4)
-        rtpTimestamp = body.u32(12)
-        packetCount = body.u32(16)
-        octetCount = body.u32(20)
-        // Profile-specific extensions after the blocks are ignored, as RFC 3550 allows.
-        reportBlocks = RTCPReportBlock.parseBlocks(body, at: 24, count: count)
+        self.init(try RTCPSenderReportView(view))
     }
 
+    public init(_ report: RTCPSenderReportView) {
+        ssrc = report.ssrc
+        ntpTimestamp = report.ntpTimestamp
+        rtpTimestamp = report.rtpTimestamp
+        packetCount = report.packetCount
+        octetCount = report.octetCount
+        reportBlocks = Array(report.reportBlocks)
+    }
+
+    /// Bytes on the wire (at most 31 blocks are written).
+    public var length: Int { 28 + min(reportBlocks.count, 31) * RTCPReportBlock.length }
+
     public func write(to out: inout [UInt8]) {
+        out.appendRTCP(length: length) { write(into: &$0) }
+    }
+
+    /// Returns false (writing nothing) when it does not fit. A report without blocks (what a
+    /// sender that receives nothing sends) holds an empty array: no allocation.
+    @discardableResult
+    public func write(into writer: inout RTCPBufferWriter) -> Bool {
         let blocks = reportBlocks.prefix(31)
-        let start = RTCPWriter.beginPacket(count: UInt8(blocks.count), packetType: RTCPPacketType.senderReport, to: &out)
-        out.append32(ssrc)
-        out.append64(ntpTimestamp)
-        out.append32(rtpTimestamp)
-        out.append32(packetCount)
-        out.append32(octetCount)
-        for block in blocks { block.write(to: &out) }
-        RTCPWriter.endPacket(start: start, to: &out)
+        guard let body = writer.beginPacket(count: UInt8(blocks.count), packetType: RTCPPacketType.senderReport,
+                                            length: length) else { return false }
+        body.put32(ssrc, at: 0)
+        body.put32(UInt32(truncatingIfNeeded: ntpTimestamp >> 32), at: 4)
+        body.put32(UInt32(truncatingIfNeeded: ntpTimestamp), at: 8)
+        body.put32(rtpTimestamp, at: 12)
+        body.put32(packetCount, at: 16)
+        body.put32(octetCount, at: 20)
+        for (index, block) in blocks.enumerated() { block.write(into: body, at: 24 + index * RTCPReportBlock.length) }
+        return true
     }
 }

@@ -255,9 +255,7 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
     }
 
     public func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
-        guard let found = sfuParticipant else { return }
-        let packet = UnsafeRawBufferPointer(packet)
-        let participant = found
-        room.receiveRTCP(packet, from: participant)
+        guard let participant = sfuParticipant else { return }
+        room.receiveRTCP(UnsafeRawBufferPointer(packet), from: participant)
     }
 }

@@ -481,9 +481,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     }
 
     public func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {
-        let packet = UnsafeRawBufferPointer(packet)
-        let participant = self.participant
-        room.receiveRTCP(packet, from: participant)
+        room.receiveRTCP(UnsafeRawBufferPointer(packet), from: participant)
     }
 
     public func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {

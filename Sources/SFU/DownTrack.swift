@@ -177,16 +177,16 @@ public final class DownTrack {
         forwarder.setSenderReport(layer: layer, ntpTimestamp: ntp, rtpTimestamp: rtpTimestamp)
         guard forwarder.currentLayer == layer else { return }
         let translated = rtpTimestamp &+ (lastOutgoingTimestamp &- lastIncomingTimestamp)
-        let transport = self.transport
-        if RTCPStackWriter.withSenderReport(ssrc: ssrc, ntp: ntp, rtpTimestamp: translated,
-                                            packets: packetsSent, octets: octetsSent, { transport.sendRTCP($0) }) {
+        let report = RTCPSenderReport(ssrc: ssrc, ntpTimestamp: ntp, rtpTimestamp: translated,
+                                      packetCount: packetsSent, octetCount: octetsSent)
+        if RTCPScratchBuffer.send(to: transport, { report.write(into: &$0) }) {
             senderReportsSent += 1
         }
     }
 
     /// Tells the subscriber this source ended (RTCP BYE).
     public func sendGoodbye() {
-        let transport = self.transport
-        RTCPStackWriter.withGoodbye(ssrc: ssrc) { transport.sendRTCP($0) }
+        let ssrc = self.ssrc
+        RTCPScratchBuffer.send(to: transport) { RTCPGoodbye.write(ssrcs: CollectionOfOne(ssrc), into: &$0) }
     }
 }

@@ -14,7 +14,10 @@ public final class Participant {
     public private(set) var receiverReports = 0
     public private(set) var keyframeRequests = 0
     public private(set) var nackItems = 0
+    /// Feedback we do not act on: other PSFB/RTPFB formats, or NACKs about a source it does not
+    /// receive from us.
     public private(set) var unknownFeedback = 0
+    /// RTCP packets that did not parse (bad lengths, counts overrunning the packet, truncation).
     public private(set) var malformedRTCP = 0
 
     public convenience init(sid: String = SessionID.participant(), identity: String, transport: any MediaTransport) {
@@ -55,7 +58,27 @@ public final class Participant {
     /// Receiver reports since the last allocation: only fresh loss figures move the cap.
     var freshReport = false
 
+    /// The subscriber's latest REMB: the bitrate its receive-side estimator says it can take,
+    /// bits/s (nil until one arrives), and when it came (the room's clock). For the downlink
+    /// allocator; nothing acts on it yet.
+    public private(set) var downlinkEstimate: UInt64?
+    public private(set) var downlinkEstimateAt: UInt64?
+    public private(set) var receiverEstimates = 0
+
+    /// Transport-wide CC feedback from the subscriber: how many came, and the latest.
+    public private(set) var transportFeedbackPackets = 0
+    public private(set) var lastTransportFeedback: TransportFeedbackRecord?
+
     func countReceiverReport() { receiverReports += 1 }
+    func receivedEstimate(bitrate: UInt64, now: UInt64) {
+        downlinkEstimate = bitrate
+        downlinkEstimateAt = now
+        receiverEstimates += 1
+    }
+    func receivedTransportFeedback(_ record: TransportFeedbackRecord) {
+        lastTransportFeedback = record
+        transportFeedbackPackets += 1
+    }
     func receivedReport(fractionLost: UInt8) {
         downlinkLoss = Double(fractionLost) / 256
         freshReport = true

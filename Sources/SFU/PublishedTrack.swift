@@ -219,7 +219,8 @@ public final class PublishedTrack {
         } else {
             guard throttles[layer].shouldSend(now: now) else { return false }
         }
-        return RTCPStackWriter.withPLI(sender: feedbackSSRC, media: ssrc) { transport.sendRTCP($0) }
+        let pli = RTCPPictureLossIndication(senderSSRC: feedbackSSRC, mediaSSRC: ssrc)
+        return RTCPScratchBuffer.send(to: transport) { pli.write(into: &$0) }
     }
 
     private func requestRetransmission(layer: Int, first: UInt16, count: Int) {
@@ -228,25 +229,47 @@ public final class PublishedTrack {
         if count > 1 {
             for bit in 0..<(count - 1) { bitmask |= 1 << UInt16(bit) }
         }
-        if RTCPStackWriter.withNACK(sender: feedbackSSRC, media: ssrc, packetID: first, bitmask: bitmask,
-                                    { transport.sendRTCP($0) }) {
+        let item = RTCPGenericNACK.Item(packetID: first, bitmask: bitmask)
+        let sender = feedbackSSRC
+        if RTCPScratchBuffer.send(to: transport, {
+            RTCPGenericNACK.write(senderSSRC: sender, mediaSSRC: ssrc, items: CollectionOfOne(item), into: &$0)
+        }) {
             nacksSent += 1
         }
     }
 
-    /// Receiver reports for every layer that arrives and, for video, a REMB telling the publisher
-    /// how much it may send (without it libwebrtc stays at its start bitrate and drops layers).
+    /// One compound packet: a receiver report with a block for every layer that arrives and, for
+    /// video, a REMB telling the publisher how much it may send (without it libwebrtc stays at its
+    /// start bitrate and drops layers). Built on the stack: no allocation.
     public func sendFeedback(now: UInt64, rembBitrate: UInt64) {
         guard let transport = publisherTransport else { return }
-        var video: [UInt32] = []
-        for layer in layers.indices {
-            guard let ssrc = layerSSRCs[layer], reception[layer].started else { continue }
-            let block = reception[layer].reportBlock(ssrc: ssrc, now: now)
-            RTCPStackWriter.withReceiverReport(sender: feedbackSSRC, block: block) { _ = transport.sendRTCP($0) }
-            video.append(ssrc)
-        }
-        if kind == .video, !video.isEmpty, rembBitrate > 0 {
-            RTCPStackWriter.withREMB(sender: feedbackSSRC, bitrate: rembBitrate, ssrcs: video) { _ = transport.sendRTCP($0) }
+        // At most 8 layers (see init): the blocks and SSRCs fit fixed stack buffers.
+        withUnsafeTemporaryAllocation(of: RTCPReportBlock.self, capacity: 8) { blocks in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 8) { ssrcs in
+                var count = 0
+                for layer in layers.indices where count < 8 {
+                    guard let ssrc = layerSSRCs[layer], reception[layer].started else { continue }
+                    let block = reception[layer].reportBlock(ssrc: ssrc, now: now)
+                    (blocks.baseAddress! + count).initialize(to: RTCPReportBlock(
+                        ssrc: ssrc, fractionLost: block.fractionLost, cumulativeLost: Int32(clamping: block.cumulativeLost),
+                        extendedHighestSequenceNumber: block.extendedHighestSequence, jitter: block.jitter,
+                        lastSenderReport: block.lastSenderReport, delaySinceLastSenderReport: block.delaySinceLastSenderReport))
+                    ssrcs[count] = ssrc
+                    count += 1
+                }
+                guard count > 0 else { return }
+                let sender = feedbackSSRC
+                let remb = kind == .video && rembBitrate > 0
+                RTCPScratchBuffer.send(to: transport) { writer in
+                    RTCPReceiverReport.write(ssrc: sender, reportBlocks: UnsafeBufferPointer(rebasing: blocks[0..<count]),
+                                             into: &writer)
+                    if remb {
+                        RTCPReceiverEstimatedMaxBitrate.write(senderSSRC: sender, bitrate: rembBitrate,
+                                                              ssrcs: UnsafeBufferPointer(rebasing: ssrcs[0..<count]), into: &writer)
+                    }
+                }
+                blocks.baseAddress!.deinitialize(count: count)
+            }
         }
     }
 

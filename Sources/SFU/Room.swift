@@ -221,69 +221,88 @@ public final class Room: @unchecked Sendable {
     }
 
     /// A compound RTCP packet from `participant`: sender reports of its tracks go to their
-    /// subscribers; PLI/FIR about a DownTrack become a (throttled) PLI to the publisher; NACKs are
-    /// answered from the cache; receiver reports are absorbed.
+    /// subscribers; receiver reports about its DownTracks give its downlink loss; PLI/FIR about a
+    /// DownTrack become a (throttled) PLI to the publisher; NACKs are answered from the cache;
+    /// REMB and transport-wide CC feedback are recorded on the participant. Parsed in place with
+    /// Media's views: no allocation. A packet that does not parse is counted and skipped; the
+    /// walk stops at one whose length is wrong (nothing after it can be found).
     public func receiveRTCP(_ packet: UnsafeRawBufferPointer, from participant: Participant) {
         confined()
+        let now = clock()
         var iterator = RTCPCompoundIterator(packet)
         while let view = iterator.next() {
-            let body = view.body
-            switch view.packetType {
-            case RTCPPacketType.senderReport:
-                guard body.count >= 24 else { participant.countMalformedRTCP(); continue }
-                let ssrc = body.sfuU32(0)
-                if let (track, layer) = participant.publishedTrack(ssrc: ssrc) {
-                    let ntp = UInt64(body.sfuU32(4)) << 32 | UInt64(body.sfuU32(8))
-                    track.receiveSenderReport(ntp: ntp, rtpTimestamp: body.sfuU32(12), layer: layer, now: clock())
-                }
-            case RTCPPacketType.receiverReport:
-                participant.countReceiverReport()
-                // Blocks of 24 bytes after the sender SSRC; the fraction lost is each block's 5th byte.
-                var worst: UInt8 = 0
-                var offset = 4
-                while offset + 24 <= body.count {
-                    worst = max(worst, body[offset + 4])
-                    offset += 24
-                }
-                if offset > 4 { participant.receivedReport(fractionLost: worst) }
-            case RTCPPacketType.payloadFeedback:
-                guard body.count >= 8 else { participant.countMalformedRTCP(); continue }
-                switch view.format {
-                case 1:  // PLI
-                    keyframeRequested(by: participant, ssrc: body.sfuU32(4))
-                case 4:  // FIR: media SSRCs are in the FCI entries (8 bytes each)
-                    var offset = 8
-                    while offset + 8 <= body.count {
-                        keyframeRequested(by: participant, ssrc: body.sfuU32(offset))
-                        offset += 8
-                    }
-                default:
-                    participant.countUnknownFeedback()  // REMB and others: no bandwidth estimation yet
-                }
-            case RTCPPacketType.transportFeedback:
-                guard body.count >= 8 else { participant.countMalformedRTCP(); continue }
-                if view.format == 1, let downTrack = participant.downTrack(ssrc: body.sfuU32(4)) {
-                    var offset = 8
-                    while offset + 4 <= body.count {
-                        participant.countNACKItem()
-                        downTrack.retransmit(packetID: body.sfuU16(offset), bitmask: body.sfuU16(offset + 2))
-                        offset += 4
-                    }
-                } else {
-                    participant.countUnknownFeedback()  // transport-wide CC: not used yet
-                }
-            default:
-                break  // SDES, BYE, APP, XR
+            do {
+                try handleRTCP(view, from: participant, now: now)
+            } catch {
+                participant.countMalformedRTCP()
             }
         }
         if iterator.error != nil { participant.countMalformedRTCP() }
     }
 
-    private func keyframeRequested(by participant: Participant, ssrc: UInt32) {
+    private func handleRTCP(_ view: RTCPPacketView, from participant: Participant,
+                                        now: UInt64) throws(RTCPParseError) {
+        switch (view.packetType, view.format) {
+        case (RTCPPacketType.senderReport, _):
+            let report = try RTCPSenderReportView(view)
+            if let (track, layer) = participant.publishedTrack(ssrc: report.ssrc) {
+                track.receiveSenderReport(ntp: report.ntpTimestamp, rtpTimestamp: report.rtpTimestamp, layer: layer, now: now)
+            }
+            // One transport both ways (WHIP/WHEP): its reports on our streams ride in its SR.
+            receivedReportBlocks(report.reportBlocks, from: participant)
+        case (RTCPPacketType.receiverReport, _):
+            let report = try RTCPReceiverReportView(view)
+            participant.countReceiverReport()
+            receivedReportBlocks(report.reportBlocks, from: participant)
+        case (RTCPPacketType.payloadFeedback, RTCPPictureLossIndication.format):
+            let pli = try RTCPPictureLossIndication(view)
+            keyframeRequested(by: participant, ssrc: pli.mediaSSRC, now: now)
+        case (RTCPPacketType.payloadFeedback, RTCPFullIntraRequest.format):
+            for entry in try RTCPFullIntraRequestView(view).entries {
+                keyframeRequested(by: participant, ssrc: entry.ssrc, now: now)
+            }
+        case (RTCPPacketType.payloadFeedback, RTCPReceiverEstimatedMaxBitrate.format)
+        where RTCPReceiverEstimatedMaxBitrate.isREMB(view):
+            let remb = try RTCPReceiverEstimatedMaxBitrateView(view)
+            participant.receivedEstimate(bitrate: remb.bitrate, now: now)
+        case (RTCPPacketType.transportFeedback, RTCPGenericNACK.format):
+            let nack = try RTCPGenericNACKView(view)
+            guard let downTrack = participant.downTrack(ssrc: nack.mediaSSRC) else {
+                participant.countUnknownFeedback()
+                return
+            }
+            for item in nack.items {
+                participant.countNACKItem()
+                downTrack.retransmit(packetID: item.packetID, bitmask: item.bitmask)
+            }
+        case (RTCPPacketType.transportFeedback, TransportCCFeedback.format):
+            let feedback = try TransportCCFeedbackView(view)
+            participant.receivedTransportFeedback(TransportFeedbackRecord(
+                receivedAt: now, baseSequenceNumber: feedback.baseSequenceNumber,
+                packetStatusCount: feedback.packetStatusCount, receivedCount: feedback.receivedCount,
+                feedbackPacketCount: feedback.feedbackPacketCount))
+        case (RTCPPacketType.payloadFeedback, _), (RTCPPacketType.transportFeedback, _):
+            participant.countUnknownFeedback()
+        default:
+            break  // SDES, BYE, APP, XR
+        }
+    }
+
+    /// The worst loss among the blocks about `participant`'s DownTracks becomes its downlink
+    /// loss (blocks about other sources say nothing about what we send it).
+    private func receivedReportBlocks(_ blocks: RTCPReportBlockIterator, from participant: Participant) {
+        var worst: UInt8?
+        for block in blocks where participant.downTrack(ssrc: block.ssrc) != nil {
+            worst = max(worst ?? 0, block.fractionLost)
+        }
+        if let worst { participant.receivedReport(fractionLost: worst) }
+    }
+
+    private func keyframeRequested(by participant: Participant, ssrc: UInt32, now: UInt64) {
         guard let downTrack = participant.downTrack(ssrc: ssrc) else { return }
         participant.countKeyframeRequest()
         let layer = downTrack.forwarder.currentLayer ?? downTrack.forwarder.targetLayer ?? 0
-        downTrack.track.requestKeyframe(layer: layer, now: clock())
+        downTrack.track.requestKeyframe(layer: layer, now: now)
     }
 
     /// Debug builds trap when the room is used off its worker (the contract every caller keeps;

@@ -31,6 +31,18 @@ import Testing
         return seeds
     }
 
+    /// The in-place views the media thread uses: whatever parses also iterates, and each accepts
+    /// what its value parser accepts.
+    func exerciseViews(_ view: RTCPPacketView) {
+        if let sr = try? RTCPSenderReportView(view) { _ = sr.reportBlocks.reduce(0) { $0 &+ $1.ssrc } }
+        if let rr = try? RTCPReceiverReportView(view) { _ = rr.reportBlocks.reduce(0) { $0 &+ $1.ssrc } }
+        if let nack = try? RTCPGenericNACKView(view) { _ = nack.items.reduce(0) { $0 &+ $1.packetID } }
+        if let fir = try? RTCPFullIntraRequestView(view) { _ = fir.entries.reduce(0) { $0 &+ $1.ssrc } }
+        if let remb = try? RTCPReceiverEstimatedMaxBitrateView(view) { _ = remb.ssrcs.reduce(remb.bitrate) { $0 &+ UInt64($1) } }
+        let twcc = try? TransportCCFeedbackView(view)
+        #expect((twcc == nil) == ((try? TransportCCFeedback(view)) == nil))
+    }
+
     /// Exercises every parser and accessor on `bytes`.
     func exercise(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { buffer in
@@ -53,6 +65,7 @@ import Testing
                     if case .transportCC(let t) = packet { _ = t.arrivalTimesMicroseconds }
                 }
                 try? RTCPGenericNACK.forEachLostSequenceNumber(in: view) { _ in }
+                exerciseViews(view)
             }
             _ = try? RTCPPacket.parseCompound(buffer)
             if let d = try? VP8PayloadDescriptor(parsing: buffer) { _ = d.keyframeDimensions(in: buffer) }

@@ -61,19 +61,12 @@ public final class RelayFeedbackTransport: MediaTransport, @unchecked Sendable {
     public func sendRTCP(_ packet: UnsafeRawBufferPointer) -> Bool {
         var iterator = RTCPCompoundIterator(packet)
         while let view = iterator.next() {
-            let body = view.body
-            guard view.packetType == RTCPPacketType.payloadFeedback, body.count >= 8 else {
-                ignoredFeedback += 1
-                continue
-            }
-            switch view.format {
-            case 1:  // PLI: the media SSRC follows the sender's
-                keyframeWanted(ssrc: body.sfuU32(4))
-            case 4:  // FIR: one 8-byte entry per media SSRC
-                var offset = 8
-                while offset + 8 <= body.count {
-                    keyframeWanted(ssrc: body.sfuU32(offset))
-                    offset += 8
+            switch (view.packetType, view.format) {
+            case (RTCPPacketType.payloadFeedback, RTCPPictureLossIndication.format):
+                if let pli = try? RTCPPictureLossIndication(view) { keyframeWanted(ssrc: pli.mediaSSRC) }
+            case (RTCPPacketType.payloadFeedback, RTCPFullIntraRequest.format):
+                if let fir = try? RTCPFullIntraRequestView(view) {
+                    for entry in fir.entries { keyframeWanted(ssrc: entry.ssrc) }
                 }
             default:
                 ignoredFeedback += 1

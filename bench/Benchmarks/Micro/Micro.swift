@@ -16,5 +16,6 @@ let benchmarks: @Sendable () -> Void = {
     forwarderBenchmarks()
     srtpBenchmarks()
     fanOutBenchmarks()
+    rtcpBenchmarks()
     floorBenchmarks()
 }
