@@ -127,11 +127,15 @@ async def whip_to_livekit(server):
             assert codecs == ["h264", "opus"], codecs
             assert float(info["format"]["duration"]) > WINDOW_S - 1
 
-            # The encoder stops: LiveKit viewers see its tracks go.
-            async with http.delete(base + location, headers={"Authorization": "Bearer " + whip_token("obs", room, publish=True)}) as r:
-                assert r.status == 200
+            # The platform removes the encoder through the RoomService, as it would any participant:
+            # LiveKit viewers see it leave, and its WHIP session is gone.
+            await lk.room.remove_participant(api.RoomParticipantIdentity(room=room, identity="obs"))
             assert await wait_for(lambda: all("obs" not in [p.identity for p in v.room.remote_participants.values()]
                                               for v in viewers), 10), "viewers still see the WHIP publisher"
+            async with http.delete(base + location, headers={"Authorization": "Bearer " + whip_token("obs", room, publish=True)}) as r:
+                assert r.status == 404, "RemoveParticipant should have ended the WHIP session"
+            parts = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+            assert sorted(p.identity for p in parts.participants) == ["viewer-a", "viewer-b"]
         finally:
             video.running = audio.running = False
             await publisher.close()
