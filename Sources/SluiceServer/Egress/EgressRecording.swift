@@ -42,10 +42,13 @@ final class EgressRecording: @unchecked Sendable {
         // per-track throttle, which a subscriber's request may hold for 500 ms. Both run on the
         // writer thread.
         recorder.keyframeRequestIntervalNanoseconds = 350_000_000
+        // Weak: the writer thread may ask after the recording is gone.
+        nonisolated(unsafe) weak var weakSelf: EgressRecording?
         recorder.onKeyframeNeeded = { index in
             worker.execute {
                 nonisolated(unsafe) let track = tracks[index]
-                let layer = layers[index]
+                // The layer the sink records now (it may have fallen back from the top one).
+                let layer = weakSelf?.recordedLayer(index) ?? layers[index]
                 room.requestKeyframe(track, layer: layer, bypassingThrottle: true)
             }
         }
@@ -64,6 +67,12 @@ final class EgressRecording: @unchecked Sendable {
             }
         }
         writer = EgressWriterThread(recorder: recorder, name: name, onActive: onActive)
+        weakSelf = self
+    }
+
+    /// The layer recording `index` takes now. On the worker.
+    private func recordedLayer(_ index: Int) -> Int? {
+        index < sinks.count ? sinks[index].layer : nil
     }
 
     /// Starts the writer and attaches the taps. On the worker.
@@ -71,7 +80,16 @@ final class EgressRecording: @unchecked Sendable {
         worker.preconditionIsCurrent()
         writer.start()
         sinks = inputs.indices.map { EgressTrackSink(index: $0, layer: inputs[$0].layer, writer: writer) }
+        let logger = Logger(label: "sluice.egress")
         for (sink, input) in zip(sinks, inputs) {
+            nonisolated(unsafe) let fallbackTrack = input.track
+            let room = self.room
+            sink.onFallback = { from, to in
+                logger.warning("recording takes a lower simulcast layer: the top one never arrived", metadata: [
+                    "track": "\(fallbackTrack.id)", "wanted": "\(from)", "recorded": "\(to)"])
+                // Its keyframe starts the file; the recorder keeps asking too.
+                room.requestKeyframe(fallbackTrack, layer: to, bypassingThrottle: true)
+            }
             nonisolated(unsafe) let tap = sink
             nonisolated(unsafe) let track = input.track
             let layer = input.layer

@@ -149,9 +149,13 @@ final class RoomCompositeRecording: @unchecked Sendable {
         writer.perform {
             recorder.addTrack(index, recordingTrack, participant: identity, isScreenShare: isScreenShare)
         }
-        nonisolated(unsafe) let sink = input.sink
-        nonisolated(unsafe) let tapped = track
-        hub.room.attach(sink, to: tapped, layer: layer)
+        let room = hub.room
+        input.sink.onFallback = { [logger] from, to in
+            logger.warning("room composite takes a lower simulcast layer: the top one never arrived", metadata: [
+                "track": "\(track.id)", "wanted": "\(from)", "recorded": "\(to)"])
+            room.requestKeyframe(track, layer: to, bypassingThrottle: true)
+        }
+        hub.room.attach(input.sink, to: track, layer: layer)
         hub.announceWantedLayers(of: track)
         logger.info("room composite takes a track", metadata: [
             "track": "\(track.id)", "participant": "\(identity)", "kind": "\(track.kind.rawValue)", "index": "\(index)"])
@@ -170,8 +174,7 @@ final class RoomCompositeRecording: @unchecked Sendable {
 
     private func requestKeyframe(_ index: Int) {
         guard let input = byIndex[index] else { return }
-        nonisolated(unsafe) let track = input.track
-        let layer = input.layer
-        hub.room.requestKeyframe(track, layer: layer, bypassingThrottle: true)
+        // The layer its tap records now (it may have fallen back from the top one).
+        hub.room.requestKeyframe(input.track, layer: input.sink.layer, bypassingThrottle: true)
     }
 }
