@@ -168,8 +168,6 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
 
     public var door: MemberDoor { role == .publisher ? .whip : .whep }
 
-    /// WHIP and WHEP have no signalling channel after the answer.
-    public var sink: any SignalSink { SilentSignalSink() }
     /// A WHEP viewer receives what its one offer asked for; a WHIP encoder receives nothing.
     public var autoSubscribe: Bool { false }
     public var canSubscribe: Bool { false }
@@ -188,6 +186,8 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
     public func announceWantedLayers(of track: PublishedTrack) {}
     public func announceDueLayers(now: UInt64) {}
     public func deliver(_ bytes: [UInt8], reliable: Bool) {}
+    /// WHIP and WHEP have no signalling channel after the answer.
+    public func roomEvent(_ event: MediaRoomEvent) {}
 
     public func logSubscriptionStats() {
         for downTrack in sfuParticipant?.downTracks ?? [] {

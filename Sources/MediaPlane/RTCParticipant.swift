@@ -372,6 +372,37 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         try connection.addRemoteCandidate(candidate)
     }
 
+    // MARK: Room events
+
+    /// The room's speakers and connection quality, as LiveKit clients hear them.
+    public func roomEvent(_ event: MediaRoomEvent) {
+        var response = Livekit_SignalResponse()
+        switch event {
+        case .speakersChanged(let speakers):
+            response.speakersChanged = Livekit_SpeakersChanged.with {
+                $0.speakers = speakers.map { speaker in
+                    Livekit_SpeakerInfo.with { $0.sid = speaker.participant; $0.level = speaker.level; $0.active = speaker.active }
+                }
+            }
+        case .connectionQuality(let ratings):
+            response.connectionQuality = Livekit_ConnectionQualityUpdate.with {
+                $0.updates = ratings.map { rating in
+                    Livekit_ConnectionQualityInfo.with {
+                        $0.participantSid = rating.participant
+                        $0.quality = switch rating.quality {
+                        case .excellent: .excellent
+                        case .good: .good
+                        case .poor: .poor
+                        case .lost: .lost
+                        }
+                        $0.score = rating.score
+                    }
+                }
+            }
+        }
+        sink.send(response)
+    }
+
     // MARK: Data
 
     /// A DataPacket for this participant, already serialized.

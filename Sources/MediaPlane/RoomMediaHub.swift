@@ -78,13 +78,7 @@ public final class RoomMediaHub: @unchecked Sendable {
                 hidden: member.permission.hidden)
         }
         guard let changed = speakers.update(samples, now: room.clock()) else { return }
-        var response = Livekit_SignalResponse()
-        response.speakersChanged = Livekit_SpeakersChanged.with {
-            $0.speakers = changed.map { speaker in
-                Livekit_SpeakerInfo.with { $0.sid = speaker.participant; $0.level = speaker.level; $0.active = speaker.active }
-            }
-        }
-        for member in members.values { member.sink.send(response) }
+        for member in members.values { member.roomEvent(.speakersChanged(changed)) }
     }
 
     /// ConnectionQualityUpdate for everyone: loss the server saw from each publisher, and loss
@@ -95,22 +89,9 @@ public final class RoomMediaHub: @unchecked Sendable {
                                            upstreamLoss: member.publishedTracks.map(\.recentLoss).max() ?? 0,
                                            downstreamLoss: member.participant.downlinkLoss)
         }
-        let updates = connectionQuality.update(samples).map { rating in
-            Livekit_ConnectionQualityInfo.with {
-                $0.participantSid = rating.participant
-                $0.quality = switch rating.quality {
-                case .excellent: .excellent
-                case .good: .good
-                case .poor: .poor
-                case .lost: .lost
-                }
-                $0.score = rating.score
-            }
-        }
-        guard !updates.isEmpty else { return }
-        var response = Livekit_SignalResponse()
-        response.connectionQuality = Livekit_ConnectionQualityUpdate.with { $0.updates = updates }
-        for member in members.values { member.sink.send(response) }
+        let ratings = connectionQuality.update(samples)
+        guard !ratings.isEmpty else { return }
+        for member in members.values { member.roomEvent(.connectionQuality(ratings)) }
     }
 
     public var isEmpty: Bool { members.isEmpty }

@@ -19,9 +19,6 @@ public protocol RoomMember: AnyObject {
     var permission: Livekit_ParticipantPermission { get }
     /// The member's side of the SFU room.
     var participant: SFU.Participant { get }
-    /// Where room-wide signalling (speakers, connection quality) goes; doors without signalling
-    /// drop it.
-    var sink: any SignalSink { get }
     var logger: Logger { get }
     /// Receives every track published after it joined, without asking.
     var autoSubscribe: Bool { get }
@@ -40,6 +37,9 @@ public protocol RoomMember: AnyObject {
     func announceWantedLayers(of track: PublishedTrack)
     /// Dynacast: sends the announcements whose delay (layers no longer wanted) ran out by `now`.
     func announceDueLayers(now: UInt64)
+    /// Something the room's media says to everyone (speakers, connection quality); doors
+    /// without signalling drop it.
+    func roomEvent(_ event: MediaRoomEvent)
     /// A serialized DataPacket for this member.
     func deliver(_ bytes: [UInt8], reliable: Bool)
     /// What each subscription did, for the log when the member leaves.

@@ -14,12 +14,6 @@ private final class NullTransport: MediaTransport {
     func sendRTCP(_ packet: UnsafeRawBufferPointer) -> Bool { true }
 }
 
-private final class RecordingSink: SignalSink {
-    let sent = Mutex<[Livekit_SignalResponse]>([])
-    func send(_ response: Livekit_SignalResponse) { sent.withLock { $0.append(response) } }
-    func close() {}
-}
-
 /// A door as the hub sees it: `autoSubscribe`/`canSubscribe` make it a LiveKit client (true),
 /// a WHEP viewer or a WHIP encoder (false); it records what the hub asks of it.
 private final class FakeMember: RoomMember, @unchecked Sendable {
@@ -28,7 +22,7 @@ private final class FakeMember: RoomMember, @unchecked Sendable {
     let identity: String
     let permission = Livekit_ParticipantPermission.with { $0.canSubscribe = true; $0.canPublish = true }
     let participant: SFU.Participant
-    let sink: any SignalSink = RecordingSink()
+    var events: [MediaRoomEvent] = []
     let logger = Logger(label: "test")
     let autoSubscribe: Bool
     let canSubscribe: Bool
@@ -53,6 +47,7 @@ private final class FakeMember: RoomMember, @unchecked Sendable {
     func announceWantedLayers(of track: PublishedTrack) {}
     func announceDueLayers(now: UInt64) {}
     func deliver(_ bytes: [UInt8], reliable: Bool) { delivered.append(bytes) }
+    func roomEvent(_ event: MediaRoomEvent) { events.append(event) }
     func logSubscriptionStats() {}
     func close() { closed = true }
 }
