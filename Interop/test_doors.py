@@ -18,6 +18,7 @@ from livekit import api, rtc
 
 from conftest import API_KEY, API_SECRET
 from lk_rtc import Tone, VideoPattern, Viewer, connect, publish_audio, publish_video, wait_for
+from lk_rtc import token as lk_token
 from test_whip_whep import CountingAudio, CountingVideo, post_offer
 from test_whip_whep import token as whip_token
 
@@ -88,7 +89,11 @@ async def whip_to_livekit(server):
             # One viewer joins after the encoder, one before its next renegotiation: both must be offered
             # its tracks with the WHIP participant's sid in the stream ids.
             for name in ("viewer-a", "viewer-b"):
-                viewers.append(Viewer(await connect(server, name, room, can_subscribe=True)))
+                # The handler is in place before connecting: the encoder's tracks are offered as the
+                # viewer joins, and a track_subscribed fired before `connect` returns would be missed.
+                viewer_room = rtc.Room()
+                viewers.append(Viewer(viewer_room))
+                await asyncio.wait_for(viewer_room.connect(server.ws_url, lk_token(name, room, can_subscribe=True)), 20)
             assert await wait_for(lambda: all(v.frames["video"] > 0 and v.frames["audio"] > 0 for v in viewers), 15), \
                 [dict(v.frames) for v in viewers]
             for v in viewers:
