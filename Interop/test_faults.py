@@ -1,0 +1,161 @@
+"""Faults from outside the process (issue #20): a recordings disk that fills up mid-recording, a
+database that cannot be opened at start, a webhook receiver that goes away for a while.
+
+Each test states the outcome in its name. They need root (mounting tmpfs), as CI runs them."""
+import asyncio
+import http.server
+import os
+import queue
+import re
+import sqlite3
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+from livekit import api, rtc
+
+from conftest import API_KEY, API_SECRET, SluiceServer, free_port, sluice_binary
+from lk_rtc import Tone, VideoPattern, Viewer, connect, publish_audio, token, wait_for
+from test_egress import EGRESS_ACTIVE, EGRESS_COMPLETE, EGRESS_FAILED, egress_status, lkapi, probe, publish_camera, \
+    wait_for_async
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="mounts a tmpfs: needs root")
+
+
+class NoisePattern(VideoPattern):
+    """Random pixels in the top quarter of every frame: the encoder spends all the bitrate it is
+    allowed, so a small disk fills in seconds, yet keeps most of its frame rate (a whole frame
+    of noise makes libwebrtc drop most frames, which would hide what the viewer gets)."""
+
+    def __init__(self, width, height, fps=20):
+        super().__init__(width, height, (0, 0, 0), fps)
+        self.rng = np.random.default_rng(20)
+
+    async def run(self, seconds):
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            band = self.height // 4
+            self.buffer[:band, :, :3] = self.rng.integers(0, 256, (band, self.width, 3), dtype=np.uint8)
+            frame = rtc.VideoFrame(self.width, self.height, rtc.VideoBufferType.RGBA, self.buffer.tobytes())
+            self.source.capture_frame(frame, timestamp_us=int((start + self.sent / self.fps) * 1_000_000))
+            self.sent += 1
+            await asyncio.sleep(max(0, start + self.sent / self.fps - time.monotonic()))
+
+
+class Tmpfs:
+    """A small tmpfs mounted at `path` for the test's lifetime (unmounted in teardown, lazily if
+    something still holds it)."""
+
+    def __init__(self, path, size, options=""):
+        os.makedirs(path, exist_ok=True)
+        self.path = path
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}{options}", "tmpfs", path], check=True)
+
+    def free_bytes(self):
+        st = os.statvfs(self.path)
+        return st.f_bavail * st.f_frsize
+
+    def unmount(self):
+        if subprocess.run(["umount", self.path], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", self.path], capture_output=True)
+
+
+# MARK: 1. The recordings disk fills up
+
+@needs_root
+def test_recordings_disk_full_fails_that_egress_with_no_space_left_while_the_room_another_recording_and_new_joins_go_on(workdir):
+    """The recordings directory's `full/` is a 2 MB tmpfs with all but ~150 KB taken by a filler
+    file; `ok/` is on the ordinary disk. A noisy VP8 camera is recorded into both at once."""
+    full = Tmpfs(os.path.join(workdir, "recordings", "full"), "2m")
+    try:
+        with open(os.path.join(full.path, "filler"), "wb") as f:
+            f.write(b"\0" * (full.free_bytes() - 150 * 1024))
+        room_free = full.free_bytes()
+        server = SluiceServer(workdir).start()
+        try:
+            figures = asyncio.run(_disk_full(server, full))
+            assert server.alive(), "sluice died:\n" + server.read_log()
+        finally:
+            server.stop()
+        log = server.read_log()
+        assert "Fatal error" not in log and "Backtrace" not in log, log
+    finally:
+        full.unmount()
+    print(f"\nfree on the small disk before: {room_free} bytes; " + "; ".join(f"{k}: {v}" for k, v in figures.items()))
+
+
+async def viewer(server, identity):
+    """A subscriber counting decoded frames; its handler is in place before it joins."""
+    v = Viewer(rtc.Room())
+    await asyncio.wait_for(v.room.connect(server.ws_url, token(identity, "studio", can_publish=False)), 20)
+    return v
+
+
+async def _disk_full(server, full):
+    lk = lkapi(server)
+    alice = await connect(server, "alice", "studio")
+    bob = await viewer(server, "bob")
+    pattern, tone = NoisePattern(320, 240), Tone()
+    video = await publish_camera(alice, pattern, rtc.VideoCodec.VP8)
+    await publish_audio(alice, tone)
+    sending = asyncio.gather(pattern.run(40), tone.run(40))
+    carol = None
+    try:
+        await asyncio.sleep(1.5)
+        # The viewer's frame rate before any recording: noise at the encoder's bitrate makes
+        # libwebrtc drop frames, so the rate after the failure is judged against this one.
+        before_start = bob.frames["camera"]
+        await asyncio.sleep(3)
+        rate_before = (bob.frames["camera"] - before_start) / 3
+        doomed = await lk.egress.start_track_egress(api.TrackEgressRequest(
+            room_name="studio", track_id=video.sid, file=api.DirectFileOutput(filepath="full/camera.webm")))
+        healthy = await lk.egress.start_participant_egress(api.ParticipantEgressRequest(
+            room_name="studio", identity="alice", file_outputs=[api.EncodedFileOutput(filepath="ok/alice.webm")]))
+        started = time.monotonic()
+        failed = await wait_for_async(lambda: egress_status(lk, doomed.egress_id),
+                                      lambda e: e.status == EGRESS_FAILED, 30)
+        failed_after = time.monotonic() - started
+        info = await egress_status(lk, doomed.egress_id)
+        assert failed, info
+        assert "no space left" in info.error.lower(), info.error
+        assert info.ended_at > 0, info
+
+        # The other recording, the viewer and the room carry on.
+        other = await egress_status(lk, healthy.egress_id)
+        assert other.status == EGRESS_ACTIVE, other
+        before = bob.frames["camera"]
+        await asyncio.sleep(3)
+        rate_after = (bob.frames["camera"] - before) / 3
+        assert rate_after > 0 and rate_after >= 0.5 * rate_before, (rate_before, rate_after)
+
+        # A new participant joins and receives media.
+        carol = await viewer(server, "carol")
+        assert await wait_for(lambda: carol.frames["camera"] >= 10, 15), carol.frames
+        rooms = (await lk.room.list_rooms(api.ListRoomsRequest(names=["studio"]))).rooms
+        assert rooms and rooms[0].num_participants == 3, rooms
+
+        done = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=healthy.egress_id))
+        assert done.status == EGRESS_COMPLETE, done
+        path = done.file_results[0].filename
+        codecs, probed = probe(path)
+        assert codecs == ["opus", "vp8"], codecs
+        duration = float(probed["format"].get("duration", "nan"))
+        assert duration > failed_after + 3, (duration, failed_after)
+        return {
+            "doomed egress FAILED after": f"{failed_after:.1f} s",
+            "error": info.error,
+            "bytes it wrote": os.path.getsize(os.path.join(full.path, "camera.webm")),
+            "viewer fps before recording / after the failure": f"{rate_before:.1f} / {rate_after:.1f}",
+            "new joiner frames": carol.frames["camera"],
+            "other recording": f"{os.path.basename(path)} {codecs} {duration:.1f} s {done.file_results[0].size} bytes COMPLETE",
+        }
+    finally:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+        await bob.close()
+        if carol:
+            await carol.close()
+        await alice.disconnect()
+        await lk.aclose()
