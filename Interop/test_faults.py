@@ -159,3 +159,73 @@ async def _disk_full(server, full):
             await carol.close()
         await alice.disconnect()
         await lk.aclose()
+
+
+# MARK: 2. The database cannot be opened at start
+
+def _serve_expecting_failure(workdir, storage_path, timeout=30):
+    """Starts `sluice serve` with `storage_path`; returns (exit code, stderr, seconds taken)."""
+    config = os.path.join(workdir, "bad-storage.yaml")
+    with open(config, "w") as f:
+        f.write(f"port: {free_port()}\nbind_addresses: [127.0.0.1]\nkeys:\n  {API_KEY}: {API_SECRET}\n"
+                f"storage:\n  path: {storage_path}\nrecordings:\n  path: {workdir}/recordings\n")
+    started = time.monotonic()
+    out = subprocess.run([sluice_binary(), "serve", "--config", config], capture_output=True, text=True,
+                         timeout=timeout, cwd=workdir)
+    return out.returncode, out.stderr, time.monotonic() - started
+
+
+def _assert_clear_failure(code, stderr, *words):
+    last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+    assert code > 0, (code, stderr)  # an exit, not a signal (a crash is negative here)
+    assert "Fatal error" not in stderr and "Backtrace" not in stderr and "Crash" not in stderr, stderr
+    assert re.match(r"^sluice: cannot open the database ", last), stderr
+    for word in words:
+        assert word in last.lower(), (word, last)
+    return last
+
+
+@needs_root
+def test_database_on_a_read_only_disk_exits_1_with_one_line_naming_the_path(workdir):
+    ro = Tmpfs(os.path.join(workdir, "ro"), "1m", ",ro")
+    try:
+        code, stderr, took = _serve_expecting_failure(workdir, f"{ro.path}/sluice.sqlite")
+    finally:
+        ro.unmount()
+    last = _assert_clear_failure(code, stderr, "read-only")
+    assert f"{ro.path}/sluice.sqlite" in last and code == 1, (code, last)
+    print(f"\nexit {code} after {took:.1f} s: {last}")
+
+
+def test_database_under_a_path_that_cannot_be_a_directory_exits_1_with_one_line(workdir):
+    blocker = os.path.join(workdir, "not-a-dir")
+    open(blocker, "w").close()
+    code, stderr, took = _serve_expecting_failure(workdir, f"{blocker}/state/sluice.sqlite")
+    last = _assert_clear_failure(code, stderr, "not a directory")
+    assert code == 1, code
+    print(f"\nexit {code} after {took:.1f} s: {last}")
+
+
+def test_database_locked_by_another_process_exits_1_with_database_is_locked(workdir):
+    path = os.path.join(workdir, "locked.sqlite")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE squatter (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # held until the test ends: nobody else may read or write
+    try:
+        code, stderr, took = _serve_expecting_failure(workdir, path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    last = _assert_clear_failure(code, stderr, "locked")
+    assert code == 1 and took < 20, (code, took)
+    print(f"\nexit {code} after {took:.1f} s: {last}")
+
+
+def test_database_that_is_not_sqlite_exits_1_with_one_line(workdir):
+    path = os.path.join(workdir, "garbage.sqlite")
+    with open(path, "wb") as f:
+        f.write(b"this is not a database, it is a shopping list\n" * 100)
+    code, stderr, took = _serve_expecting_failure(workdir, path)
+    last = _assert_clear_failure(code, stderr, "not a database")
+    assert code == 1, code
+    print(f"\nexit {code} after {took:.1f} s: {last}")
