@@ -229,3 +229,118 @@ def test_database_that_is_not_sqlite_exits_1_with_one_line(workdir):
     last = _assert_clear_failure(code, stderr, "not a database")
     assert code == 1, code
     print(f"\nexit {code} after {took:.1f} s: {last}")
+
+
+# MARK: 3. The webhook receiver goes away for a while
+
+class FlakyReceiver:
+    """A webhook endpoint on a fixed port that can be closed (connections refused) and reopened."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.got = queue.Queue()
+        self.httpd = None
+
+    def open(self):
+        got = self.got
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                got.put((time.monotonic(), body, self.headers.get("Authorization")))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+
+def _metric(server, name):
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_webhook_receiver_down_for_25_s_gets_every_event_after_it_returns_and_a_full_queue_drops_the_oldest_counted_and_logged(workdir):
+    receiver = FlakyReceiver()  # closed: connections refused
+    metrics_port = free_port()
+    server = SluiceServer(workdir, extra_config=(
+        f"prometheus_port: {metrics_port}\n"
+        "webhook:\n  api_key: devkey\n  queue_size: 8\n  urls:\n"
+        f"    - http://127.0.0.1:{receiver.port}/hook\n"))
+    server.metrics_port = metrics_port
+    server.start()
+    verifier = api.WebhookReceiver(api.TokenVerifier(API_KEY, API_SECRET))
+    try:
+        async def make_rooms(names):
+            lk = lkapi(server)
+            try:
+                for name in names:
+                    await lk.room.create_room(api.CreateRoomRequest(name=name))
+            finally:
+                await lk.aclose()
+
+        # Phase 1: 3 events while the receiver is down; they must wait, not be lost.
+        down_at = time.monotonic()
+        asyncio.run(make_rooms(["down-1", "down-2", "down-3"]))
+        time.sleep(25)
+        failed_while_down = _metric(server, "sluice_webhook_failed_attempts_total")
+        assert receiver.got.empty()
+        receiver.open()
+        up_at = time.monotonic()
+        got = [receiver.got.get(timeout=20) for _ in range(3)]
+        events = [verifier.receive(body, auth) for _, body, auth in got]
+        assert [(e.event, e.room.name) for e in events] == [("room_started", f"down-{i}") for i in (1, 2, 3)], events
+        first_after = got[0][0] - up_at
+        assert first_after < 12, first_after  # backoff capped well under the outage
+
+        # Phase 2: down again, 20 events into a queue of 8: the oldest are dropped, counted and logged
+        # (11 or 12: the first may already have left the queue for its first attempt).
+        receiver.close()
+        asyncio.run(make_rooms([f"burst-{i:02}" for i in range(20)]))
+        assert wait_for_sync(lambda: _metric(server, "sluice_webhook_dropped_total") >= 11, 10)
+        dropped = _metric(server, "sluice_webhook_dropped_total")
+        time.sleep(3)
+        receiver.open()
+        got = []
+        while True:
+            try:
+                got.append(receiver.got.get(timeout=15 if not got else 4))
+            except queue.Empty:
+                break
+        names = [verifier.receive(body, auth).room.name for _, body, auth in got]
+        # The one being retried when the burst came is delivered too (it had left the queue).
+        assert names[-8:] == [f"burst-{i:02}" for i in range(12, 20)], names
+        assert len(names) in (8, 9) and len(names) + dropped == 20, (names, dropped)
+        log = server.read_log()
+        assert "webhook queue full" in log, log[-2000:]
+        assert server.alive()
+    finally:
+        receiver.close()
+        server.stop()
+    print(f"\nreceiver down {up_at - down_at:.1f} s: {int(failed_while_down)} failed attempts, "
+          f"then all 3 events delivered, the first {first_after:.1f} s after it came back; "
+          f"burst of 20 into a queue of 8: {int(dropped)} dropped (metric), {len(names)} delivered: {names[0]}..{names[-1]}")
+
+
+def wait_for_sync(predicate, timeout, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
