@@ -17,6 +17,8 @@ let package = Package(
         // For bench/'s load tool, a LiveKit client: the signalling schema and token minting.
         .library(name: "SluiceLiveKitProto", targets: ["LiveKitProto"]),
         .library(name: "SluiceAuth", targets: ["Auth"]),
+        // For fuzz/'s depacketizer targets (the recording path's RTP -> frame code).
+        .library(name: "SluiceEgress", targets: ["Egress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

@@ -10,6 +10,11 @@ swift build --build-tests
 echo "== swift test"
 swift test --skip-build --parallel --num-workers 2
 
+echo "== fuzz"
+# Every libFuzzer target for a bounded time from its committed seeds (build ~3.5 min from scratch
+# plus 8 targets x FUZZ_SECONDS); fails on a crash. fuzz/run.sh with more seconds runs longer.
+fuzz/run.sh "${FUZZ_SECONDS:-15}"
+
 echo "== interop"
 export SLUICE_BIN="$PWD/.build/debug/sluice"
 # -rP prints what passing tests measured (frame counts, timings) into the log.

@@ -10,16 +10,27 @@ public final class SluiceStore: Sendable {
     public let path: String
 
     /// Opens (creating if needed) the database at `path` and migrates it.
-    public init(path: String) throws {
+    ///
+    /// Throws `StoreOpenError`: one line naming the path and what is wrong with it (locked by
+    /// another process, read-only, not a database...), for the server to print before it exits.
+    public init(path: String) throws(StoreOpenError) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw StoreOpenError(path: path, reason: StoreOpenError.directoryReason(directory, error))
+            }
         }
         var config = Configuration()
         config.busyMode = .timeout(5)
-        pool = try DatabasePool(path: path, configuration: config)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Migrations.migrator.migrate(pool)
+        } catch {
+            throw StoreOpenError(path: path, reason: StoreOpenError.reason(of: error, path: path))
+        }
         self.path = path
-        try Migrations.migrator.migrate(pool)
     }
 
     /// SQLite's journal mode ("wal" once opened by this store); for diagnostics and tests.

@@ -44,6 +44,13 @@ struct Serve: AsyncParsableCommand {
         } catch let error as ConfigError {
             FileHandle.standardError.write(Data("sluice: \(error)\n".utf8))
             throw ExitCode(2)
+        } catch {
+            // The database or a listener's resources could not be had: one line (the log has
+            // said what was tried) and exit 1, not ArgumentParser's "Error: " with a Swift dump.
+            let line = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+            logger.critical("cannot start", metadata: ["error": "\(line)"])
+            FileHandle.standardError.write(Data("sluice: \(line)\n".utf8))
+            throw ExitCode(1)
         }
         try await app.run()
     }

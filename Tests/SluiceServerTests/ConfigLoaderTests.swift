@@ -46,6 +46,8 @@ import Testing
               api_key: APIabc
               urls:
                 - http://127.0.0.1:9999/hook
+              queue_size: 50
+              retry_seconds: 60
             logging:
               level: debug
               json: true
@@ -61,6 +63,7 @@ import Testing
         #expect(c.room.emptyTimeout == 60 && c.room.departureTimeout == 5 && c.room.maxParticipants == 100)
         #expect(!c.room.autoCreate)
         #expect(c.webhook.urls == ["http://127.0.0.1:9999/hook"])
+        #expect(c.webhook.queueSize == 50 && c.webhook.retrySeconds == 60)
         #expect(c.logging.level == "debug" && c.logging.json)
         #expect(c.storagePath == "/tmp/x.sqlite" && c.recordingsPath == "/tmp/rec")
     }

@@ -198,7 +198,7 @@ final class FakeEgressMedia: EgressMediaPlane, @unchecked Sendable {
         let running = try await f.manager.start(f.plan([Self.video]))
         f.media.started.last?.onFailure(.diskFull(path: "/x.mp4"))
         try await waitUntil { try await f.stored(running.egressID)?.status == .egressFailed }
-        #expect(try await f.stored(running.egressID)?.error == "disk full while writing /x.mp4")
+        #expect(try await f.stored(running.egressID)?.error == "no space left on device while writing /x.mp4")
 
         let transcoding = try await f.manager.start(f.plan([Self.video]))
         f.media.started.last?.onFailure(.codecFailed("cannot open the H.264 encoder"))

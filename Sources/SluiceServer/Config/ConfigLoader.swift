@@ -64,6 +64,8 @@ public enum ConfigLoader {
                     switch k {
                     case "api_key": config.webhook.apiKey = try v.string(path)
                     case "urls": config.webhook.urls = try v.strings(path)
+                    case "queue_size": config.webhook.queueSize = try v.uint32(path)
+                    case "retry_seconds": config.webhook.retrySeconds = try v.uint32(path)
                     default: throw v.unknown(path)
                     }
                 }
@@ -232,6 +234,10 @@ public enum ConfigLoader {
         // Two listeners on one address would make the second fail to bind at start.
         if c.prometheusPort != 0, c.prometheusPort == c.port {
             throw ConfigError(key: "prometheus_port", line: nil, "must differ from port (\(c.port)): metrics have their own listener")
+        }
+        // A queue of none would drop every event before its first attempt.
+        if c.webhook.queueSize == 0 {
+            throw ConfigError(key: "webhook.queue_size", line: nil, "must be at least 1")
         }
         if !c.webhook.apiKey.isEmpty, !c.keys.isEmpty, c.keys[c.webhook.apiKey] == nil {
             throw ConfigError(key: "webhook.api_key", line: nil, "'\(c.webhook.apiKey)' is not one of the configured keys")

@@ -26,6 +26,10 @@ public struct ServerConfig: Sendable, Equatable {
         /// The API key whose secret signs webhook requests; defaults to the only key, if one.
         public var apiKey: String = ""
         public var urls: [String] = []
+        /// Events waiting per URL while it is slow or down; beyond this the oldest is dropped.
+        public var queueSize: UInt32 = 1000
+        /// Seconds a failed event keeps being retried (with backoff) before it is dropped.
+        public var retrySeconds: UInt32 = 300
         public init() {}
     }
 

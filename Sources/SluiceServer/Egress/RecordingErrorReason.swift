@@ -13,7 +13,8 @@ extension RecordingError {
         case .noTracks: "no track to record"
         case .codecFailed(let why): "transcoding failed: \(why)"
         case .muxerSetupFailed(let why): "could not open the output: \(why)"  // a file or a stream
-        case .diskFull(let path): "disk full while writing \(path)"
+        // The system's own words for ENOSPC, which operators grep for and `df` explains.
+        case .diskFull(let path): "no space left on device while writing \(path)"
         case .writeFailed(let path, let why): "write failed for \(path): \(why)"
         case .alreadyFinished: "recording already finished"
         }

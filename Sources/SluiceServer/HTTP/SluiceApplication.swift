@@ -58,7 +58,9 @@ public final class SluiceApplication: Sendable {
             })
         let webhookKey = config.webhook.apiKey.isEmpty ? (config.keys.keys.sorted().first ?? "") : config.webhook.apiKey
         self.webhooks = WebhookNotifier(urls: config.webhook.urls, apiKey: webhookKey,
-                                        apiSecret: config.keys[webhookKey] ?? "", logger: logger)
+                                        apiSecret: config.keys[webhookKey] ?? "", logger: logger,
+                                        capacity: Int(config.webhook.queueSize),
+                                        retryFor: .seconds(Int64(config.webhook.retrySeconds)))
         self.egress = EgressManager(store: store, rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions),
                                     webhooks: webhooks, recordingsPath: config.recordingsPath,
                                     uploads: EgressManager.Uploads(config.recordingsS3), logger: logger)

@@ -41,6 +41,7 @@ final class SluiceMetrics: Sendable {
     private let signalResumes: [String: Counter]
     private let webhookDelivered: Counter
     private let webhookFailed: Counter
+    private let webhookDropped: Counter
     private let cpuSeconds: Counter
     private let residentBytes: Gauge
     private let virtualBytes: Gauge
@@ -109,6 +110,7 @@ final class SluiceMetrics: Sendable {
         draining = gauge("sluice_draining", "1 while the server drains after SIGTERM (new rooms and joins refused), else 0.")
         webhookDelivered = counter("sluice_webhook_delivered_total", "Webhook events delivered (2xx).")
         webhookFailed = counter("sluice_webhook_failed_attempts_total", "Webhook delivery attempts refused or unreachable.")
+        webhookDropped = counter("sluice_webhook_dropped_total", "Webhook events given up: pushed out of a full queue, or undelivered after retrying.")
         cpuSeconds = counter("process_cpu_seconds_total", "User and system CPU time spent, in seconds.")
         residentBytes = gauge("process_resident_memory_bytes", "Resident memory size in bytes.")
         virtualBytes = gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.")
@@ -125,6 +127,7 @@ final class SluiceMetrics: Sendable {
         let egressCounts = await egress.liveStatusCounts
         let delivered = await webhooks.delivered
         let failed = await webhooks.failedAttempts
+        let dropped = await webhooks.dropped
         let egressEndedCounts = await egress.endedByStatus
         let parked = await resumable.parkedCount
         let resumed = await resumable.resumed
@@ -178,6 +181,7 @@ final class SluiceMetrics: Sendable {
             }
             grow("webhook.delivered", Double(delivered), webhookDelivered)
             grow("webhook.failed", Double(failed), webhookFailed)
+            grow("webhook.dropped", Double(dropped), webhookDropped)
             for (status, counter) in egressEnded { grow("egress.\(status)", Double(egressEndedCounts[status] ?? 0), counter) }
             grow("resume.resumed", Double(resumed), signalResumes["resumed"]!)
             grow("resume.expired", Double(expired), signalResumes["expired"]!)

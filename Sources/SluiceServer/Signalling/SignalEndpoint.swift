@@ -193,12 +193,10 @@ struct SignalEndpoint: Sendable {
                 do {
                     switch message {
                     case .binary(let buffer):
-                        request = try Livekit_SignalRequest(serializedBytes: Array(buffer: buffer))
+                        request = try Livekit_SignalRequest(serializedBytes: Array(buffer: buffer), options: WireDecoding.binary)
                     case .text(let text):
                         json.enabled = true
-                        var options = JSONDecodingOptions()
-                        options.ignoreUnknownFields = true
-                        request = try Livekit_SignalRequest(jsonString: text, options: options)
+                        request = try Livekit_SignalRequest(jsonString: text, options: WireDecoding.json)
                     }
                 } catch {
                     // A frame that is not a SignalRequest ends this session only.

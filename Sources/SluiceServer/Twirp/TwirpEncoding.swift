@@ -1,4 +1,5 @@
 import Foundation
+import LiveKitProto
 import SwiftProtobuf
 
 /// The two bodies Twirp carries: binary protobuf (LiveKit's server SDKs) and protojson.
@@ -29,14 +30,11 @@ enum TwirpEncoding: Sendable {
         do {
             switch self {
             case .protobuf:
-                return try M(serializedBytes: bytes)
+                return try M(serializedBytes: bytes, options: WireDecoding.binary)
             case .json:
-                // Twirp servers discard unknown JSON fields so newer clients keep working.
-                var options = JSONDecodingOptions()
-                options.ignoreUnknownFields = true
                 // An empty JSON body means an empty request, as in twirp-go.
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return M() }
-                return try M(jsonUTF8Bytes: bytes, options: options)
+                return try M(jsonUTF8Bytes: bytes, options: WireDecoding.json)
             }
         } catch {
             throw TwirpError(.malformed, "the request body could not be decoded as \(M.protoMessageName): \(error)")
