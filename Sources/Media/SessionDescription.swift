@@ -71,6 +71,10 @@ public struct SessionDescription: Sendable, Equatable, CustomStringConvertible {
                         s.otherLines = pendingLines
                         session = s
                     case "s": pendingName = String(value)
+                    case "m", "a", "c", "b", "t":
+                        // Structure before the origin: kept verbatim it would be written back in the
+                        // wrong place, where it no longer parses (found by fuzz/FuzzSDP).
+                        throw SDPScan.fail(line, "\(type)= before the o= line")
                     default: pendingLines.append(SDPLine(type: type, value: String(value)))
                     }
                     continue
