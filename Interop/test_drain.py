@@ -1,5 +1,5 @@
 """Graceful drain (#19): with `shutdown.drain_timeout` set, SIGTERM stops admissions (new `/rtc`
-joins and CreateRoom get a 503 with the reason), lets the live room and its recording finish, and
+joins, WHIP/WHEP sessions and CreateRoom get a 503 with the reason), lets the live room and its recording finish, and
 exits 0 when the room is empty, or when the drain timeout passes (remaining clients told
 SERVER_SHUTDOWN). A second SIGTERM ends the drain at once."""
 import asyncio
@@ -21,6 +21,17 @@ def validate(server, identity, room):
     url = f"{server.http_url}/rtc/validate?access_token={token(identity, room)}"
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def whip_post(server, path, bearer):
+    """A WHIP/WHEP POST (the body is never read by a draining server): (status, body)."""
+    request = urllib.request.Request(f"{server.http_url}{path}", data=b"v=0\r\n", method="POST",
+                                     headers={"Authorization": "Bearer " + bearer, "Content-Type": "application/sdp"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -66,6 +77,9 @@ def test_sigterm_refuses_new_joins_lets_the_recording_finish_and_exits_when_the_
         refused_join = validate(server, "latecomer", "live")
         gauge_during = draining_gauge()
         refused_room = validate(server, "elsewhere", "another-room")
+        # The other doors refuse too: an encoder going live (WHIP) and a player of the live host (WHEP).
+        refused_whip = whip_post(server, "/whip/live", token("encoder", "live", can_publish=True))
+        refused_whep = whip_post(server, "/whep/live/host", token("player", "live", can_subscribe=True))
         try:
             await lk.room.create_room(api.CreateRoomRequest(name="new-room"))
             refused_create = None
@@ -81,18 +95,21 @@ def test_sigterm_refuses_new_joins_lets_the_recording_finish_and_exits_when_the_
         code, waited = await exit_within(server, 15)
         await lk.aclose()
         return (egress.egress_id, refused_join, refused_room, refused_create, frames_during, still_running, code, waited,
-                (gauge_before, gauge_during))
+                (gauge_before, gauge_during), (refused_whip, refused_whep))
 
     try:
         (egress_id, refused_join, refused_room, refused_create, frames_during, still_running, code, waited,
-         gauges) = asyncio.run(go())
+         gauges, (refused_whip, refused_whep)) = asyncio.run(go())
     finally:
         alive = server.alive()
         server.stop()
     log = open(server.log_path, errors="replace").read()
     print(f"\nduring the drain: /rtc/validate {refused_join}, new room {refused_room}, CreateRoom {refused_create}; "
           f"viewer decoded {frames_during} camera frames; exit code {code} {waited:.2f} s after the room emptied")
+    print(f"WHIP {refused_whip}, WHEP {refused_whep}")
     assert gauges == (0, 1), gauges  # sluice_draining before and during the drain
+    assert refused_whip[0] == 503 and "server is draining" in refused_whip[1], refused_whip
+    assert refused_whep[0] == 503 and "server is draining" in refused_whep[1], refused_whep
     assert refused_join[0] == 503 and "server is draining" in refused_join[1], refused_join
     assert refused_room[0] == 503 and "server is draining" in refused_room[1], refused_room
     assert refused_create is not None and refused_create[0] == 503 and "draining" in refused_create[2], refused_create

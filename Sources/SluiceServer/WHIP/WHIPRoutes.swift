@@ -219,8 +219,10 @@ struct WHIPRoutes: Sendable {
     private func failure(_ error: any Error) -> Response {
         let whip = error as? WHIPError ?? WHIPError(.internalServerError, "\(error)")
         var reason = whip.reason
-        if whip.status.code >= 500 {
-            // The detail is for the log; the client learns only that the server failed.
+        if whip.status == .internalServerError {
+            // The detail is for the log; the client learns only that the server failed. A 503
+            // (draining, no ports or gathering in time) carries its reason: it is meant for the
+            // client, which may retry elsewhere or later.
             logger.error("WHIP/WHEP request failed", metadata: ["error": "\(whip.reason)"])
             reason = "internal error"
         }
