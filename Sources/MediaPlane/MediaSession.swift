@@ -208,8 +208,7 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
         if isEnrolled {
             isEnrolled = false
             hub.remove(self)
-        } else if let found = sfuParticipant {
-            let participant = found
+        } else if let participant = sfuParticipant {
             room.leave(participant)
         }
         sfuParticipant = nil
@@ -226,10 +225,7 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
     public func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         switch state {
         case .connected:
-            if let found = sfuParticipant {
-                let participant = found
-                room.activate(participant)
-            }
+            if let participant = sfuParticipant { room.activate(participant) }
             logger.info("media session connected", metadata: [
                 "session": "\(id)", "room": "\(roomName)", "identity": "\(identity)",
                 "srtp": "\(connection.transport.srtpProfile.map { "\($0)" } ?? "-")"])

@@ -254,11 +254,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     /// Ends the subscription to `trackSid` (its m-line goes inactive with the next offer).
     public func unsubscribe(trackSid: String, track: PublishedTrack?) {
         guard let index = lines.firstIndex(where: { $0.trackSid == trackSid }) else { return }
-        if let track {
-            let participant = self.participant
-            let found = track
-            room.unsubscribe(participant, from: found)
-        }
+        if let track { room.unsubscribe(participant, from: track) }
         lines[index].trackSid = nil
         lines[index].downTrack = nil
     }
@@ -271,10 +267,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                                               width: Int(update.width), height: Int(update.height))
         var changed: [PublishedTrack] = []
         for sid in update.trackSids {
-            guard let line = lines.first(where: { $0.trackSid == sid }), let found = line.downTrack else { continue }
-            let downTrack = found
+            guard let line = lines.first(where: { $0.trackSid == sid }), let downTrack = line.downTrack else { continue }
             room.setSettings(settings, for: downTrack)
-            changed.append(found.track)
+            changed.append(downTrack.track)
         }
         return changed
     }
@@ -351,8 +346,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     private func activateAnsweredDownTracks() {
         guard subscriber.state == .connected else { return }
         for line in lines where line.answered {
-            guard let found = line.downTrack, !found.isActive else { continue }
-            let downTrack = found
+            guard let downTrack = line.downTrack, !downTrack.isActive else { continue }
             room.activate(downTrack)
         }
     }

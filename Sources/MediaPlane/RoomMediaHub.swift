@@ -105,8 +105,7 @@ public final class RoomMediaHub: @unchecked Sendable {
     public func add(_ participant: any RoomMember) {
         members[participant.sid] = participant
         startTimerIfNeeded()
-        let member = participant.participant
-        room.join(member)
+        room.join(participant.participant)
         if participant.autoSubscribe && participant.canSubscribe {
             for other in members.values where other !== participant {
                 for track in other.publishedTracks {
@@ -124,8 +123,7 @@ public final class RoomMediaHub: @unchecked Sendable {
         guard members.removeValue(forKey: participant.sid) != nil else { return }
         let gone = Set(participant.publishedTracks.map(\.id))
         participant.logSubscriptionStats()
-        let member = participant.participant
-        room.leave(member)
+        room.leave(participant.participant)
         participant.close()
         for other in members.values {
             let dropped = other.subscribedTrackSids.filter { gone.contains($0) }
@@ -155,9 +153,7 @@ public final class RoomMediaHub: @unchecked Sendable {
             other.unsubscribe(trackSid: track.id, track: track)
             other.negotiateSubscriber()
         }
-        let member = publisher.participant
-        let found = track
-        room.unpublish(member, track: found)
+        room.unpublish(publisher.participant, track: track)
     }
 
     /// Subscribes `participant` to, or unsubscribes it from, the named tracks (UpdateSubscription,
