@@ -39,7 +39,8 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         throw .noTracks
     }
 
-    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], segments: HLSSettings?,
+                            onlyTracks: Set<String>?, options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void,
                             onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
