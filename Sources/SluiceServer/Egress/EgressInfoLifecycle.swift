@@ -136,9 +136,10 @@ extension Livekit_EgressInfo {
         endedAt = now
         updatedAt = now
         endStreams(result.streams, at: now)
-        // Streams the recorder did not report (none written, or a test's media plane) end with it.
+        // Streams the recorder did not report (none written, or a test's media plane) end with it:
+        // FINISHED, or FAILED when it was still being retried after a failure (its error says which).
         for index in streamResults.indices where streamResults[index].status == .active {
-            streamResults[index].status = .finished
+            streamResults[index].status = streamResults[index].error.isEmpty ? .finished : .failed
             streamResults[index].endedAt = now
             if streamResults[index].startedAt > 0 { streamResults[index].duration = now - streamResults[index].startedAt }
         }

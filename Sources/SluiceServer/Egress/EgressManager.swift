@@ -398,6 +398,11 @@ actor EgressManager {
         entry.info.streamResults[index].status = .failed
         entry.info.streamResults[index].error = error.streamReason
         entry.info.streamResults[index].endedAt = now
+        // Streams given at the start began with the egress.
+        if entry.info.streamResults[index].startedAt == 0 { entry.info.streamResults[index].startedAt = entry.info.startedAt }
+        if entry.info.streamResults[index].startedAt > 0 {
+            entry.info.streamResults[index].duration = now - entry.info.streamResults[index].startedAt
+        }
         entry.info.updatedAt = now
         live[id] = entry
         persist(entry.info)
