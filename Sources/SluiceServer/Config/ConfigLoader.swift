@@ -194,6 +194,8 @@ public enum ConfigLoader {
             case "file_output_max_duration": limits.fileOutputMaxSeconds = try v.duration(path)
             case "stream_output_max_duration": limits.streamOutputMaxSeconds = try v.duration(path)
             case "segment_output_max_duration": limits.segmentOutputMaxSeconds = try v.duration(path)
+            // Taken so LiveKit's block can be copied as it is; Sluice writes no image outputs.
+            case "image_output_max_duration": _ = try v.duration(path)
             case "file_output_max_size":
                 let bytes = try v.int(path)
                 guard bytes >= 0 else { throw ConfigError(key: path, line: v.line, "must not be negative") }
