@@ -317,8 +317,16 @@ def test_app_routes_every_egress_method_and_verified_webhooks(workdir):
         assert steps[name]["roomName"] == room
 
     # What Sluice does not do answers `unimplemented`; bad input is a 400 naming both outputs.
-    for name in ("startTrackEgressWebsocket", "startWebEgress", "updateStream"):
+    for name in ("startTrackEgressWebsocket", "startWebEgress"):
         assert refused(steps[name], 501, "unimplemented"), (name, steps[name])
+    # UpdateStream through the SDK: the composite now lists the added URL (key redacted), ACTIVE
+    # until its connection attempts fail.
+    updated = steps["updateStream"]
+    print(f"updateStream -> {updated.get('status')} {updated.get('info', {}).get('streamResults')}")
+    assert not updated.get("error") and updated["egressId"] == composite["egressId"], updated
+    [added] = updated["info"]["streamResults"]
+    # (protobuf JSON leaves out the default enum value: no "status" is ACTIVE)
+    assert added["url"] == "rtmp://127.0.0.1:1/live/{...}" and added.get("status", "ACTIVE") in ("ACTIVE", "FAILED"), added
     # The SDK's StreamOutput is read: a room composite streaming only to a port nobody listens on
     # starts and fails at once, its one stream FAILED with the reason and its key redacted.
     stream = steps["startRoomCompositeEgressStream"]
@@ -367,6 +375,11 @@ def test_app_routes_every_egress_method_and_verified_webhooks(workdir):
         if egress_id == ids[0]:
             errors = decode_errors(path)
             assert errors == "", errors
+            # The URL UpdateStream added was retried (until its retries ran out or the egress
+            # stopped), then FAILED; the file was not disturbed.
+            [dead] = info["streamResults"]
+            print(f"added stream at the end: {dead}")
+            assert dead["status"] == "FAILED" and dead.get("retries", 0) >= 1 and "cannot connect" in dead["error"], dead
 
     # Webhooks: every kind Sluice sends, each verified by the SDK's WebhookReceiver; a body changed
     # in transit, or a receiver with another secret, refuses it.

@@ -76,7 +76,9 @@ main(async () => {
   // A layout name the app chose itself is taken (drawn as a grid, as LiveKit's template does).
   await step('updateLayoutUnknown', () => egress.updateLayout(composite.egressId, 'mosaic'), summary);
   await step('updateLayout', () => egress.updateLayout(composite.egressId, 'speaker'), summary);
-  await step('updateStream', () => egress.updateStream(composite.egressId, ['rtmp://127.0.0.1:1/live/b']));
+  // UpdateStream adds an RTMP URL to the running composite; nobody listens there, so it is
+  // retried and then reported FAILED while the file goes on.
+  await step('updateStream', () => egress.updateStream(composite.egressId, ['rtmp://127.0.0.1:1/live/b']), summary);
   await step('updateStreamUnknownEgress', () => egress.updateStream('EG_nope', ['rtmp://127.0.0.1:1/live/b']));
 
   await sleep(Math.max(0, Number(seconds) * 1000 - (Date.now() - waitStart)));

@@ -26,6 +26,28 @@ import Testing
         #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: "shutdown:\n  drain: 5") }
     }
 
+    @Test func sessionLimitsTakeLiveKitEgressKeysAndGoDurations() throws {
+        #expect(try ConfigLoader.parse(yaml: "").recordingLimits == ServerConfig.RecordingLimits())
+        let c = try ConfigLoader.parse(yaml: """
+            recordings:
+              session_limits:
+                file_output_max_duration: 1h30m
+                file_output_max_size: 1048576
+                stream_output_max_duration: 90m
+                segment_output_max_duration: 45
+            """)
+        #expect(c.recordingLimits.fileOutputMaxSeconds == 5400 && c.recordingLimits.fileOutputMaxSize == 1_048_576)
+        #expect(c.recordingLimits.streamOutputMaxSeconds == 5400 && c.recordingLimits.segmentOutputMaxSeconds == 45)
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(yaml: "recordings:\n  session_limits:\n    file_output_max_duration: soon")
+        }
+        // LiveKit's image limit is taken (there are no image outputs to limit); a misspelt key is not.
+        _ = try ConfigLoader.parse(yaml: "recordings:\n  session_limits:\n    image_output_max_duration: 1h")
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(yaml: "recordings:\n  session_limits:\n    file_max_duration: 1h")
+        }
+    }
+
     @Test func fullConfigParses() throws {
         let c = try ConfigLoader.parse(yaml: """
             port: 7990

@@ -39,7 +39,8 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         throw .noTracks
     }
 
-    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], segments: HLSSettings?,
+                            onlyTracks: Set<String>?, options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void,
                             onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
@@ -61,6 +62,10 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         }
         func setLayout(_ layout: CompositeLayout) async { media.lock.withLock { media._layouts.append(layout) } }
         func noteScreenShare(trackSid: String) async {}
+        /// Every reconnection is refused, as by a receiver that is gone.
+        func addStream(_ url: String) async throws(RecordingError) {
+            throw .muxerSetupFailed("cannot connect to \(StreamURL.redacted(url)): refused")
+        }
     }
 }
 
@@ -229,7 +234,8 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
     }
 
     /// A stream-only composite: no file result, each URL a StreamInfo with its key redacted; a
-    /// stream that fails while the others go on turns FAILED in the stored info at once.
+    /// stream that fails while the others go on is retried 3 times, then turns FAILED in the
+    /// stored info.
     @Test func streamOnlyCompositeReportsEachStreamAndAFailedOneAtOnce() async throws {
         let f = try await Fixture()
         var plan = f.plan(Self.request { $0.layout = "grid" })
@@ -244,12 +250,13 @@ final class FakeCompositeMedia: EgressMediaPlane, @unchecked Sendable {
         started.onActive()
         started.onStreamFailed(plan.streamURLs[1], .muxerSetupFailed("cannot connect to rtmp://backup.example/app/{klm...rst}: refused"))
         var stored = try await f.stored(info.egressID)
-        for _ in 0..<200 where stored?.streamResults.last?.status != .failed {
+        for _ in 0..<500 where stored?.streamResults.last?.status != .failed {
             try await Task.sleep(for: .milliseconds(10))
             stored = try await f.stored(info.egressID)
         }
         #expect(stored?.streamResults.map(\.status) == [.active, .failed])
         #expect(stored?.streamResults.last?.error == "cannot connect to rtmp://backup.example/app/{klm...rst}: refused")
+        #expect(stored?.streamResults.last?.retries == 3)
         #expect(stored?.isLive == true, "the egress goes on with the other stream")
     }
 

@@ -7,8 +7,9 @@ import Media
 /// audio track decoded and mixed, the result encoded (H.264 + AAC in fragmented MP4, or Opus in
 /// Ogg for audio only) and muxed by `MediaMuxer`, crash-safe as the other recordings are.
 ///
-/// Outputs: the file (optional) and any number of RTMP streams, all muxing the same encoded
-/// packets — one encode, several muxers. A stream that cannot connect or whose connection drops
+/// Outputs: the file (optional), HLS segments (optional) and any number of RTMP streams, all
+/// muxing the same encoded packets — one encode, several muxers. Streams can be added and removed
+/// while recording (`addStream`, `removeStream`). A stream that cannot connect or whose connection drops
 /// is dropped (its `StreamResult` says why, `onStreamFailed` tells at once) and the others go
 /// on; the recording fails only when the file fails or no output is left.
 ///
@@ -31,7 +32,10 @@ import Media
 public final class CompositeRecorder: RTPRecorder {
     /// The file, if one is written.
     public let path: String?
-    public let streamURLs: [String]
+    /// Every stream URL ever given, in order (added ones last).
+    public private(set) var streamURLs: [String]
+    /// The segmented output, if one is written.
+    public let segments: HLSSettings?
     /// A stream output failed while the recording goes on (called on the recorder's thread).
     public var onStreamFailed: ((_ url: String, _ error: RecordingError) -> Void)?
     public let options: CompositeOptions
@@ -55,6 +59,8 @@ public final class CompositeRecorder: RTPRecorder {
         var audioStream = 0
         var startedAt: Int64
         var failure: RecordingError?
+        /// A stream removed on request: finished, written no more.
+        var closed = false
         init(muxer: MediaMuxer, url: String?, startedAt: Int64) {
             self.muxer = muxer
             self.url = url
@@ -85,16 +91,24 @@ public final class CompositeRecorder: RTPRecorder {
     private var lastArrival: Int64 = 0
     private var startedAt: Int64?
     private var finished = false
+    /// The next video frame is encoded as a keyframe (a stream joined and needs one to start).
+    private var keyframeWanted = false
+    /// Segments the live playlist was last written with.
+    private var liveSegmentsWritten = -1
+    private var nextLivePlaylistCheck: UInt64 = 0
 
     /// Opens `path` (directories are created), if given, and connects to each of `streamURLs`,
     /// then opens the encoders and writes the headers. A stream that cannot connect is recorded
     /// as failed and left out; with no file and no stream connected, this throws.
-    public init(path: String?, streamURLs: [String] = [], options: CompositeOptions,
+    public init(path: String?, streamURLs: [String] = [], segments: HLSSettings? = nil, options: CompositeOptions,
                 wallClock: @escaping @Sendable () -> Int64 = { FileRecorder.unixNanoseconds() }) throws(RecordingError) {
         guard options.includesVideo || options.includesAudio else { throw .noTracks }
-        guard path != nil || !streamURLs.isEmpty else { throw .muxerSetupFailed("no file and no stream to write") }
+        guard path != nil || segments != nil || !streamURLs.isEmpty else {
+            throw .muxerSetupFailed("no file, no segments and no stream to write")
+        }
         self.path = path
         self.streamURLs = streamURLs
+        self.segments = segments
         self.options = options
         self.wallClock = wallClock
         layout = options.layout
@@ -105,7 +119,10 @@ public final class CompositeRecorder: RTPRecorder {
         }
         // FLV carries H.264 and AAC configuration in its sequence headers, so streams need the
         // encoders' global headers (extradata) as MP4 does.
-        let globalHeader = (path != nil && options.container.needsGlobalHeader) || !streamURLs.isEmpty
+        // Streams may also be added later (UpdateStream), and any H.264 + AAC composite may take
+        // one, so those always have them.
+        let globalHeader = path == nil || options.container.needsGlobalHeader || options.container == .mp4
+            || !streamURLs.isEmpty || segments != nil
         if options.includesVideo {
             let width = options.width & ~1, height = options.height & ~1
             canvas = try CompositeCanvas(width: width, height: height)
@@ -138,6 +155,10 @@ public final class CompositeRecorder: RTPRecorder {
             mixPlanes[channel] = UnsafeMutableRawPointer(mixBuffers + channel * Self.mixChunk).assumingMemoryBound(to: UInt8.self)
         }
         if let fileMuxer { outputs.append(try open(fileMuxer, url: nil)) }
+        if let segments {
+            try Self.prepareDirectory(of: segments.playlistPath)
+            outputs.append(try open(MediaMuxer(hls: segments), url: nil))
+        }
         var lastError: RecordingError?
         for url in streamURLs {
             do throws(RecordingError) {
@@ -162,7 +183,7 @@ public final class CompositeRecorder: RTPRecorder {
     /// Every live output gets the packet. A stream that fails is dropped; the file failing, or
     /// the last output failing, fails the recording.
     private func write(_ packet: EncodedPacket, video: Bool) throws(RecordingError) {
-        for output in outputs where output.failure == nil {
+        for output in outputs where output.failure == nil && !output.closed {
             do throws(RecordingError) {
                 try output.muxer.write(stream: video ? output.videoStream : output.audioStream, packet: packet)
             } catch {
@@ -170,7 +191,40 @@ public final class CompositeRecorder: RTPRecorder {
                 dropStream(output, url: url, error)
             }
         }
-        if let last = outputs.last, outputs.allSatisfy({ $0.failure != nil }) { throw last.failure ?? .noTracks }
+        // The last output failing fails the recording; streams removed on request do not count.
+        if let last = outputs.last(where: { $0.failure != nil }), outputs.allSatisfy({ $0.failure != nil || $0.closed }),
+           !outputs.allSatisfy(\.closed) {
+            throw last.failure ?? .noTracks
+        }
+    }
+
+    /// A stream added while recording: `muxer` is connected (the slow part, done by the caller off
+    /// this thread); it gets the encoders' streams, its header, and every packet from now on,
+    /// starting at a keyframe asked for at once. A URL given before (failed or removed) is replaced.
+    public func addStream(_ muxer: MediaMuxer, url: String) throws(RecordingError) {
+        guard !finished, failure == nil else { throw .alreadyFinished }
+        let output = try open(muxer, url: url)
+        outputs.removeAll { $0.url == url }
+        unopenedStreams.removeAll { $0.url == url }
+        streamEnds[url] = nil
+        if !streamURLs.contains(url) { streamURLs.append(url) }
+        outputs.append(output)
+        keyframeWanted = true
+    }
+
+    /// Stops writing to a stream and closes it (its result: finished). False if it is not live.
+    @discardableResult
+    public func removeStream(url: String) -> Bool {
+        guard let output = outputs.first(where: { $0.url == url && $0.failure == nil && !$0.closed }) else { return false }
+        output.closed = true
+        streamEnds[url] = wallClock()
+        try? output.muxer.finish()
+        return true
+    }
+
+    /// The streams being written now.
+    public var liveStreamURLs: [String] {
+        outputs.compactMap { $0.failure == nil && !$0.closed ? $0.url : nil }
     }
 
     private func dropStream(_ output: Output, url: String, _ error: RecordingError) {
@@ -186,7 +240,7 @@ public final class CompositeRecorder: RTPRecorder {
     /// The streams' results, in the order asked.
     private var streamResults: [StreamResult] {
         streamURLs.compactMap { url in
-            if let output = outputs.first(where: { $0.url == url }) {
+            if let output = outputs.last(where: { $0.url == url }) {
                 return StreamResult(url: url, startedAtNanoseconds: output.startedAt, endedAtNanoseconds: streamEnds[url],
                                     failure: output.failure)
             }
@@ -285,6 +339,22 @@ public final class CompositeRecorder: RTPRecorder {
         // Packets lead; with none for a second the wall clock takes over (everyone muted).
         let present = max(lastArrival, Int64(clamping: now) - 1_000_000_000)
         produce(until: present - delayNanoseconds)
+        if segments?.livePlaylistPath != nil, now >= nextLivePlaylistCheck {
+            nextLivePlaylistCheck = now + 500_000_000
+            updateLivePlaylist(final: false)
+        }
+    }
+
+    /// Rewrites the live playlist (the newest segments of the main one) when a segment was added;
+    /// at the end, closed with ENDLIST as the main one is.
+    private func updateLivePlaylist(final: Bool) {
+        guard let segments, let livePath = segments.livePlaylistPath,
+              let main = HLSPlaylist(contentsOf: segments.playlistPath) else { return }
+        guard final || main.segments.count != liveSegmentsWritten else { return }
+        liveSegmentsWritten = main.segments.count
+        var live = main.window(segments.liveWindow)
+        live.ended = final
+        try? live.write(to: livePath)
     }
 
     // MARK: Finish
@@ -304,7 +374,7 @@ public final class CompositeRecorder: RTPRecorder {
             for output in outputs where output.failure == nil { try? output.muxer.finish() }
             throw failure
         }
-        for output in outputs where output.failure == nil {
+        for output in outputs where output.failure == nil && !output.closed {
             do throws(RecordingError) {
                 try output.muxer.finish()
                 if let url = output.url { streamEnds[url] = wallClock() }
@@ -325,6 +395,10 @@ public final class CompositeRecorder: RTPRecorder {
                                      startedAtNanoseconds: startedAt ?? ended, endedAtNanoseconds: ended,
                                      framesWritten: [videoFramesWritten, audioPacketsWritten])
         result.streams = streamResults
+        if let segments {
+            updateLivePlaylist(final: true)
+            result.segments = Self.segmentsResult(segments)
+        }
         return result
     }
 
@@ -388,7 +462,10 @@ public final class CompositeRecorder: RTPRecorder {
                     applyChanges(upTo: frameTime)
                     for input in inputs.values where input.isVideo { try input.decode(upTo: frameTime) }
                     try canvas.draw(placements(canvas), inputs: inputs, background: layout.background)
-                    try videoEncoder.encode(canvas.buffer.frame, pts: nextVideoFrame, duration: 1) { packet throws(RecordingError) in
+                    let forceKeyframe = keyframeWanted
+                    keyframeWanted = false
+                    try videoEncoder.encode(canvas.buffer.frame, pts: nextVideoFrame, duration: 1,
+                                            forceKeyframe: forceKeyframe) { packet throws(RecordingError) in
                         try write(packet, video: true)
                         videoFramesWritten += 1
                     }
@@ -457,6 +534,19 @@ public final class CompositeRecorder: RTPRecorder {
         guard failure == nil else { return }
         failure = error
         onFailure?(error)
+    }
+
+    /// The closed playlist read back: its segments, their total duration and size.
+    private static func segmentsResult(_ settings: HLSSettings) -> SegmentsResult {
+        let playlist = HLSPlaylist(contentsOf: settings.playlistPath) ?? HLSPlaylist()
+        let directory = (settings.playlistPath as NSString).deletingLastPathComponent
+        let paths = (playlist.initSegment.map { [$0] } ?? []).map { (directory as NSString).appendingPathComponent($0) }
+            + playlist.segments.map { (directory as NSString).appendingPathComponent($0.uri) }
+        let size = paths.reduce(Int64(0)) { sum, path in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
+        }
+        return SegmentsResult(playlistPath: settings.playlistPath, livePlaylistPath: settings.livePlaylistPath,
+                              segmentPaths: paths, segmentCount: playlist.segments.count, durationNanoseconds: Int64(playlist.totalSeconds * 1e9), sizeBytes: size)
     }
 
     private static func prepareDirectory(of path: String) throws(RecordingError) {

@@ -19,6 +19,8 @@ public final class MediaMuxer {
     public let path: String
     /// The file's container; nil for a stream (FLV).
     public let container: RecordingContainer?
+    /// Set for a segmented (HLS) output: `path` is then its playlist.
+    public let hls: HLSSettings?
     public private(set) var headerWritten = false
     public private(set) var streamCount = 0
 
@@ -32,6 +34,7 @@ public final class MediaMuxer {
     public init(path: String, container: RecordingContainer) throws(RecordingError) {
         self.path = path
         self.container = container
+        hls = nil
         var allocated: UnsafeMutablePointer<AVFormatContext>?
         let rc = avformat_alloc_output_context2(&allocated, nil, container.formatName, path)
         guard rc >= 0, let allocated else { throw .muxerSetupFailed(LibAVError.message(rc)) }
@@ -61,6 +64,7 @@ public final class MediaMuxer {
         // `path` names the output in errors, which reach EgressInfo and logs: never the key.
         path = StreamURL.redacted(url)
         container = nil
+        hls = nil
         var allocated: UnsafeMutablePointer<AVFormatContext>?
         let rc = avformat_alloc_output_context2(&allocated, nil, "flv", url)
         guard rc >= 0, let allocated else { throw .muxerSetupFailed(LibAVError.message(rc)) }
@@ -78,6 +82,23 @@ public final class MediaMuxer {
         }
         fileOpen = true
         allocated.pointee.flush_packets = 1
+        allocated.pointee.max_interleave_delta = 1_000_000
+    }
+
+    /// A segmented output: libavformat's `hls` muxer writes MPEG-TS segments and the playlist
+    /// itself (it opens each file as it goes, so there is no single file to open here). The
+    /// directory must exist; an unwritable one fails at `writeHeader`.
+    public init(hls settings: HLSSettings) throws(RecordingError) {
+        path = settings.playlistPath
+        container = nil
+        hls = settings
+        var allocated: UnsafeMutablePointer<AVFormatContext>?
+        let rc = avformat_alloc_output_context2(&allocated, nil, "hls", settings.playlistPath)
+        guard rc >= 0, let allocated else { throw .muxerSetupFailed(LibAVError.message(rc)) }
+        context = allocated
+        packet = av_packet_alloc()
+        guard packet != nil else { throw .muxerSetupFailed("cannot allocate a packet") }
+        fileOpen = true
         allocated.pointee.max_interleave_delta = 1_000_000
     }
 
@@ -157,9 +178,22 @@ public final class MediaMuxer {
     public func writeHeader() throws(RecordingError) {
         guard fileOpen, !headerWritten else { throw .muxerSetupFailed("header already written") }
         var options: OpaquePointer?
+        if let hls {
+            av_dict_set(&options, "hls_time", "\(hls.segmentSeconds)", 0)
+            // Every segment stays listed: the playlist is the whole recording, EVENT while it
+            // grows, then closed with ENDLIST by the trailer.
+            av_dict_set(&options, "hls_list_size", "0", 0)
+            av_dict_set(&options, "hls_playlist_type", "event", 0)
+            av_dict_set(&options, "hls_segment_type", hls.fragmentedMP4 ? "fmp4" : "mpegts", 0)
+            if hls.fragmentedMP4 { av_dict_set(&options, "hls_fmp4_init_filename", hls.initSegmentName, 0) }
+            av_dict_set(&options, "hls_segment_filename", hls.segmentPattern, 0)
+            // Segments are written under a temporary name and renamed when whole, so whatever
+            // the playlist lists is complete.
+            av_dict_set(&options, "hls_flags", "independent_segments+temp_file", 0)
+        }
         switch container {
         case nil:
-            break  // FLV: each tag stands alone.
+            break  // FLV: each tag stands alone; HLS: set above.
         case .mp4?:
             av_dict_set(&options, "movflags", "frag_keyframe+empty_moov+default_base_moof", 0)
             av_dict_set(&options, "frag_duration", "1000000", 0)  // microseconds
@@ -173,8 +207,13 @@ public final class MediaMuxer {
         let rc = avformat_write_header(context, &options)
         av_dict_free(&options)
         guard rc >= 0 else {
-            if LibAVError.isDiskFull(rc) || context.pointee.pb.pointee.error < 0 {
-                throw LibAVError.writeError(context.pointee.pb.pointee.error < 0 ? context.pointee.pb.pointee.error : rc, path: path)
+            // An HLS muxer has no pb of its own (it opens each segment itself).
+            let ioError = context.pointee.pb?.pointee.error ?? 0
+            if LibAVError.isDiskFull(rc) || ioError < 0 {
+                throw LibAVError.writeError(ioError < 0 ? ioError : rc, path: path)
+            }
+            if hls != nil, LibAVError.isUnwritableLocation(rc) {
+                throw .unwritableDirectory(path: path, reason: LibAVError.message(rc))
             }
             throw .muxerSetupFailed(LibAVError.message(rc))
         }

@@ -13,6 +13,8 @@ public struct RecordingResult: Sendable, Equatable {
     public var framesWritten: [Int]
     /// The stream outputs (RTMP) written beside or instead of the file, in the order asked.
     public var streams: [StreamResult] = []
+    /// The segmented (HLS) output, if one was written.
+    public var segments: SegmentsResult?
 
     public init(filename: String, sizeBytes: Int64, durationNanoseconds: Int64, startedAtNanoseconds: Int64,
                 endedAtNanoseconds: Int64, framesWritten: [Int]) {
@@ -43,5 +45,28 @@ public struct StreamResult: Sendable, Equatable {
         self.startedAtNanoseconds = startedAtNanoseconds
         self.endedAtNanoseconds = endedAtNanoseconds
         self.failure = failure
+    }
+}
+
+/// What a segmented (HLS) output holds once closed, as LiveKit's `SegmentsInfo` reports it.
+public struct SegmentsResult: Sendable, Equatable {
+    public var playlistPath: String
+    public var livePlaylistPath: String?
+    /// The segment files, in playlist order (fMP4's init segment first).
+    public var segmentPaths: [String]
+    /// Media segments (without the init segment).
+    public var segmentCount: Int
+    public var durationNanoseconds: Int64
+    /// Bytes of all segments.
+    public var sizeBytes: Int64
+
+    public init(playlistPath: String, livePlaylistPath: String?, segmentPaths: [String], segmentCount: Int,
+                durationNanoseconds: Int64, sizeBytes: Int64) {
+        self.segmentCount = segmentCount
+        self.playlistPath = playlistPath
+        self.livePlaylistPath = livePlaylistPath
+        self.segmentPaths = segmentPaths
+        self.durationNanoseconds = durationNanoseconds
+        self.sizeBytes = sizeBytes
     }
 }

@@ -15,10 +15,14 @@ import SwiftProtobuf
 /// and the rest are accepted and ignored. StartRoomCompositeEgress runs Sluice's own compositor
 /// (LiveKit's grid, speaker and single-speaker layouts, H.264 + AAC at the preset's or advanced
 /// size and rate, changed live by UpdateLayout; see `RoomCompositeRequest`), to a file, to RTMP
-/// stream URLs (FLV over libavformat's rtmp://, from the same encode), or both. Web egress needs a
-/// browser and answers 501, as do streams of the other egress kinds, segments and images. A file output's `s3` upload (or,
-/// without one, the server's `recordings.s3`) sends the closed file to S3-compatible storage; GCP,
-/// Azure and Alibaba OSS uploads answer 501.
+/// stream URLs (FLV over libavformat's rtmp://, from the same encode), to HLS segments, or any of
+/// these together. Participant and track composite egress with a stream or segment output go
+/// through the same compositor, drawing and mixing only their tracks (H.264 + AAC, as LiveKit
+/// encodes them); with only a file output they copy or transcode as above. UpdateStream adds and
+/// removes RTMP URLs of a running composite. Web egress needs a browser and answers 501, as do
+/// image outputs. A file or segment output's `s3` upload (or, without one, the server's
+/// `recordings.s3`) sends the closed file, or the segments and playlists, to S3-compatible
+/// storage; GCP, Azure and Alibaba OSS uploads answer 501.
 struct EgressService: Sendable {
     let rooms: RoomManager
     let media: any EgressMediaPlane
@@ -62,7 +66,9 @@ struct EgressService: Sendable {
         r.register("StartParticipantEgress", Livekit_ParticipantEgressRequest.self) { req, claims in
             try requireRecord(claims)
             try await requireRoom(req.roomName)
-            let output = try Self.fileOutput(EgressOutputs(req))
+            let outputs = try EgressOutputs(req)
+            let encoded = !outputs.streams.isEmpty || !outputs.segments.isEmpty
+            let output: Livekit_EncodedFileOutput? = encoded ? nil : try Self.fileOutput(outputs)
             let participant: Livekit_ParticipantInfo
             do {
                 participant = try await rooms.participant(roomName: req.roomName, identity: req.identity)
@@ -83,6 +89,13 @@ struct EgressService: Sendable {
             }
             var template = FilenameTemplate()
             template.publisherIdentity = req.identity
+            guard let output else {
+                var plan = try Self.compositePlan(outputs, room: req.roomName, tracks: tracks, options: req.options,
+                                                  defaultName: Self.defaultParticipantName, request: .participant(req))
+                plan.identity = req.identity
+                plan.template = template
+                return try await manager.startRoomComposite(plan)
+            }
             let plan = EgressManager.Plan(roomName: req.roomName, tracks: tracks, fileType: output.fileType,
                                           filepath: output.filepath, defaultName: Self.defaultParticipantName,
                                           template: template, identity: req.identity, request: .participant(req),
@@ -92,7 +105,9 @@ struct EgressService: Sendable {
         r.register("StartTrackCompositeEgress", Livekit_TrackCompositeEgressRequest.self) { req, claims in
             try requireRecord(claims)
             try await requireRoom(req.roomName)
-            let output = try Self.fileOutput(EgressOutputs(req))
+            let outputs = try EgressOutputs(req)
+            let encoded = !outputs.streams.isEmpty || !outputs.segments.isEmpty
+            let output: Livekit_EncodedFileOutput? = encoded ? nil : try Self.fileOutput(outputs)
             let published = await media.publishedTracks(room: req.roomName)
             var tracks: [EgressTrackSource] = []
             for (sid, kind) in [(req.videoTrackID, TrackKind.video), (req.audioTrackID, TrackKind.audio)] where !sid.isEmpty {
@@ -107,6 +122,17 @@ struct EgressService: Sendable {
             guard !tracks.isEmpty else {
                 throw TwirpError(.invalidArgument, "StartTrackCompositeEgress needs audio_track_id or video_track_id")
             }
+            guard let output else {
+                let options: Livekit_ParticipantEgressRequest.OneOf_Options? = switch req.options {
+                case .preset(let preset)?: .preset(preset)
+                case .advanced(let advanced)?: .advanced(advanced)
+                case nil: nil
+                }
+                var plan = try Self.compositePlan(outputs, room: req.roomName, tracks: tracks, options: options,
+                                                  defaultName: Self.defaultCompositeName, request: .trackComposite(req))
+                plan.template.publisherIdentity = tracks[0].identity
+                return try await manager.startRoomComposite(plan)
+            }
             var plan = EgressManager.Plan(roomName: req.roomName, tracks: tracks, fileType: output.fileType,
                                           filepath: output.filepath, defaultName: Self.defaultCompositeName,
                                           template: FilenameTemplate(), identity: nil, request: .trackComposite(req))
@@ -118,20 +144,19 @@ struct EgressService: Sendable {
         r.register("StartRoomCompositeEgress", Livekit_RoomCompositeEgressRequest.self) { req, claims in
             try requireRecord(claims)
             try await requireRoom(req.roomName)
-            // A file, RTMP streams, or both (one encode feeds every output).
+            // A file, RTMP streams, HLS segments, or several (one encode feeds every output).
             let outputs = try EgressOutputs(req)
-            let streamURLs = try Self.streamURLs(outputs)
-            let output: Livekit_EncodedFileOutput? = streamURLs.isEmpty || !outputs.files.isEmpty
-                ? try Self.fileOutput(EgressOutputs(legacy: nil, files: outputs.files, streams: [], segments: outputs.segments,
-                                                    images: outputs.images))
-                : nil
+            let checked = try Self.compositeOutputs(outputs)
             var plan = EgressManager.CompositePlan(roomName: req.roomName, request: req,
-                                                   fileType: output?.fileType ?? .mp4, filepath: output?.filepath ?? "",
+                                                   fileType: checked.file?.fileType ?? .mp4,
+                                                   filepath: checked.file?.filepath ?? "",
                                                    defaultName: Self.defaultCompositeName,
                                                    upload: nil)
-            if let output { plan.upload = try Self.upload(output) }
-            plan.writesFile = output != nil
-            plan.streamURLs = streamURLs
+            if let file = checked.file { plan.upload = try Self.upload(file) }
+            plan.writesFile = checked.file != nil
+            plan.streamURLs = checked.streamURLs
+            plan.segments = checked.segments
+            plan.segmentsUpload = checked.segmentsUpload
             return try await manager.startRoomComposite(plan)
         }
         r.register("StartWebEgress", Livekit_WebEgressRequest.self) { req, claims -> Livekit_EgressInfo in
@@ -151,13 +176,15 @@ struct EgressService: Sendable {
         }
         r.register("UpdateStream", Livekit_UpdateStreamRequest.self) { req, claims -> Livekit_EgressInfo in
             try requireRecord(claims)
-            // An unknown egress is not_found, as in LiveKit. A room composite's RTMP URLs are fixed
-            // when it starts: adding or removing them while it runs is not implemented.
-            guard try await !manager.list(roomName: nil, egressID: req.egressID, activeOnly: false).isEmpty else {
-                throw TwirpError(.notFound, "egress \(req.egressID) not found")
+            // An unknown egress is not_found, as in LiveKit.
+            guard req.addDestinations.isEmpty else {
+                throw TwirpError(.unimplemented, "stream destinations are not implemented; give add_output_urls")
             }
-            throw TwirpError(.unimplemented, "UpdateStream is not implemented: egress \(req.egressID) keeps the "
-                             + "stream URLs it started with (none can be added or removed while it runs)")
+            guard !req.addOutputUrls.isEmpty || !req.removeOutputUrls.isEmpty else {
+                throw TwirpError(.invalidArgument, "UpdateStream needs add_output_urls or remove_output_urls")
+            }
+            try Self.checkRTMP(req.addOutputUrls)
+            return try await manager.updateStream(req.egressID, add: req.addOutputUrls, remove: req.removeOutputUrls)
         }
         r.register("ListEgress", Livekit_ListEgressRequest.self) { req, claims in
             try requireRecord(claims)
@@ -211,10 +238,78 @@ struct EgressService: Sendable {
             throw TwirpError(.unimplemented, "stream destinations are not implemented; give urls")
         }
         guard !stream.urls.isEmpty else { throw TwirpError(.invalidArgument, "a stream output needs at least one url") }
-        for url in stream.urls where !(url.lowercased().hasPrefix("rtmp://") || url.lowercased().hasPrefix("rtmps://")) {
+        try checkRTMP(stream.urls)
+        return stream.urls
+    }
+
+    static func checkRTMP(_ urls: [String]) throws(TwirpError) {
+        for url in urls where !(url.lowercased().hasPrefix("rtmp://") || url.lowercased().hasPrefix("rtmps://")) {
             throw TwirpError(.invalidArgument, "stream url \(StreamURL.redacted(url)) is not rtmp:// or rtmps://")
         }
-        return stream.urls
+    }
+
+    /// The outputs the compositor writes, checked: at most one file, one stream output (RTMP) and
+    /// one segmented output (HLS, uploaded to S3 or kept); image outputs answer 501.
+    struct CompositeOutputs {
+        var file: Livekit_EncodedFileOutput?
+        var streamURLs: [String]
+        var segments: Livekit_SegmentedFileOutput?
+        var segmentsUpload: S3Destination?
+    }
+
+    static func compositeOutputs(_ outputs: EgressOutputs) throws(TwirpError) -> CompositeOutputs {
+        guard outputs.images.isEmpty else { throw TwirpError(.unimplemented, "image outputs are not implemented") }
+        let streamURLs = try streamURLs(outputs)
+        let file = outputs.files.first
+        if let file { _ = try upload(file) }
+        var checked = CompositeOutputs(file: file, streamURLs: streamURLs, segments: outputs.segments.first)
+        if let segments = checked.segments {
+            switch segments.protocol {
+            case .defaultSegmentedFileProtocol, .hlsProtocol, .hlsFmp4Protocol: break
+            case .UNRECOGNIZED(let value): throw TwirpError(.invalidArgument, "segmented file protocol \(value) is not known")
+            }
+            switch segments.output {
+            case nil: break
+            case .s3(let s3)?:
+                let destination = S3Destination(s3)
+                if let problem = destination.problem { throw TwirpError(.invalidArgument, problem) }
+                checked.segmentsUpload = destination
+            default: throw noUploads
+            }
+        }
+        guard file != nil || !streamURLs.isEmpty || checked.segments != nil else {
+            throw TwirpError(.invalidArgument, "a file, stream or segments output is required")
+        }
+        return checked
+    }
+
+    /// A participant or track composite egress that streams or segments: the compositor with
+    /// only `tracks`, one tile filling the canvas, at the request's preset or advanced options.
+    static func compositePlan(_ outputs: EgressOutputs, room: String, tracks: [EgressTrackSource],
+                              options: Livekit_ParticipantEgressRequest.OneOf_Options?, defaultName: String,
+                              request: Livekit_EgressInfo.OneOf_Request) throws(TwirpError) -> EgressManager.CompositePlan {
+        let checked = try compositeOutputs(outputs)
+        var composite = Livekit_RoomCompositeEgressRequest()
+        composite.roomName = room
+        composite.layout = "grid"
+        switch options {
+        case .preset(let preset)?: composite.preset = preset
+        case .advanced(let advanced)?: composite.advanced = advanced
+        case nil: break
+        }
+        composite.audioOnly = !tracks.contains { $0.kind == .video }
+        composite.videoOnly = !tracks.contains { $0.kind == .audio }
+        var plan = EgressManager.CompositePlan(roomName: room, request: composite, fileType: checked.file?.fileType ?? .mp4,
+                                               filepath: checked.file?.filepath ?? "", defaultName: defaultName,
+                                               upload: nil)
+        if let file = checked.file { plan.upload = try upload(file) }
+        plan.writesFile = checked.file != nil
+        plan.streamURLs = checked.streamURLs
+        plan.segments = checked.segments
+        plan.segmentsUpload = checked.segmentsUpload
+        plan.onlyTracks = tracks
+        plan.infoRequest = request
+        return plan
     }
 
     /// A file output's upload: S3 (checked for what it needs), none, or 501 for the other stores.

@@ -131,6 +131,7 @@ public enum ConfigLoader {
                     switch k {
                     case "path": config.recordingsPath = try v.nonEmptyString("recordings.path")
                     case "s3": config.recordingsS3 = try s3(v, key: "recordings.s3")
+                    case "session_limits": config.recordingLimits = try limits(v, key: "recordings.session_limits")
                     default: throw v.unknown("recordings.\(k)")
                     }
                 }
@@ -181,6 +182,28 @@ public enum ConfigLoader {
             keys[key] = secret
         }
         return keys
+    }
+
+    /// `recordings.session_limits`: LiveKit egress's `session_limits` block. Durations as Go
+    /// writes them (`90m`, `1h30m`, `45s`) or plain seconds.
+    private static func limits(_ value: Value, key: String) throws -> ServerConfig.RecordingLimits {
+        var limits = ServerConfig.RecordingLimits()
+        for (k, v) in try Mapping(value.node, key: key).entries {
+            let path = "\(key).\(k)"
+            switch k {
+            case "file_output_max_duration": limits.fileOutputMaxSeconds = try v.duration(path)
+            case "stream_output_max_duration": limits.streamOutputMaxSeconds = try v.duration(path)
+            case "segment_output_max_duration": limits.segmentOutputMaxSeconds = try v.duration(path)
+            // Taken so LiveKit's block can be copied as it is; Sluice writes no image outputs.
+            case "image_output_max_duration": _ = try v.duration(path)
+            case "file_output_max_size":
+                let bytes = try v.int(path)
+                guard bytes >= 0 else { throw ConfigError(key: path, line: v.line, "must not be negative") }
+                limits.fileOutputMaxSize = Int64(bytes)
+            default: throw v.unknown(path)
+            }
+        }
+        return limits
     }
 
     /// `recordings.s3`: the key names of LiveKit egress's `s3:` block, plus how uploads are split
@@ -295,6 +318,24 @@ private struct Value {
         let s = try scalar(key, "a whole number")
         guard let v = Int(s) else { throw ConfigError(key: key, line: line, "expected a whole number, got '\(s)'") }
         return v
+    }
+
+    /// A Go-style duration (`1h`, `90m`, `1h30m`, `45s`, `500ms`) or a number of seconds.
+    func duration(_ key: String) throws -> Double {
+        let s = try scalar(key, "a duration")
+        if let seconds = Double(s), seconds >= 0 { return seconds }
+        var total = 0.0, number = "", rest = Substring(s)
+        let units: [(String, Double)] = [("ms", 0.001), ("h", 3600), ("m", 60), ("s", 1)]
+        while !rest.isEmpty {
+            number = String(rest.prefix { $0.isNumber || $0 == "." })
+            rest = rest.dropFirst(number.count)
+            guard let value = Double(number), let unit = units.first(where: { rest.hasPrefix($0.0) }) else {
+                throw ConfigError(key: key, line: line, "expected a duration such as 90m, 1h30m or 45s, got '\(s)'")
+            }
+            total += value * unit.1
+            rest = rest.dropFirst(unit.0.count)
+        }
+        return total
     }
 
     func port(_ key: String) throws -> Int {

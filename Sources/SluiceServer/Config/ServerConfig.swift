@@ -103,6 +103,19 @@ public struct ServerConfig: Sendable, Equatable {
     public var recordingsPath: String = "data/recordings"
     /// `recordings.s3`: where recordings go when a request names no upload (nil: they stay local).
     public var recordingsS3: S3?
+    /// `recordings.session_limits`: LiveKit egress's limits; an egress that reaches one ends
+    /// EGRESS_LIMIT_REACHED with what it recorded so far.
+    public var recordingLimits = RecordingLimits()
+
+    /// Seconds (0: no limit) and bytes, with LiveKit egress's `session_limits` key names.
+    public struct RecordingLimits: Sendable, Equatable {
+        public var fileOutputMaxSeconds: Double = 0
+        /// Bytes of a file output (0: no limit).
+        public var fileOutputMaxSize: Int64 = 0
+        public var streamOutputMaxSeconds: Double = 0
+        public var segmentOutputMaxSeconds: Double = 0
+        public init() {}
+    }
 
     /// An S3-compatible bucket, with LiveKit egress's `s3:` key names. `secret` is never logged.
     public struct S3: Sendable, Equatable {

@@ -46,27 +46,64 @@ extension Livekit_EgressInfo {
             $0.url = StreamURL.redacted(url)
             $0.status = .active
         } }
-        if case .roomComposite(var req)? = request {
-            req.streamOutputs = req.streamOutputs.map { stream in
+        func redacted(_ streams: [Livekit_StreamOutput]) -> [Livekit_StreamOutput] {
+            streams.map { stream in
                 var copy = stream
                 copy.urls = stream.urls.map(StreamURL.redacted)
                 return copy
             }
+        }
+        switch request {
+        case .roomComposite(var req)?:
+            req.streamOutputs = redacted(req.streamOutputs)
             if case .stream(var stream)? = req.output {
                 stream.urls = stream.urls.map(StreamURL.redacted)
                 req.output = .stream(stream)
             }
             request = .roomComposite(req)
+        case .participant(var req)?:
+            req.streamOutputs = redacted(req.streamOutputs)
+            request = .participant(req)
+        case .trackComposite(var req)?:
+            req.streamOutputs = redacted(req.streamOutputs)
+            if case .stream(var stream)? = req.output {
+                stream.urls = stream.urls.map(StreamURL.redacted)
+                req.output = .stream(stream)
+            }
+            request = .trackComposite(req)
+        default:
+            break
         }
     }
 
-    /// Each stream as it ended: FINISHED, or FAILED with why (it could not connect, or dropped).
+    /// The segmented output: its playlists' names (paths under the recordings directory, as the
+    /// object keys will be), filled in as the recording ends.
+    mutating func startSegments(playlist: String, livePlaylist: String?) {
+        segmentResults = [Livekit_SegmentsInfo.with {
+            $0.playlistName = playlist
+            $0.livePlaylistName = livePlaylist ?? ""
+        }]
+    }
+
+    /// The playlists are in object storage: their URLs, as LiveKit reports uploads.
+    mutating func markSegmentsUploaded(playlist: String, livePlaylist: String?) {
+        guard var segments = segmentResults.first else { return }
+        segments.playlistLocation = playlist
+        if let livePlaylist { segments.livePlaylistLocation = livePlaylist }
+        segmentResults = [segments]
+    }
+
+    /// Each stream still ACTIVE as it ended: FINISHED, or FAILED with why (it could not connect,
+    /// or dropped). Streams are matched by URL (shown redacted), the newest entry of a URL first:
+    /// UpdateStream may have added some, and one removed and added again has two entries.
     mutating func endStreams(_ results: [StreamResult], at now: Int64) {
-        for (index, result) in results.enumerated() where index < streamResults.count {
+        for result in results {
+            let shown = StreamURL.redacted(result.url)
+            guard let index = streamResults.lastIndex(where: { $0.url == shown && $0.status == .active }) else { continue }
             var stream = streamResults[index]
-            stream.startedAt = result.startedAtNanoseconds ?? 0
+            if stream.startedAt == 0 { stream.startedAt = result.startedAtNanoseconds ?? 0 }
             stream.endedAt = result.endedAtNanoseconds ?? now
-            if let started = result.startedAtNanoseconds { stream.duration = stream.endedAt - started }
+            if stream.startedAt > 0 { stream.duration = stream.endedAt - stream.startedAt }
             if let failure = result.failure {
                 stream.status = .failed
                 stream.error = failure.streamReason
@@ -99,6 +136,23 @@ extension Livekit_EgressInfo {
         endedAt = now
         updatedAt = now
         endStreams(result.streams, at: now)
+        // Streams the recorder did not report (none written, or a test's media plane) end with it:
+        // FINISHED, or FAILED when it was still being retried after a failure (its error says which).
+        for index in streamResults.indices where streamResults[index].status == .active {
+            streamResults[index].status = streamResults[index].error.isEmpty ? .finished : .failed
+            streamResults[index].endedAt = now
+            if streamResults[index].startedAt > 0 { streamResults[index].duration = now - streamResults[index].startedAt }
+        }
+        if let segments = result.segments, var info = segmentResults.first {
+            info.duration = segments.durationNanoseconds
+            info.size = segments.sizeBytes
+            info.segmentCount = Int64(segments.segmentCount)
+            info.playlistLocation = segments.playlistPath
+            info.livePlaylistLocation = segments.livePlaylistPath ?? ""
+            info.startedAt = result.startedAtNanoseconds
+            info.endedAt = result.endedAtNanoseconds
+            segmentResults = [info]
+        }
         // A stream-only composite has no file to report.
         guard !result.filename.isEmpty else { return }
         setFile(Livekit_FileInfo.with {
@@ -159,14 +213,19 @@ extension Livekit_EgressInfo.OneOf_Request {
             return .track(req)
         case .participant(var req):
             req.fileOutputs = req.fileOutputs.map { $0.redacted() }
+            req.segmentOutputs = req.segmentOutputs.map { $0.redacted() }
             return .participant(req)
         case .trackComposite(var req):
             req.fileOutputs = req.fileOutputs.map { $0.redacted() }
+            req.segmentOutputs = req.segmentOutputs.map { $0.redacted() }
             if case .file(let file)? = req.output { req.output = .file(file.redacted()) }
+            if case .segments(let segments)? = req.output { req.output = .segments(segments.redacted()) }
             return .trackComposite(req)
         case .roomComposite(var req):
             req.fileOutputs = req.fileOutputs.map { $0.redacted() }
+            req.segmentOutputs = req.segmentOutputs.map { $0.redacted() }
             if case .file(let file)? = req.output { req.output = .file(file.redacted()) }
+            if case .segments(let segments)? = req.output { req.output = .segments(segments.redacted()) }
             return .roomComposite(req)
         default:
             return self
@@ -175,6 +234,15 @@ extension Livekit_EgressInfo.OneOf_Request {
 }
 
 extension Livekit_EncodedFileOutput {
+    func redacted() -> Self {
+        guard case .s3(let s3)? = output else { return self }
+        var copy = self
+        copy.output = .s3(s3.redacted())
+        return copy
+    }
+}
+
+extension Livekit_SegmentedFileOutput {
     func redacted() -> Self {
         guard case .s3(let s3)? = output else { return self }
         var copy = self

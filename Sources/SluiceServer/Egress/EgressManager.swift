@@ -49,6 +49,16 @@ actor EgressManager {
         var stopRequested = false
         /// Where the closed file goes, and its object key (its path under the recordings directory).
         var upload: (destination: S3Destination, key: String)?
+        /// Where the playlist and segments go once closed (keys: their paths under the recordings directory).
+        var segmentsUpload: S3Destination?
+        /// The stream URLs as given (with their keys), live or not: UpdateStream and retries use them.
+        var streamURLs: [String] = []
+        /// Reconnections tried per stream URL since it last connected.
+        var streamRetries: [String: Int] = [:]
+        /// The egress encodes H.264 + AAC, so streams can be added to it.
+        var streamable = false
+        /// Set when a session limit ended it: it ends EGRESS_LIMIT_REACHED, with this in `details`.
+        var limitReached: String?
         var ending: Task<Livekit_EgressInfo, Never>?
         /// Done when the file is closed (before any upload).
         var closing: Task<Void, Never>?
@@ -60,6 +70,7 @@ actor EgressManager {
     private let webhooks: WebhookNotifier?
     private let recordingsPath: String
     private let uploads: Uploads
+    private let limits: ServerConfig.RecordingLimits
     private let logger: Logger
     private let nowNanoseconds: @Sendable () -> Int64
     private var live: [String: Live] = [:]
@@ -69,7 +80,8 @@ actor EgressManager {
     private var notifying: Task<Void, Never>?
 
     init(store: SluiceStore, rooms: RoomManager, media: any EgressMediaPlane, webhooks: WebhookNotifier?,
-         recordingsPath: String, uploads: Uploads = Uploads(), logger: Logger,
+         recordingsPath: String, uploads: Uploads = Uploads(), limits: ServerConfig.RecordingLimits = .init(),
+         logger: Logger,
          nowNanoseconds: @escaping @Sendable () -> Int64 = { FileRecorder.unixNanoseconds() }) {
         self.store = store
         self.rooms = rooms
@@ -77,6 +89,7 @@ actor EgressManager {
         self.webhooks = webhooks
         self.recordingsPath = recordingsPath
         self.uploads = uploads
+        self.limits = limits
         self.logger = logger
         self.nowNanoseconds = nowNanoseconds
     }
@@ -304,23 +317,195 @@ actor EgressManager {
         persist(entry.info)
         notify("egress_updated", entry.info)
         logger.info("egress active", metadata: ["egress": "\(id)"])
+        watchLimits(id, entry.info)
+    }
+
+    // MARK: Session limits
+
+    /// Ends the egress LIMIT_REACHED when it has run as long as the shortest limit of its outputs
+    /// (`recordings.session_limits`, as LiveKit egress's), or its file has grown past the size limit.
+    private func watchLimits(_ id: String, _ info: Livekit_EgressInfo) {
+        var seconds: [Double] = []
+        if !info.fileResults.isEmpty { seconds.append(limits.fileOutputMaxSeconds) }
+        if !info.streamResults.isEmpty { seconds.append(limits.streamOutputMaxSeconds) }
+        if !info.segmentResults.isEmpty { seconds.append(limits.segmentOutputMaxSeconds) }
+        if let limit = seconds.filter({ $0 > 0 }).min() {
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: UInt64(limit * 1e9))
+                await self?.limitReached(id, "session limit reached: \(Self.format(seconds: limit)) of recording")
+            }
+        }
+        if limits.fileOutputMaxSize > 0, let path = info.fileResults.first?.filename {
+            let maxSize = limits.fileOutputMaxSize
+            Task { [weak self] in
+                while let self, await self.isRunning(id) {
+                    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+                    if size >= maxSize {
+                        await self.limitReached(id, "session limit reached: the file reached \(size) bytes (limit \(maxSize))")
+                        return
+                    }
+                    try? await Task.sleep(nanoseconds: 250_000_000)
+                }
+            }
+        }
+    }
+
+    private func isRunning(_ id: String) -> Bool {
+        guard let entry = live[id] else { return false }
+        return entry.ending == nil
+    }
+
+    private func limitReached(_ id: String, _ reason: String) {
+        guard var entry = live[id], entry.ending == nil, entry.limitReached == nil else { return }
+        entry.limitReached = reason
+        live[id] = entry
+        logger.warning("egress reached a session limit", metadata: ["egress": "\(id)", "limit": "\(reason)"])
+        Task { _ = await self.end(id) }
+    }
+
+    private static func format(seconds: Double) -> String {
+        seconds.truncatingRemainder(dividingBy: 1) == 0 ? "\(Int(seconds)) s" : String(format: "%.3f s", seconds)
     }
 
     /// One stream output of a live egress failed while the others go on: its StreamInfo turns
     /// FAILED with the reason (ListEgress, `egress_updated`), as LiveKit reports it.
+    /// Before that, a stream that drops (or cannot connect) is tried again `streamRetryLimit`
+    /// times, a quarter second, half a second, a second apart: its StreamInfo stays ACTIVE with
+    /// `retries`, `last_retry_at` and the last error meanwhile.
     func streamFailed(_ id: String, url: String, _ error: RecordingError) {
         guard var entry = live[id] else { return }
         let shown = StreamURL.redacted(url)
-        guard let index = entry.info.streamResults.firstIndex(where: { $0.url == shown && $0.status == .active }) else { return }
+        guard let index = entry.info.streamResults.lastIndex(where: { $0.url == shown && $0.status == .active }) else { return }
         let now = nowNanoseconds()
+        let attempts = entry.streamRetries[url, default: 0]
+        if attempts < Self.streamRetryLimit, entry.ending == nil, entry.streamURLs.contains(url) {
+            entry.streamRetries[url] = attempts + 1
+            entry.info.streamResults[index].retries += 1
+            entry.info.streamResults[index].lastRetryAt = now
+            entry.info.streamResults[index].error = error.streamReason
+            entry.info.updatedAt = now
+            live[id] = entry
+            persist(entry.info)
+            logger.warning("egress stream lost, retrying", metadata: [
+                "egress": "\(id)", "url": "\(shown)", "attempt": "\(attempts + 1)", "error": "\(error.streamReason)"])
+            let delay = UInt64(250_000_000) << UInt64(attempts)
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: delay)
+                await self?.retryStream(id, url: url)
+            }
+            return
+        }
         entry.info.streamResults[index].status = .failed
         entry.info.streamResults[index].error = error.streamReason
         entry.info.streamResults[index].endedAt = now
+        // Streams given at the start began with the egress.
+        if entry.info.streamResults[index].startedAt == 0 { entry.info.streamResults[index].startedAt = entry.info.startedAt }
+        if entry.info.streamResults[index].startedAt > 0 {
+            entry.info.streamResults[index].duration = now - entry.info.streamResults[index].startedAt
+        }
         entry.info.updatedAt = now
         live[id] = entry
         persist(entry.info)
         notify("egress_updated", entry.info)
         logger.warning("egress stream failed", metadata: ["egress": "\(id)", "url": "\(shown)", "error": "\(error.streamReason)"])
+    }
+
+    static let streamRetryLimit = 3
+
+    /// One reconnection of a dropped stream; failing, it counts as the next failure.
+    private func retryStream(_ id: String, url: String) async {
+        guard let entry = live[id], entry.ending == nil, entry.streamURLs.contains(url) else { return }
+        guard let control = entry.control as? any EgressCompositeControl else {
+            streamFailed(id, url: url, .muxerSetupFailed("the egress has no running composite to stream from"))
+            return
+        }
+        do throws(RecordingError) {
+            try await control.addStream(url)
+        } catch {
+            streamFailed(id, url: url, error)
+            return
+        }
+        guard var entry = live[id] else { return }
+        entry.streamRetries[url] = 0
+        let shown = StreamURL.redacted(url)
+        if let index = entry.info.streamResults.lastIndex(where: { $0.url == shown && $0.status == .active }) {
+            entry.info.streamResults[index].error = ""
+        }
+        live[id] = entry
+        persist(entry.info)
+        logger.info("egress stream reconnected", metadata: ["egress": "\(id)", "url": "\(shown)"])
+    }
+
+    /// UpdateStream: streams `add` from the next keyframe on and stops streaming to `remove`,
+    /// while the egress runs. Each added URL gets a StreamInfo, ACTIVE (or FAILED when it cannot
+    /// connect, after the retries); each removed one turns FINISHED.
+    func updateStream(_ id: String, add: [String], remove: [String]) async throws(TwirpError) -> Livekit_EgressInfo {
+        guard let entry = live[id] else {
+            let stored = try? await store.egresses(egressID: id)
+            guard let record = stored?.first, let info = try? Livekit_EgressInfo(serializedBytes: record.info) else {
+                throw TwirpError(.notFound, "egress \(id) not found")
+            }
+            throw TwirpError(.failedPrecondition, "egress \(id) is not active (status \(info.status))")
+        }
+        guard entry.streamable else {
+            throw TwirpError(.invalidArgument, "egress \(id) does not encode H.264 + AAC, so it cannot stream; "
+                             + "streams go with room composite, participant and track composite egress written as MP4, HLS or RTMP")
+        }
+        guard entry.ending == nil, entry.info.isLive, let control = entry.control as? any EgressCompositeControl else {
+            throw TwirpError(.failedPrecondition, "egress \(id) is not running (status \(entry.info.status))")
+        }
+        let activeShown = Set(entry.info.streamResults.filter { $0.status == .active }.map(\.url))
+        for url in remove where !(entry.streamURLs.contains(url) && activeShown.contains(StreamURL.redacted(url))) {
+            throw TwirpError(.invalidArgument, "stream url \(StreamURL.redacted(url)) is not being streamed by egress \(id)")
+        }
+        for url in add where entry.streamURLs.contains(url) && activeShown.contains(StreamURL.redacted(url)) {
+            throw TwirpError(.invalidArgument, "stream url \(StreamURL.redacted(url)) is already streamed by egress \(id)")
+        }
+        let others = entry.info.fileResults.count + entry.info.segmentResults.count
+        if others == 0, add.isEmpty, activeShown.count <= Set(remove.map(StreamURL.redacted)).count {
+            throw TwirpError(.failedPrecondition, "removing every stream would leave egress \(id) with no output; use StopEgress")
+        }
+        for url in remove {
+            _ = await control.removeStream(url)
+            guard var entry = live[id] else { break }
+            entry.streamURLs.removeAll { $0 == url }
+            let shown = StreamURL.redacted(url)
+            if let index = entry.info.streamResults.lastIndex(where: { $0.url == shown && $0.status == .active }) {
+                let now = nowNanoseconds()
+                entry.info.streamResults[index].status = .finished
+                entry.info.streamResults[index].endedAt = now
+                if entry.info.streamResults[index].startedAt > 0 {
+                    entry.info.streamResults[index].duration = now - entry.info.streamResults[index].startedAt
+                }
+            }
+            live[id] = entry
+            logger.info("egress stream removed", metadata: ["egress": "\(id)", "url": "\(shown)"])
+        }
+        for url in add {
+            guard var entry = live[id] else { break }
+            entry.streamURLs.append(url)
+            entry.streamRetries[url] = 0
+            entry.info.streamResults.append(Livekit_StreamInfo.with {
+                $0.url = StreamURL.redacted(url)
+                $0.status = .active
+                $0.startedAt = nowNanoseconds()
+            })
+            live[id] = entry
+            do throws(RecordingError) {
+                try await control.addStream(url)
+                logger.info("egress stream added", metadata: ["egress": "\(id)", "url": "\(StreamURL.redacted(url))"])
+            } catch {
+                streamFailed(id, url: url, error)
+            }
+        }
+        guard var entry = live[id] else {
+            return (try? await list(roomName: nil, egressID: id, activeOnly: false).first) ?? Livekit_EgressInfo()
+        }
+        entry.info.updatedAt = nowNanoseconds()
+        live[id] = entry
+        persist(entry.info)
+        notify("egress_updated", entry.info)
+        return entry.info
     }
 
     func recordingFailed(_ id: String, _ error: RecordingError) async {
@@ -347,20 +532,29 @@ actor EgressManager {
         entry.info.markEnding(at: nowNanoseconds())
         persist(entry.info)
         notify("egress_updated", entry.info)
-        let upload = entry.upload
+        let upload = entry.upload, segmentsUpload = entry.segmentsUpload
         let finishing = Task { await control.finish() }
         let closing = Task<Void, Never> { _ = await finishing.value }
         let ending = Task<Livekit_EgressInfo, Never> {
             let result = await finishing.value
             // The egress stays ENDING while the closed file is uploaded; only a whole recording goes up.
-            guard case .success(let recording) = result, failure == nil, let upload else {
+            guard case .success(let recording) = result, failure == nil,
+                  upload != nil || (segmentsUpload != nil && recording.segments != nil) else {
                 return self.ended(id, result: result, failure: failure)
             }
-            let uploaded = await self.upload(recording.filename, as: upload.key, to: upload.destination, egress: id)
-            return self.ended(id, result: result, failure: nil, uploaded: uploaded.map { (upload.key, $0) })
+            var uploaded: Result<(key: String, location: String), S3Client.Failure>?
+            if let upload {
+                uploaded = await self.upload(recording.filename, as: upload.key, to: upload.destination, egress: id)
+                    .map { (upload.key, $0) }
+            }
+            var segmentsUploaded: Result<SegmentsLocations, S3Client.Failure>?
+            if let segmentsUpload, let segments = recording.segments, (try? uploaded?.get()) != nil || uploaded == nil {
+                segmentsUploaded = await self.uploadSegments(segments, to: segmentsUpload, egress: id)
+            }
+            return self.ended(id, result: result, failure: nil, uploaded: uploaded, segmentsUploaded: segmentsUploaded)
         }
         entry.ending = ending
-        entry.closing = upload == nil ? nil : closing
+        entry.closing = upload == nil && segmentsUpload == nil ? nil : closing
         live[id] = entry
         return await waitForEnd(id, ending: ending, closing: entry.closing, untilUploaded)
     }
@@ -375,8 +569,10 @@ actor EgressManager {
     }
 
     private func ended(_ id: String, result: Result<RecordingResult, RecordingError>, failure: String?,
-                       uploaded: Result<(key: String, location: String), S3Client.Failure>? = nil) -> Livekit_EgressInfo {
-        guard var info = live.removeValue(forKey: id)?.info else { return Livekit_EgressInfo() }
+                       uploaded: Result<(key: String, location: String), S3Client.Failure>? = nil,
+                       segmentsUploaded: Result<SegmentsLocations, S3Client.Failure>? = nil) -> Livekit_EgressInfo {
+        guard let entry = live.removeValue(forKey: id) else { return Livekit_EgressInfo() }
+        var info = entry.info
         switch (result, failure) {
         case (.success(let recording), nil):
             switch uploaded {
@@ -397,10 +593,25 @@ actor EgressManager {
                 info.markComplete(recording, at: nowNanoseconds())
                 info.markFailed("upload failed: \(error)", at: nowNanoseconds())
             }
+            switch segmentsUploaded {
+            case nil:
+                break
+            case .success(let locations)?:
+                info.markSegmentsUploaded(playlist: locations.playlist, livePlaylist: locations.livePlaylist)
+                for path in locations.uploadedPaths { try? FileManager.default.removeItem(atPath: path) }
+            case .failure(let error)?:
+                // The playlist and segments stay on disk (segment_results names where).
+                info.markFailed("segment upload failed: \(error)", at: nowNanoseconds())
+            }
         case (.success, let reason?):
             info.markFailed(reason, at: nowNanoseconds())
         case (.failure(let error), let reason):
             info.markFailed(reason ?? error.reason, at: nowNanoseconds())
+        }
+        if let limit = entry.limitReached, info.status == .egressComplete {
+            // As LiveKit egress: what was recorded is whole; the status says why it stopped.
+            info.status = .egressLimitReached
+            info.details = limit
         }
         endedByStatus["\(info.status)", default: 0] += 1
         persist(info)
@@ -413,6 +624,34 @@ actor EgressManager {
     }
 
     // MARK: Uploads
+
+    /// Where a segmented output went: the playlists' object URLs, and the local files now in storage.
+    struct SegmentsLocations: Sendable {
+        var playlist: String
+        var livePlaylist: String?
+        var uploadedPaths: [String]
+    }
+
+    /// Uploads every segment, then the live playlist and the playlist (last, so a reader of the
+    /// bucket never finds a playlist naming a segment not there yet). Keys are the files' paths
+    /// under the recordings directory, as for files; the first failure ends it.
+    private func uploadSegments(_ segments: SegmentsResult, to destination: S3Destination,
+                                egress id: String) async -> Result<SegmentsLocations, S3Client.Failure> {
+        var paths = segments.segmentPaths
+        if let live = segments.livePlaylistPath { paths.append(live) }
+        paths.append(segments.playlistPath)
+        var locations: [String: String] = [:]
+        for path in paths {
+            let key = EgressOutputPath.relative(path, under: recordingsPath)
+            switch await upload(path, as: key, to: destination, egress: id) {
+            case .success(let location): locations[path] = location
+            case .failure(let error): return .failure(error)
+            }
+        }
+        return .success(SegmentsLocations(playlist: locations[segments.playlistPath] ?? "",
+                                          livePlaylist: segments.livePlaylistPath.flatMap { locations[$0] },
+                                          uploadedPaths: paths))
+    }
 
     /// The destination for a recording at `path`: the request's, else the server default; checked
     /// before anything is recorded. The object key is the path under the recordings directory.
@@ -466,6 +705,17 @@ actor EgressManager {
         var writesFile = true
         /// RTMP URLs fed from the same encode as the file.
         var streamURLs: [String] = []
+        /// An HLS output fed from the same encode, and where it is uploaded (nil: the server default).
+        var segments: Livekit_SegmentedFileOutput?
+        var segmentsUpload: S3Destination?
+        /// Participant and track composite egress: only these tracks are drawn and mixed, and the
+        /// egress ends when they are unpublished (or `identity` leaves).
+        var onlyTracks: [EgressTrackSource]?
+        var identity: String?
+        /// Filename template values beyond the room's ({publisher_identity}).
+        var template = FilenameTemplate()
+        /// The request EgressInfo reports; the room composite request when nil.
+        var infoRequest: Livekit_EgressInfo.OneOf_Request?
     }
 
     /// Starts a room composite: one file of the whole room, drawn in a layout and mixed, that
@@ -474,19 +724,27 @@ actor EgressManager {
         guard let room = await rooms.room(named: plan.roomName) else {
             throw TwirpError(.notFound, "room \(plan.roomName) does not exist")
         }
-        var template = FilenameTemplate()
+        var template = plan.template
         template.roomName = room.name
         template.roomID = room.sid
         var path: String
-        let options: CompositeOptions
+        var options: CompositeOptions
+        var segments: HLSSettings?
         do {
             path = try EgressOutputPath.resolve(template.expand(plan.filepath), under: recordingsPath,
                                                 defaultName: template.expand(plan.defaultName))
             options = try RoomCompositeRequest.options(plan.request, fileType: plan.fileType, path: path)
-            // FLV (RTMP) carries H.264 and AAC: the MP4 encoding.
-            if !plan.streamURLs.isEmpty, options.container != .mp4 {
-                throw RoomCompositeRequest.Failure(description: "a stream output carries H.264 and AAC; "
-                                                   + "it cannot go with an \(options.container) file")
+            // FLV (RTMP) and MPEG-TS (HLS) carry H.264 and AAC: the MP4 encoding.
+            if !plan.streamURLs.isEmpty || plan.segments != nil, options.container != .mp4 {
+                throw RoomCompositeRequest.Failure(description: "stream and segment outputs carry H.264 and AAC; "
+                                                   + "they cannot go with an \(options.container) file")
+            }
+            if let requested = plan.segments {
+                let settings = try EgressSegmentsPath.resolve(requested, template: template, under: recordingsPath,
+                                                              defaultName: plan.defaultName)
+                // Segments are cut at keyframes: one at least every segment.
+                options.keyframeIntervalSeconds = min(options.keyframeIntervalSeconds, Double(settings.segmentSeconds))
+                segments = settings
             }
         } catch let error as EgressOutputPath.Failure {
             throw TwirpError(.invalidArgument, error.description)
@@ -502,20 +760,35 @@ actor EgressManager {
         let screenShares = Set(((try? await rooms.participants(roomName: room.name)) ?? []).flatMap { participant in
             participant.tracks.filter { $0.source == .screenShare }.map(\.sid)
         })
+        var segmentsUpload: S3Destination?
+        if let segments {
+            segmentsUpload = try uploadTarget(plan.segmentsUpload, path: segments.playlistPath)?.destination
+        }
         let id = SessionID.egress()
         var info = Livekit_EgressInfo.starting(id: id, roomID: room.sid, roomName: room.name, filename: file,
-                                               request: .roomComposite(plan.request), at: nowNanoseconds())
+                                               request: plan.infoRequest ?? .roomComposite(plan.request), at: nowNanoseconds())
         info.startStreams(plan.streamURLs)
-        live[id] = Live(info: info, remainingTracks: [], identity: nil, upload: upload)
+        if let segments {
+            info.startSegments(playlist: EgressOutputPath.relative(segments.playlistPath, under: recordingsPath),
+                               livePlaylist: segments.livePlaylistPath.map { EgressOutputPath.relative($0, under: recordingsPath) })
+        }
+        var entry = Live(info: info, remainingTracks: Set(plan.onlyTracks?.map(\.sid) ?? []), identity: plan.identity,
+                         upload: upload)
+        entry.segmentsUpload = segmentsUpload
+        entry.streamURLs = plan.streamURLs
+        entry.streamable = options.container == .mp4
+        live[id] = entry
         persist(info)
         notify("egress_started", info)
         logger.info("room composite starting", metadata: [
             "egress": "\(id)", "room": "\(room.name)", "file": "\(file ?? "none")",
+            "playlist": "\(segments?.playlistPath ?? "none")", "tracks": "\(plan.onlyTracks.map { "\($0.map(\.sid))" } ?? "all")",
             "streams": "\(plan.streamURLs.map(StreamURL.redacted))", "layout": "\(options.layout)",
             "canvas": "\(options.width)x\(options.height)@\(options.framerate)",
             "media": "\(options.includesVideo ? "video " : "")\(options.includesAudio ? "audio" : "")"])
         return await launch(id, info) { onActive, onFailure throws(RecordingError) in
             try await media.startRoomComposite(room: room.name, path: file, streamURLs: plan.streamURLs,
+                                               segments: segments, onlyTracks: plan.onlyTracks.map { Set($0.map(\.sid)) },
                                                options: options, screenShares: screenShares,
                                                onActive: onActive, onFailure: onFailure,
                                                onStreamFailed: { [weak self] url, error in

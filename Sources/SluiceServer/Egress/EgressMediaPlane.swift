@@ -25,10 +25,12 @@ protocol EgressMediaPlane: Sendable {
                         onFailure: @escaping @Sendable (RecordingError) -> Void) async throws(RecordingError)
         -> any EgressRecordingControl
     /// Opens `path` and starts a composite of everything `room` publishes, now and later (until
-    /// `finish`). `screenShares` are the sids of screen-share tracks published so far.
+    /// `finish`), or only of the tracks in `onlyTracks` (participant and track composite egress
+    /// that stream or segment). `screenShares` are the sids of screen-share tracks published so far.
     /// `onStreamFailed` for each stream output that cannot connect (at start) or drops (later)
     /// while the recording goes on.
-    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], segments: HLSSettings?,
+                            onlyTracks: Set<String>?, options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void,
                             onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
@@ -49,11 +51,24 @@ protocol EgressCompositeControl: EgressRecordingControl {
     /// The track is a screen share (the speaker layouts show it large). The room's signalling
     /// knows a track's source; the media plane does not.
     func noteScreenShare(trackSid: String) async
+    /// Connects to `url` and streams to it from the next keyframe (UpdateStream, or a retry).
+    func addStream(_ url: String) async throws(RecordingError)
+    /// Stops streaming to `url`; false if it was not being streamed.
+    func removeStream(_ url: String) async -> Bool
+}
+
+extension EgressCompositeControl {
+    func addStream(_ url: String) async throws(RecordingError) {
+        throw .muxerSetupFailed("this composite cannot add streams")
+    }
+
+    func removeStream(_ url: String) async -> Bool { false }
 }
 
 extension EgressMediaPlane {
     /// A media plane without a compositor refuses.
-    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], segments: HLSSettings?,
+                            onlyTracks: Set<String>?, options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void,
                             onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)

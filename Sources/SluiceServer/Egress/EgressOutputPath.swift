@@ -12,6 +12,8 @@ enum EgressOutputPath {
     enum Failure: Error, Equatable, CustomStringConvertible {
         case escapesRecordingsDirectory(String)
         case notAFile(String)
+        /// A segmented output's names that do not fit together (see `EgressSegmentsPath`).
+        case segmentNames(String)
 
         var description: String {
             switch self {
@@ -19,6 +21,8 @@ enum EgressOutputPath {
                 "filepath \"\(path)\" points outside the recordings directory"
             case .notAFile(let path):
                 "filepath \"\(path)\" names a directory, not a file"
+            case .segmentNames(let problem):
+                problem
             }
         }
     }

@@ -99,16 +99,19 @@ final class EgressWriterThread: @unchecked Sendable {
     /// Runs `command` on the writer thread after the packets already queued (off the packet
     /// path: this allocates). Commands have `commandReserve` slots beyond the packets' share of
     /// the ring, so a ring full of packets does not lose one.
-    func perform(_ command: @escaping () -> Void) {
+    /// False when the command was dropped (the writer is finishing): it will never run.
+    @discardableResult
+    func perform(_ command: @escaping () -> Void) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, count < slots.count else {
             commandsDropped += 1
-            return
+            return false
         }
         commands.append(command)
         slots[head] = Slot(kind: .command)
         enqueued()
+        return true
     }
 
     private func enqueued() {

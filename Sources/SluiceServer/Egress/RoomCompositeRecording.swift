@@ -1,3 +1,4 @@
+import Foundation
 import MediaPlane
 import Egress
 import Logging
@@ -32,6 +33,8 @@ final class RoomCompositeRecording: @unchecked Sendable {
     private var byIndex: [Int: Input] = [:]
     private var nextIndex = 0
     private var screenShares: Set<String>
+    /// The only tracks taken (participant and track composite egress); nil takes the whole room.
+    private let onlyTracks: Set<String>?
     /// Unrecordable tracks already logged, by sid.
     private var skipped: Set<String> = []
     private var timer: LoopTimer?
@@ -39,13 +42,15 @@ final class RoomCompositeRecording: @unchecked Sendable {
     static let pollMilliseconds = 250
 
     /// On the worker. The recorder must not be used by anyone else from now on.
-    init(recorder: CompositeRecorder, options: CompositeOptions, screenShares: Set<String>, hub: RoomMediaHub,
+    init(recorder: CompositeRecorder, options: CompositeOptions, screenShares: Set<String>, onlyTracks: Set<String>? = nil,
+         hub: RoomMediaHub,
          logger: Logger, onActive: @escaping @Sendable () -> Void, onFailure: @escaping @Sendable (RecordingError) -> Void) {
         hub.worker.preconditionIsCurrent()
         self.worker = hub.worker
         self.hub = hub
         self.options = options
         self.screenShares = screenShares
+        self.onlyTracks = onlyTracks
         self.logger = logger
         self.recorder = recorder
         // As for a track recording: just over libwebrtc's minimum keyframe interval.
@@ -99,6 +104,47 @@ final class RoomCompositeRecording: @unchecked Sendable {
         }
     }
 
+    // MARK: Streams
+
+    /// Connects to `url` on a thread of its own (connecting blocks, up to the muxer's timeout),
+    /// then hands the connected muxer to the recorder on the writer thread.
+    func addStream(_ url: String) async throws(RecordingError) {
+        let connected: Result<MediaMuxerBox, RecordingError> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                do throws(RecordingError) {
+                    continuation.resume(returning: .success(MediaMuxerBox(muxer: try MediaMuxer(streamURL: url))))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            thread.name = "sluice-rtmp-connect"
+            thread.start()
+        }
+        let box = try connected.get()
+        nonisolated(unsafe) let recorder = self.recorder
+        let added: Result<Void, RecordingError> = await withCheckedContinuation { continuation in
+            let queued = writer.perform {
+                do throws(RecordingError) {
+                    try recorder.addStream(box.muxer, url: url)
+                    continuation.resume(returning: .success(()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            if !queued { continuation.resume(returning: .failure(.alreadyFinished)) }
+        }
+        try added.get()
+    }
+
+    /// Closes the stream to `url` on the writer thread; false if it was not live.
+    func removeStream(_ url: String) async -> Bool {
+        nonisolated(unsafe) let recorder = self.recorder
+        return await withCheckedContinuation { continuation in
+            let queued = writer.perform { continuation.resume(returning: recorder.removeStream(url: url)) }
+            if !queued { continuation.resume(returning: false) }
+        }
+    }
+
     // MARK: Following the room
 
     private func poll() {
@@ -111,7 +157,7 @@ final class RoomCompositeRecording: @unchecked Sendable {
             }
         }
         var present = Set<ObjectIdentifier>()
-        for (identity, track) in published {
+        for (identity, track) in published where onlyTracks?.contains(track.id) ?? true {
             let key = ObjectIdentifier(track)
             present.insert(key)
             guard inputs[key] == nil else { continue }
@@ -177,4 +223,10 @@ final class RoomCompositeRecording: @unchecked Sendable {
         // The layer its tap records now (it may have fallen back from the top one).
         hub.room.requestKeyframe(input.track, layer: input.sink.layer, bypassingThrottle: true)
     }
+}
+
+/// A connected muxer on its way to the writer thread, which alone uses it from then on.
+private final class MediaMuxerBox: @unchecked Sendable {
+    let muxer: MediaMuxer
+    init(muxer: MediaMuxer) { self.muxer = muxer }
 }

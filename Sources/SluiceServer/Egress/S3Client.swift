@@ -112,6 +112,8 @@ struct S3Client: Sendable {
         case "ogg": "audio/ogg"
         case "mp3": "audio/mpeg"
         case "ts": "video/mp2t"
+        case "m3u8": "application/vnd.apple.mpegurl"
+        case "m4s": "video/iso.segment"
         default: "application/octet-stream"
         }
     }

@@ -69,7 +69,8 @@ struct SFUEgressMedia: EgressMediaPlane {
         }
     }
 
-    func startRoomComposite(room: String, path: String?, streamURLs: [String], options: CompositeOptions, screenShares: Set<String>,
+    func startRoomComposite(room: String, path: String?, streamURLs: [String], segments: HLSSettings?,
+                            onlyTracks: Set<String>?, options: CompositeOptions, screenShares: Set<String>,
                             onActive: @escaping @Sendable () -> Void,
                             onFailure: @escaping @Sendable (RecordingError) -> Void,
                             onStreamFailed: @escaping @Sendable (_ url: String, _ error: RecordingError) -> Void)
@@ -78,7 +79,8 @@ struct SFUEgressMedia: EgressMediaPlane {
     {
         guard let hub = await sessions.hub(room: room) else { throw .invalidTrack("room \(room) has no media any more") }
         // Opening the file and the encoders is the slow step: done here, off the media worker.
-        nonisolated(unsafe) let recorder = try CompositeRecorder(path: path, streamURLs: streamURLs, options: options)
+        nonisolated(unsafe) let recorder = try CompositeRecorder(path: path, streamURLs: streamURLs, segments: segments,
+                                                                     options: options)
         for stream in recorder.streamsFailedAtStart {
             if let failure = stream.failure { onStreamFailed(stream.url, failure) }
         }
@@ -88,7 +90,7 @@ struct SFUEgressMedia: EgressMediaPlane {
         do {
             let recording = try await hub.worker.run {
                 let recording = RoomCompositeRecording(recorder: recorder, options: options, screenShares: screenShares,
-                                                       hub: hub, logger: logger, onActive: onActive, onFailure: onFailure)
+                                                       onlyTracks: onlyTracks, hub: hub, logger: logger, onActive: onActive, onFailure: onFailure)
                 recording.start()
                 return recording
             }
@@ -116,6 +118,14 @@ struct SFUEgressMedia: EgressMediaPlane {
         func noteScreenShare(trackSid: String) async {
             let recording = self.recording
             _ = try? await recording.worker.run { recording.noteScreenShare(trackSid) }
+        }
+
+        func addStream(_ url: String) async throws(RecordingError) {
+            try await recording.addStream(url)
+        }
+
+        func removeStream(_ url: String) async -> Bool {
+            await recording.removeStream(url)
         }
     }
 

@@ -63,7 +63,8 @@ public final class SluiceApplication: Sendable {
                                         retryFor: .seconds(Int64(config.webhook.retrySeconds)))
         self.egress = EgressManager(store: store, rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions),
                                     webhooks: webhooks, recordingsPath: config.recordingsPath,
-                                    uploads: EgressManager.Uploads(config.recordingsS3), logger: logger)
+                                    uploads: EgressManager.Uploads(config.recordingsS3), limits: config.recordingLimits,
+                                    logger: logger)
         self.webApp = config.webapp.isEnabled ? try WebAppRoutes(config: config) : nil
     }
 
