@@ -17,6 +17,9 @@ public struct RoomStats: Codable, Sendable {
         public var bitrateIn: Int
         /// Loss the server saw from the publisher over the last report interval, 0...1.
         public var loss: Double
+        /// Interarrival jitter the server measures on the publisher's packets (RFC 3550), in
+        /// milliseconds, worst layer.
+        public var jitterMs: Double
         public var layers: [Layer]
         /// Subscribers and recorders receiving it.
         public var subscribers: Int
@@ -32,6 +35,9 @@ public struct RoomStats: Codable, Sendable {
         /// Bits per second of payload sent to this viewer (what its `bytesReceived` counts).
         public var bitrateOut: Int
         public var paused: Bool
+        /// Interarrival jitter the viewer's latest receiver report gave for this stream, in
+        /// milliseconds (0 until one arrives).
+        public var jitterMs: Double
     }
 
     public struct Participant: Codable, Sendable {

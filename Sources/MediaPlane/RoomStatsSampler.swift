@@ -29,7 +29,7 @@ struct RoomStatsSampler {
                 let bitrate = rate("t:\(track.id)", bytes: UInt64(track.bytesReceived), now: now)
                 totalIn += bitrate
                 return RoomStats.Track(sid: track.id, kind: track.kind.rawValue, codec: track.codec.name, bitrateIn: bitrate,
-                                       loss: track.recentLoss, layers: track.layerCount > 1 ? layers : [],
+                                       loss: track.recentLoss, jitterMs: track.jitterMs, layers: track.layerCount > 1 ? layers : [],
                                        subscribers: track.downTracks.count + track.sinks.count)
             }
             let subscriptions = sfu.downTracks.map { downTrack -> RoomStats.Subscription in
@@ -43,7 +43,8 @@ struct RoomStatsSampler {
                 totalOut += bitrate
                 return RoomStats.Subscription(trackSid: track.id, kind: track.kind.rawValue, layer: layer,
                                               width: size.map(\.width), height: size.map(\.height), bitrateOut: bitrate,
-                                              paused: downTrack.forwarder.streamState == .paused)
+                                              paused: downTrack.forwarder.streamState == .paused,
+                                              jitterMs: downTrack.receiverJitterMs)
             }
             let hidden = member.permission.hidden
             if !hidden && tracks.isEmpty { viewers += 1 }

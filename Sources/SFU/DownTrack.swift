@@ -28,6 +28,13 @@ public final class DownTrack {
     public private(set) var retransmissionMisses = 0
     public private(set) var senderReportsSent = 0
     public private(set) var layerSwitches = 0
+    /// Interarrival jitter the subscriber's latest receiver report gave for this stream, in RTP
+    /// timestamp units (0 until one arrives).
+    public internal(set) var receiverJitter: UInt32 = 0
+    /// The same in milliseconds.
+    public var receiverJitterMs: Double {
+        track.codec.clockRate == 0 ? 0 : Double(receiverJitter) * 1000 / Double(track.codec.clockRate)
+    }
 
     /// What was sent under each recent outgoing sequence number, to answer NACKs from the right
     /// layer's cache with the same rewrite. One allocation, made here.

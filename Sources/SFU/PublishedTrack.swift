@@ -125,9 +125,15 @@ public final class PublishedTrack {
         bytesReceived += bytes.count
         layerBytesReceived[layer] += bytes.count
         let cached = caches[layer].insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
-        if case .gap(let first, let count) = reception[layer].receive(sequenceNumber: packet.sequenceNumber), count <= 17 {
+        switch reception[layer].receive(sequenceNumber: packet.sequenceNumber) {
+        case .inOrder:
+            reception[layer].receiveTimestamp(packet.timestamp, now: now, clockRate: codec.clockRate)
+        case .gap(let first, let count):
+            reception[layer].receiveTimestamp(packet.timestamp, now: now, clockRate: codec.clockRate)
             // Ask the publisher again for what went missing upstream (one FCI covers 17).
-            requestRetransmission(layer: layer, first: first, count: count)
+            if count <= 17 { requestRetransmission(layer: layer, first: first, count: count) }
+        case .late:
+            break  // a retransmission's arrival says nothing about the network's jitter
         }
         if let id = audioLevelExtensionID, let level = packet.packet.headerExtension(id: id), level.count >= 1 {
             audioLevelSum += Int(level[0] & 0x7F)
@@ -271,6 +277,14 @@ public final class PublishedTrack {
                 blocks.baseAddress!.deinitialize(count: count)
             }
         }
+    }
+
+    /// Interarrival jitter from the publisher in milliseconds, worst layer (what our receiver
+    /// reports tell it; RFC 3550's estimator, updated with each in-order packet).
+    public var jitterMs: Double {
+        guard codec.clockRate > 0 else { return 0 }
+        let worst = reception.filter(\.started).map(\.jitter).max() ?? 0
+        return Double(worst) * 1000 / Double(codec.clockRate)
     }
 
     /// Loss upstream over the last feedback interval (0...1), worst layer.

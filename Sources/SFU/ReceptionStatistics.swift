@@ -33,6 +33,17 @@ public struct ReceptionStatistics: Sendable, Equatable {
     private var lastSenderReportAt: UInt64?
     /// Loss fraction (0...1) of the last reporting interval.
     public private(set) var recentLoss: Double = 0
+    /// Interarrival jitter (RFC 3550 §6.4.1, A.8) in RTP timestamp units, times 16 (the
+    /// estimator's fixed point: J += (|D| - J) / 16 without losing the fraction).
+    private var jitterQ4: UInt64 = 0
+    /// The previous packet's relative transit time (arrival in RTP units minus its timestamp),
+    /// and its timestamp: packets of one video frame share a timestamp and leave the publisher
+    /// in a burst, so only the first of a frame is measured (as libwebrtc does).
+    private var lastTransit: UInt32 = 0
+    private var lastTimestamp: UInt32?
+
+    /// Interarrival jitter in RTP timestamp units.
+    public var jitter: UInt32 { UInt32(truncatingIfNeeded: jitterQ4 >> 4) }
 
     public init() {}
 
@@ -50,6 +61,24 @@ public struct ReceptionStatistics: Sendable, Equatable {
         let previous = highest
         highest = seq
         return delta == 1 ? .inOrder : .gap(first: previous &+ 1, count: Int(delta) - 1)
+    }
+
+    /// Updates the jitter estimate with a packet that arrived at `now` (nanoseconds, monotonic)
+    /// carrying `timestamp`, in a stream whose clock runs at `clockRate` Hz. A few integer
+    /// operations, no allocation. Late packets (retransmissions) are left out by the caller.
+    public mutating func receiveTimestamp(_ timestamp: UInt32, now: UInt64, clockRate: UInt32) {
+        guard timestamp != lastTimestamp else { return }
+        // Microseconds times the clock rate stays within 64 bits for years of uptime; the RTP
+        // clock wraps at 32 bits like the timestamps, and differences are taken wrapping.
+        let arrival = UInt32(truncatingIfNeeded: (now / 1_000) &* UInt64(clockRate) / 1_000_000)
+        let transit = arrival &- timestamp
+        if lastTimestamp != nil {
+            let d = Int32(bitPattern: transit &- lastTransit).magnitude
+            // J += (|D| - J) / 16, in Q4: Q += |D| - Q / 16.
+            jitterQ4 = jitterQ4 &+ UInt64(d) &- (jitterQ4 >> 4)
+        }
+        lastTransit = transit
+        lastTimestamp = timestamp
     }
 
     public mutating func receiveSenderReport(ntp: UInt64, now: UInt64) {
@@ -75,7 +104,7 @@ public struct ReceptionStatistics: Sendable, Equatable {
             delay = UInt32(truncatingIfNeeded: (now &- at) * 65536 / 1_000_000_000)
         }
         return Block(ssrc: ssrc, fractionLost: fraction, cumulativeLost: UInt32(truncatingIfNeeded: max(0, lost)),
-                     extendedHighestSequence: extendedHighest, lastSenderReport: lastSenderReport,
+                     extendedHighestSequence: extendedHighest, jitter: jitter, lastSenderReport: lastSenderReport,
                      delaySinceLastSenderReport: delay)
     }
 }

@@ -289,11 +289,14 @@ public final class Room: @unchecked Sendable {
     }
 
     /// The worst loss among the blocks about `participant`'s DownTracks becomes its downlink
-    /// loss (blocks about other sources say nothing about what we send it).
+    /// loss (blocks about other sources say nothing about what we send it); each block's jitter
+    /// is kept on its DownTrack for the stats.
     private func receivedReportBlocks(_ blocks: RTCPReportBlockIterator, from participant: Participant) {
         var worst: UInt8?
-        for block in blocks where participant.downTrack(ssrc: block.ssrc) != nil {
+        for block in blocks {
+            guard let downTrack = participant.downTrack(ssrc: block.ssrc) else { continue }
             worst = max(worst ?? 0, block.fractionLost)
+            downTrack.receiverJitter = block.jitter
         }
         if let worst { participant.receivedReport(fractionLost: worst) }
     }

@@ -11,6 +11,8 @@ import NIOCore
 ///                            Bearer token with the roomList grant (as ListRooms wants).
 ///     GET /admin/dashboard   the dashboard page; it reads the token from its URL fragment
 ///                            (#token=...) and polls /admin/stats and ListEgress with it.
+///     GET /admin/recordings/{egress_id}   a recording's file (RecordingDownload), linked
+///                            from the dashboard.
 ///
 /// The page holds no data itself, so it is served without a token; everything it shows comes
 /// through the token-checked endpoints.

@@ -33,7 +33,9 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Accept = @Sendable (_ target: String, _ authorization: String?) async -> Decision
 
     enum Negotiated: Sendable {
-        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// Plain HTTP; `lateUpgrade` delivers the relayed connection of a WebSocket upgrade sent as
+        /// a later request (nil when the connection ends without one).
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, lateUpgrade: EventLoopFuture<Value?>)
         case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, status: Int, reason: String, cors: HTTPFields)
         case webSocket(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>, Handler)
     }
@@ -67,6 +69,8 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
             // The CORS headers a refusal carries, worked out from the upgrade request's Origin.
             let refusalCORS = NIOLoopBoundBox<HTTPFields>(HTTPFields(), eventLoop: channel.eventLoop)
             let accept = self.accept, cors = self.cors
+            let handoff = LateUpgradeHandoff(channel: channel)
+            let serveRelayed: LateUpgradeInterceptor.ServeRelayed = { [self] relayed in self.setup(channel: relayed, logger: logger) }
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: maxFrameSize,
                 shouldUpgrade: { channel, head in
@@ -99,6 +103,10 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
                         // handler would answer them a second time.
                         let nioErrors = try channel.pipeline.syncOperations.handler(type: HTTPServerProtocolErrorHandler.self)
                         channel.pipeline.syncOperations.removeHandler(nioErrors, promise: nil)
+                        // A WebSocket upgrade on a later request of this connection is relayed to a
+                        // connection of its own (see LateUpgradeInterceptor).
+                        try channel.pipeline.syncOperations.addHandler(
+                            LateUpgradeInterceptor(handoff: handoff, logger: logger, serve: serveRelayed))
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
                         try channel.pipeline.syncOperations.addHandler(CloseAfterResponse())
@@ -107,7 +115,7 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
                         if case .refuse(let status, let reason) = chosen.value {
                             return .refused(http, status: status, reason: reason, cors: refusalCORS.value)
                         }
-                        return .http(http)
+                        return .http(http, lateUpgrade: handoff.future)
                     }
                 }))
             configuration.enablePipelining = false  // NIOAsyncChannel handles one request at a time
@@ -134,8 +142,15 @@ struct SignallingChannel: ServerChildChannel, HTTPChannelHandler {
     func handle(value: Value, logger: Logger) async {
         do {
             switch try await value.negotiated.get() {
-            case .http(let http):
-                await handleHTTP(asyncChannel: http, logger: logger)
+            case .http(let http, let lateUpgrade):
+                // HTTP requests are served until the connection ends or a late upgrade takes its
+                // bytes over; the relayed connection is then served here, like a new one.
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await handleHTTP(asyncChannel: http, logger: logger) }
+                    group.addTask {
+                        if let relayed = try? await lateUpgrade.get() { await handle(value: relayed, logger: logger) }
+                    }
+                }
             case .refused(let http, let status, let reason, let cors):
                 // The decoder stops after an upgrade request, so answer here and close.
                 try await http.executeThenClose { _, outbound in

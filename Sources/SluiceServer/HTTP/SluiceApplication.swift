@@ -137,6 +137,7 @@ public final class SluiceApplication: Sendable {
         }
         WHIPRoutes(app: self).register(on: router)
         AdminRoutes(media: mediaSessions, tokens: tokens).register(on: router)
+        RecordingDownload(egress: egress, tokens: tokens, recordingsPath: config.recordingsPath).register(on: router)
         webApp?.register(on: router)
         return router
     }

@@ -245,10 +245,10 @@ struct SignalEndpoint: Sendable {
 
     /// Answers `/rtc/validate` and a `/rtc` request that was not upgraded.
     func validate(_ request: Request, upgradeAttempt: Bool) async -> Response {
-        // An upgrade request reaches the router only when it was not the connection's first
-        // request: NIO upgrades the first request only (swift-nio #680), and the HTTP decoder
-        // stops after an upgrade request, so this connection cannot carry another. Say so and close,
-        // so the client's pool drops the connection and a retry opens a fresh one.
+        // WebSocket upgrades on a later request of a connection are relayed before the router
+        // (LateUpgradeInterceptor); one that still gets here (a proxy rewrote its headers
+        // halfway, say) cannot be served on this connection, whose HTTP decoder stopped after
+        // the upgrade request. Say so and close, so a retry opens a fresh connection.
         if upgradeAttempt, request.headers[.upgrade]?.lowercased().contains("websocket") == true {
             var response = Self.text("a WebSocket upgrade must be the first request on its connection; retry on a new connection",
                                      status: .badRequest)

@@ -31,6 +31,11 @@ private let usage = """
       --janus PATH                 janus binary (default /usr/bin/janus)
       --janus-event-loops 1        Janus's event_loops: shared loop threads for its handles, one
                                    per core it has (0: Janus's default, a thread per handle)
+      --churn                      soak instead of the table (bench/soak.sh): --rooms rooms of one
+                                   publisher + --subscribers (first value) subscribers each; every
+                                   second one subscriber leaves and another joins; server RSS, fds,
+                                   threads, CPU every --sample-seconds; writes results/soak.{json,md}
+      --rooms 10 --minutes 10 --sample-seconds 10   (churn mode)
       --out DIR                    results directory (default: bench/results or ./results)
       --verbose
     """
@@ -45,6 +50,8 @@ enum SluiceLoad {
         var budget = 520.0
         var pin = ProcessInfo.processInfo.activeProcessorCount >= 2
         var outDirectory: String?
+        var churn: ChurnSettings?
+        var churnSettings = ChurnSettings()
         var arguments = Array(CommandLine.arguments.dropFirst())
         func value() -> String {
             guard !arguments.isEmpty else { print(usage); exit(2) }
@@ -72,6 +79,10 @@ enum SluiceLoad {
             case "--sluice": settings.sluiceBinary = value()
             case "--janus": settings.janusBinary = value()
             case "--janus-event-loops": settings.janusEventLoops = max(0, Int(value()) ?? 1)
+            case "--churn": churn = churnSettings
+            case "--rooms": churnSettings.rooms = max(1, Int(value()) ?? 10)
+            case "--minutes": churnSettings.seconds = (Double(value()) ?? 10) * 60
+            case "--sample-seconds": churnSettings.sampleSeconds = max(1, Double(value()) ?? 10)
             case "--out": outDirectory = value()
             case "--verbose": settings.verbose = true
             case "-h", "--help": print(usage); exit(0)
@@ -125,6 +136,23 @@ enum SluiceLoad {
 
         let serverCPU = settings.serverCPU
         let workers = try LoadWorkers(batchPollMicroseconds: settings.batchPollMicroseconds)
+        if churn != nil {
+            // Options may come in any order: the churn's settings as finally given.
+            churnSettings.subscribersPerRoom = sizes.first ?? 20
+            let report = try runChurn(settings: settings, churn: churnSettings, workers: workers, scratch: scratch,
+                                      machine: machine, pinning: pinning)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: out.appendingPathComponent("soak.json"))
+            let markdown = churnMarkdown(report)
+            try markdown.write(to: out.appendingPathComponent("soak.md"), atomically: true, encoding: .utf8)
+            print(markdown)
+            workers.publisher.stop()
+            for w in workers.subscribers { w.stop() }
+            if ProcessInfo.processInfo.environment["SLUICE_LOAD_KEEP"] == nil { try? FileManager.default.removeItem(at: scratch) }
+            let c = report.checks
+            exit(c.rssGrowthUnder5Percent && c.fdsAndThreadsBackToBaseline && c.noLogProblems ? 0 : 1)
+        }
         var rows: [LoadRow] = []
         var largest: [String: [String: Int?]] = [:]
         // The floor, both SRTP profiles, measured before each row on the CPU its server is about

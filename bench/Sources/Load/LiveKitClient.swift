@@ -55,6 +55,14 @@ final class LiveKitParticipant: @unchecked Sendable {
 
     func close() { socket.close() }
 
+    /// Leaves as a LiveKit client does (a LeaveRequest), then closes the socket.
+    func leave() {
+        var request = Livekit_SignalRequest()
+        request.leave = Livekit_LeaveRequest.with { $0.reason = .clientInitiated }
+        send(request)
+        socket.close()
+    }
+
     private func send(_ request: Livekit_SignalRequest) {
         guard let bytes: [UInt8] = try? request.serializedBytes() else { return }
         socket.send(bytes)

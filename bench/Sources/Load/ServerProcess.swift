@@ -113,7 +113,8 @@ final class ServerProcess: @unchecked Sendable {
 }
 
 /// Writes Sluice's config (loopback, its own storage, quiet logs) and starts it.
-func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil) throws -> ServerProcess {
+func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil, logLevel: String = "warn", json: Bool = false,
+                 emptyTimeout: Int = 60) throws -> ServerProcess {
     let config = """
         port: \(port)
         bind_addresses:
@@ -126,13 +127,13 @@ func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil)
         keys:
           loadkey: loadsecret-loadsecret-loadsecret
         room:
-          empty_timeout: 60
+          empty_timeout: \(emptyTimeout)
           departure_timeout: 1
           max_participants: 0
           auto_create: true
         logging:
-          level: warn
-          json: false
+          level: \(logLevel)
+          json: \(json)
         storage:
           path: \(directory.path)/sluice.sqlite
         recordings:
