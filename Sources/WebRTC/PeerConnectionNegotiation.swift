@@ -304,6 +304,14 @@ public enum SDPAnswerer {
                             ridExtension = id
                         }
                     }
+                    if case .publishAndSubscribe = mode, !receiving {
+                        // Chrome offers later m-lines only the header extensions its earlier
+                        // offers got back: answering these without them would take the rid
+                        // extension away from the camera it publishes next ("negotiates
+                        // simulcast but does not negotiate the RID RTP header extension").
+                        // We send no extensions on them (see DownTrack.hidesHeaderExtensions).
+                        section.extmaps = offered.extmaps
+                    }
                     if let sending {
                         section.msids = [SDPMediaStreamID(streamID: sending.streamID, trackID: sending.trackID)]
                         section.ssrcs = [

@@ -174,8 +174,9 @@ let local = LocalTransportDescription(
         #expect(media[1].direction == .sendonly && media[1].sending?.tag == "TR_a" && media[1].codec.payloadType == 96)
         let video = answer.mediaSections[0], audio = answer.mediaSections[1]
         #expect(video.direction == .recvonly && video.extmaps == [SDPExtmap(id: 1, uri: RTPHeaderExtensionURI.mid)])
-        // Forwarded packets keep the publisher's extension ids: none are negotiated where we send.
-        #expect(audio.direction == .sendonly && audio.extmaps.isEmpty)
+        // The offered extensions come back (Chrome offers later m-lines only what it got back);
+        // we send none on them.
+        #expect(audio.direction == .sendonly && audio.extmaps.map(\.id) == [1, 2])
         #expect(audio.msids == [SDPMediaStreamID(streamID: "PA_x|TR_a", trackID: "TR_a")])
         #expect(audio.ssrcs.contains(SDPSSRCAttribute(ssrc: 1111, attribute: "msid", value: "PA_x|TR_a TR_a")))
         #expect(answer.mediaSections[2].port != 0 && answer.mediaSections[2].sctpPort == 5000)
