@@ -48,7 +48,7 @@ private let gzipURLSafe = "CAESHh-LCAAAAAAAAgPjYuFglBAUYuJgAAAERp5fCgAAAA"
     }
 
     @Test func servedValidateReadsTheJoinRequestAfterTheToken() async throws {
-        try await CORSTests.app(singlePeerConnection: true).test(.router) { client in
+        try await CORSTests.app().test(.router) { client in
             let token = try CORSTests.joinToken()
             let good = try await client.execute(uri: "/rtc/v1/validate?access_token=\(token)&join_request=\(plainURLSafe)",
                                                 method: .get)

@@ -9,10 +9,8 @@ public struct ServerConfig: Sendable, Equatable {
         public var nodeIP: String = ""
         public var useExternalIP: Bool = false
         /// Serve `/rtc/v1` (one peer connection per participant, livekit-client 2.17+ and the
-        /// Rust SDK). Off: `/rtc/v1` answers 404 and those clients fall back to `/rtc`. Off by
-        /// default until the Rust SDK's active-speaker hold over `/rtc/v1` is understood (a 0.4 s
-        /// pause ends the speaker there, not over `/rtc`: Interop/test_livekit_sdk.py).
-        public var singlePeerConnection: Bool = false
+        /// Rust SDK). Off: `/rtc/v1` answers 404 and those clients fall back to `/rtc`.
+        public var singlePeerConnection: Bool = true
         public init() {}
     }
 

@@ -19,7 +19,7 @@ struct SignalEndpoint: Sendable {
     let resumable: ResumableSessions
     let resources: ResourceLimits
     /// `rtc.single_peer_connection`: `/rtc/v1` is served (else it answers 404, the fallback signal).
-    var singlePeerConnection = false
+    var singlePeerConnection = true
     let logger: Logger
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
