@@ -47,6 +47,8 @@ let package = Package(
                        providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
         // Egress uploads to S3-compatible storage: curl signs (CURLOPT_AWS_SIGV4) and streams them.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // gunzip for the `/rtc/v1` join request.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // What Swift cannot call directly (GLib macros, varargs, callback trampolines).
         .target(name: "CShims", dependencies: ["CNice", "COpenSSL", "CUsrsctp", "CCurl"]),
 
@@ -100,7 +102,7 @@ let package = Package(
 
         // MARK: HTTP/WebSocket/Twirp server
         .target(name: "SluiceServer", dependencies: [
-            "MediaPlane", "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress", "CCurl", "CShims",
+            "MediaPlane", "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress", "CCurl", "CShims", "CZlib",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Yams", package: "Yams"),

@@ -4,8 +4,11 @@ The pages are served from their own HTTP server on another port than Sluice, i.e
 origin, as real web apps are, so every HTTP answer they read goes through CORS. Per bundle:
 a host page publishes Chromium's fake camera (1280x720, simulcast) and microphone; a viewer page
 (base URL with a path prefix and trailing slash) and a Python `livekit` viewer (a prefix without
-one: the Rust SDK asks /some/prefix/rtc/v1, then /some/prefix/rtc) decode both; the viewer page switches LOW -> HIGH; 2.18.10 must have fallen back from
-`/rtc/v1` to `/rtc` and hold two peer connections. Screenshots go to the test output directory.
+one) decode both; the viewer page switches LOW -> HIGH and survives its signalling connection
+being cut. 2.18.10 connects through `/rtc/v1` with one peer connection; told
+`singlePeerConnection: false`, through `/rtc` with two; against a server with
+`rtc.single_peer_connection: false`, it falls back from `/rtc/v1` to `/rtc`. Screenshots go to
+the test output directory.
 
 Chromium, chromedriver and selenium come from scripts/deps.sh (Debian + PyPI); the bundles from
 shared/clients beside the repository (see shared/clients/README.md).
@@ -25,7 +28,7 @@ import urllib.parse
 import pytest
 from livekit import api, rtc
 
-from conftest import API_KEY, API_SECRET, REPO, free_port
+from conftest import API_KEY, API_SECRET, REPO, SluiceServer, free_port
 from lk_rtc import token
 
 CLIENTS = os.path.join(os.path.dirname(REPO), "shared", "clients")
@@ -118,9 +121,9 @@ class Page:
             return [f"(no console log: {e})"]
 
 
-def open_page(driver, name, pages, version, url, tok, room, role, first=False):
+def open_page(driver, name, pages, version, url, tok, room, role, first=False, extra=None):
     query = urllib.parse.urlencode({"bundle": f"livekit-client-{version}.umd.js", "url": url, "token": tok,
-                                    "role": role, "room": room})
+                                    "role": role, "room": room, **(extra or {})})
     if not first:
         driver.switch_to.new_window("window")
     driver.get(f"{pages.origin}/lk_page.html?{query}")
@@ -217,119 +220,247 @@ def audio_frames(stats):
     return ((stats.get("totalSamplesReceived") or 0) - (stats.get("concealedSamples") or 0)) // 480
 
 
-@pytest.mark.parametrize("version", ["2.15.15", "2.18.10"])
-def test_browser_sdk_publishes_and_views(server, version):
+class TCPProxy:
+    """Forwards TCP connections to Sluice's port; `cut()` closes the ones open now, as a network
+    drop would (the page's signalling WebSocket goes through it; media does not)."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.open = []
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.open.append((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            pairs, self.open = self.open, []
+        for pair in pairs:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+        self.cuts += len(pairs)
+        return len(pairs)
+
+    def close(self):
+        self.listener.close()
+        self.cut()
+
+
+# Each round: which bundle, how it is told to connect, what Sluice serves, and what must follow.
+ROUNDS = {
+    # livekit-client 2.15: /rtc, two peer connections.
+    # Its cut signalling connection is not part of the round: 2.15.15 ends that session with
+    # STATE_MISMATCH without trying to resume (not yet understood; see the closing note).
+    "2.15.15": dict(version="2.15.15", single=True, v1_served=True, path="/rtc", pcs=2, full=True, cut=False),
+    # 2.18.10 as it comes: /rtc/v1, one peer connection.
+    "2.18.10": dict(version="2.18.10", single=True, v1_served=True, path="/rtc/v1", pcs=1, full=True, cut=True),
+    # 2.18.10 told singlePeerConnection: false: /rtc, two.
+    "2.18.10-dual": dict(version="2.18.10", single=False, v1_served=True, path="/rtc", pcs=2, full=False),
+    # 2.18.10 against a server with rtc.single_peer_connection: false: /rtc/v1 refused with the
+    # 404 that makes it fall back to /rtc (two peer connections).
+    "2.18.10-v1-off": dict(version="2.18.10", single=True, v1_served=False, path="/rtc", pcs=2, full=False),
+}
+
+
+@pytest.mark.parametrize("name", list(ROUNDS))
+def test_browser_sdk_publishes_and_views(workdir, name):
+    """Full rounds: host page + viewer page (through a TCP proxy that is cut later) + Python
+    viewer, LOW -> HIGH, who sees whom, CORS reads, a cut signalling connection that must end in
+    Reconnected with frames still coming. Short rounds: host + viewer page and how they connected."""
+    case = ROUNDS[name]
+    version, full = case["version"], case["full"]
     started = time.monotonic()
-    room = f"web-{version.replace('.', '-')}"
+    config = f"rtc:\n  single_peer_connection: {'true' if case['v1_served'] else 'false'}\n"
+    server = SluiceServer(workdir, config).start()
+    room = f"web-{name.replace('.', '-')}"
     pages = PageServer([version])
-    driver = None
-    python_viewer = None
+    driver = python_viewer = proxy = None
     try:
         driver = start_browser()
         # The host connects with a plain base URL; the viewer page as an app behind a proxy
         # would, with a path prefix and a trailing slash (the SDK appends rtc, rtc/v1, validate).
+        # In full rounds the viewer's TCP goes through a proxy we can cut.
+        proxy = TCPProxy(server.port) if case.get("cut") else None
+        viewer_base = f"ws://127.0.0.1:{proxy.port}" if proxy else server.ws_url
+        extra = {} if case["single"] else {"single": "0"}
         host = open_page(driver, "host", pages, version, server.ws_url, token("host", room, can_publish=True),
-                         room, "host", first=True)
-        viewer = open_page(driver, "viewer", pages, version, server.ws_url + "/some/prefix/",
-                           token("viewer", room, can_publish=False), room, "viewer")
+                         room, "host", first=True, extra=extra)
+        viewer = open_page(driver, "viewer", pages, version, viewer_base + "/some/prefix/",
+                           token("viewer", room, can_publish=False), room, "viewer", extra=extra)
         both = [host, viewer]
         states = wait(both, "pages loaded the bundle", lambda s: all(x.get("version") for x in s.values()), 30)
         assert {s["version"] for s in states.values()} == {version}
 
         wait(both, "host published, viewer connected",
              lambda s: s["host"]["phase"] == "published" and s["viewer"]["phase"] == "connected", 60)
-        # The Rust SDK through a prefixed base URL: its socket upgrade takes SignallingChannel's
-        # path, not the router's.
-        python_viewer = PythonViewer(server.ws_url + "/some/prefix", token("py-viewer", room, can_publish=False))
+        if full:
+            # The Rust SDK through a prefixed base URL: its socket upgrade takes SignallingChannel's
+            # path, not the router's.
+            python_viewer = PythonViewer(server.ws_url + "/some/prefix", token("py-viewer", room, can_publish=False))
 
-        # Media: the viewer page and the Python viewer decode the host's video and audio.
+        # Media: the viewer page (and the Python viewer) decode the host's video and audio.
         def decoding(s):
             v = s["viewer"]
             return (media_of(v, "host", "video").get("framesDecoded", 0) > MIN_FRAMES
                     and audio_frames(media_of(v, "host", "audio")) > MIN_FRAMES)
         states = wait(both, "viewer page decodes video and audio", decoding, 60)
-        deadline = time.monotonic() + 45
-        while True:
-            py_frames, py_remote, py_sizes = python_viewer.frames()
-            if py_frames.get("video", 0) > MIN_FRAMES and py_frames.get("audio", 0) > MIN_FRAMES:
-                break
-            assert time.monotonic() < deadline, f"Python viewer decoded only {py_frames}"
-            time.sleep(0.5)
         video = media_of(states["viewer"], "host", "video")
         audio = media_of(states["viewer"], "host", "audio")
-        print(f"\nlivekit-client {version}: camera {states['host'].get('camera')}")
+        print(f"\nlivekit-client {version} ({name}): camera {states['host'].get('camera')}")
         print(f"viewer page decoded {video['framesDecoded']} video frames ({video['frameWidth']}x{video['frameHeight']}), "
               f"{audio_frames(audio)} audio frames of 10 ms (energy {audio.get('totalAudioEnergy')})")
-        print(f"Python viewer decoded {py_frames.get('video')} video frames {py_sizes}, {py_frames.get('audio')} audio frames")
         assert states["host"]["camera"] == {"width": 1280, "height": 720}
         assert (audio.get("totalAudioEnergy") or 0) > 0, "the fake microphone beeps: silence means nothing was decoded"
+        if full:
+            deadline = time.monotonic() + 45
+            while True:
+                py_frames, py_remote, py_sizes = python_viewer.frames()
+                if py_frames.get("video", 0) > MIN_FRAMES and py_frames.get("audio", 0) > MIN_FRAMES:
+                    break
+                assert time.monotonic() < deadline, f"Python viewer decoded only {py_frames}"
+                time.sleep(0.5)
+            print(f"Python viewer decoded {py_frames.get('video')} video frames {py_sizes}, {py_frames.get('audio')} audio frames")
 
-        # Who is there: each page sees every other participant, and Sluice agrees.
-        everyone = asyncio.run(participant_count(server, room))
-        states = wait(both, "pages see the others", lambda s: all(x["remote"] == len(everyone) - 1 for x in s.values()), 20)
-        _, py_remote, _ = python_viewer.frames()
-        print(f"participants {everyone}; host page sees {states['host']['remote']} others "
-              f"{states['host']['remoteIdentities']}, viewer page {states['viewer']['remote']}, Python viewer {py_remote}")
-        assert everyone == ["host", "py-viewer", "viewer"]
-        assert states["host"]["remoteIdentities"] == ["py-viewer", "viewer"]
-        assert states["viewer"]["remoteIdentities"] == ["host", "py-viewer"]
-        assert py_remote == 2
+            # Who is there: each page sees every other participant, and Sluice agrees.
+            everyone = asyncio.run(participant_count(server, room))
+            states = wait(both, "pages see the others", lambda s: all(x["remote"] == len(everyone) - 1 for x in s.values()), 20)
+            _, py_remote, _ = python_viewer.frames()
+            print(f"participants {everyone}; host page sees {states['host']['remote']} others "
+                  f"{states['host']['remoteIdentities']}, viewer page {states['viewer']['remote']}, Python viewer {py_remote}")
+            assert everyone == ["host", "py-viewer", "viewer"]
+            assert states["host"]["remoteIdentities"] == ["py-viewer", "viewer"]
+            assert states["viewer"]["remoteIdentities"] == ["host", "py-viewer"]
+            assert py_remote == 2
 
-        # Simulcast: LOW then HIGH, and the decoded width follows.
-        assert viewer.js("return window.setQuality('LOW')") == 1
-        states = wait(both, "viewer on LOW", lambda s: 0 < (media_of(s["viewer"], "host", "video").get("frameWidth") or 0) <= 320, 30)
-        low = media_of(states["viewer"], "host", "video")
-        assert viewer.js("return window.setQuality('HIGH')") == 1
-        states = wait(both, "viewer on HIGH", lambda s: (media_of(s["viewer"], "host", "video").get("frameWidth") or 0) >= 1280, 30)
-        high = media_of(states["viewer"], "host", "video")
-        print(f"viewer page LOW -> HIGH: frameWidth {low['frameWidth']}x{low['frameHeight']} -> "
-              f"{high['frameWidth']}x{high['frameHeight']} (frames decoded {low['framesDecoded']} -> {high['framesDecoded']})")
-        assert high["framesDecoded"] > low["framesDecoded"]
+            # Simulcast: LOW then HIGH, and the decoded width follows.
+            assert viewer.js("return window.setQuality('LOW')") == 1
+            states = wait(both, "viewer on LOW", lambda s: 0 < (media_of(s["viewer"], "host", "video").get("frameWidth") or 0) <= 320, 30)
+            low = media_of(states["viewer"], "host", "video")
+            assert viewer.js("return window.setQuality('HIGH')") == 1
+            states = wait(both, "viewer on HIGH", lambda s: (media_of(s["viewer"], "host", "video").get("frameWidth") or 0) >= 1280, 30)
+            high = media_of(states["viewer"], "host", "video")
+            print(f"viewer page LOW -> HIGH: frameWidth {low['frameWidth']}x{low['frameHeight']} -> "
+                  f"{high['frameWidth']}x{high['frameHeight']} (frames decoded {low['framesDecoded']} -> {high['framesDecoded']})")
+            assert high["framesDecoded"] > low["framesDecoded"]
 
-        # How they connected: /rtc with two peer connections, for 2.18.10 after /rtc/v1 failed and
-        # its /rtc/v1/validate answered the 404 it reads as "fall back".
-        for name, s in states.items():
-            print(f"{name}: sockets {s['sockets']}; fetches {s['fetches']}; "
+        # How they connected: sockets, validate fetches, peer connections.
+        for who, s in states.items():
+            print(f"{who}: sockets {s['sockets']}; fetches {s['fetches']}; "
                   f"peer connections created {s['pcsCreated']}, open {s['pcsOpen']} {s['pcStates']}")
-            prefix = "/some/prefix" if name == "viewer" else ""
-            assert s["sockets"][-1].endswith(f"{prefix}/rtc"), s["sockets"]
-            assert s["pcsOpen"] == 2, s["pcStates"]
-            if version == "2.18.10":
+            prefix = "/some/prefix" if who == "viewer" else ""
+            http_base = server.http_url if who == "host" or not proxy else f"http://127.0.0.1:{proxy.port}"
+            assert s["sockets"][-1].endswith(f"{prefix}{case['path']}"), s["sockets"]
+            assert s["pcsOpen"] == case["pcs"], s["pcStates"]
+            # A viewer that publishes nothing leaves its publisher connection (dual-PC) unused.
+            live = [x for x in s["pcStates"] if x != "closed"]
+            assert live == ["connected"] * case["pcs"] if who == "host" else "connected" in live, s["pcStates"]
+            if version == "2.18.10" and case["single"]:
                 assert s["sockets"][0].endswith(f"{prefix}/rtc/v1"), s["sockets"]
-                assert {"url": f"{server.http_url}{prefix}/rtc/v1/validate", "status": 404} in s["fetches"], s["fetches"]
             else:
                 assert all(x.endswith(f"{prefix}/rtc") for x in s["sockets"]), s["sockets"]
-        assert [x for x in states["host"]["pcStates"] if x != "closed"] == ["connected", "connected"]
-        assert "connected" in states["viewer"]["pcStates"]
+            if version == "2.18.10" and case["single"] and not case["v1_served"]:
+                assert {"url": f"{http_base}{prefix}/rtc/v1/validate", "status": 404} in s["fetches"], s["fetches"]
+            if case["path"] == "/rtc/v1":
+                assert s["pcsCreated"] == 1, s["pcsCreated"]
+                assert not s["fetches"], s["fetches"]
 
         # What a page on another origin can read from Sluice's plain HTTP answers.
         probe = host.js_async("window.probe(arguments[0], arguments[1]).then(arguments[arguments.length - 1])",
                               server.http_url, admin_token(room))
         print(f"page on {pages.origin} read from {server.http_url}: {json.dumps(probe)}")
         assert probe["badToken"]["status"] == 401 and probe["badToken"]["text"].startswith("invalid token"), probe
-        assert probe["v1"]["status"] == 404 and "requested room does not exist" not in probe["v1"]["text"], probe
+        if case["v1_served"]:
+            assert probe["v1"]["status"] == 401 and probe["v1"]["text"].startswith("invalid token"), probe
+        else:
+            assert probe["v1"]["status"] == 404 and "requested room does not exist" not in probe["v1"]["text"], probe
         assert probe["twirp"]["status"] == 200, probe
-        assert sorted(p["identity"] for p in json.loads(probe["twirp"]["text"])["participants"]) == everyone
         assert probe["whip"]["status"] == 401 and probe["whip"]["text"], probe
 
-        os.makedirs(OUTPUT, exist_ok=True)
-        for page in both:
-            page.js("return 1")  # brings its window forward for the capture
-            path = os.path.join(OUTPUT, f"livekit-client-{version}-{page.name}.png")
-            driver.save_screenshot(path)
-            print(f"screenshot: {path}")
+        if proxy:
+            # Cut the viewer page's TCP (its signalling WebSocket): it must resume, and frames
+            # keep coming over the same peer connection(s).
+            before = media_of(states["viewer"], "host", "video")["framesDecoded"]
+            sockets_before = len(states["viewer"]["sockets"])
+            cut_at = time.monotonic()
+            cut = proxy.cut()
+            assert cut >= 1, "the viewer page had no connection through the proxy"
+            states = wait(both, "viewer page Reconnected after its WebSocket was cut, frames still coming",
+                          lambda s: s["viewer"]["reconnected"] >= 1
+                          and media_of(s["viewer"], "host", "video").get("framesDecoded", 0) > before + MIN_FRAMES, 45)
+            v = states["viewer"]
+            after = media_of(v, "host", "video")["framesDecoded"]
+            print(f"cut {cut} proxied connection(s): viewer page Reconnecting x{v['reconnecting']}, Reconnected x{v['reconnected']} "
+                  f"within {time.monotonic() - cut_at:.1f} s; frames {before} -> {after}; sockets {v['sockets'][sockets_before:]}; "
+                  f"peer connections open {v['pcsOpen']} {v['pcStates']}")
+            assert v["sockets"][sockets_before:] and all(x.endswith(f"/some/prefix{case['path']}") for x in v["sockets"][sockets_before:])
+            assert v["pcsOpen"] == case["pcs"] and v["pcsCreated"] == states["viewer"]["pcsCreated"]
+            assert v["phase"] != "failed" and not v.get("disconnected"), v
+
+        if full:
+            os.makedirs(OUTPUT, exist_ok=True)
+            for page in both:
+                page.js("return 1")  # brings its window forward for the capture
+                path = os.path.join(OUTPUT, f"livekit-client-{name}-{page.name}.png")
+                driver.save_screenshot(path)
+                print(f"screenshot: {path}")
         print(f"round took {time.monotonic() - started:.1f} s")
         assert not [e for s in states.values() for e in s["errors"]], [s["errors"] for s in states.values()]
+        finished = True
     finally:
+        if not locals().get("finished"):
+            print("sluice log (end):\n" + server.read_log())
         if python_viewer:
             python_viewer.close()
         if driver:
             driver.quit()
+        if proxy:
+            proxy.close()
         pages.close()
+        alive = server.alive()
+        server.stop()
+    assert alive, "sluice died during the test:\n" + server.read_log()
 
 
 def test_refused_upgrade_under_a_prefix_carries_cors(server):
-    """The WebSocket path answers refusals itself (not the router): same 404 and CORS there."""
+    """The WebSocket path answers refusals itself (not the router): same status and CORS there."""
     origin = "http://127.0.0.1:1"
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
         s.sendall((f"GET /some/prefix/rtc/v1?access_token=x HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
@@ -343,7 +474,7 @@ def test_refused_upgrade_under_a_prefix_carries_cors(server):
             answer += chunk
     head = answer.split(b"\r\n\r\n")[0].decode()
     print(head)
-    assert head.startswith("HTTP/1.1 404"), head
+    assert head.startswith("HTTP/1.1 401"), head  # a bad token; /rtc/v1 itself is served
     assert f"access-control-allow-origin: {origin}" in head.lower(), head
 
 

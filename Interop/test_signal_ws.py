@@ -35,8 +35,11 @@ def lk(server):
 
 
 def test_paths_and_validate(server):
-    assert http_get(f"{server.http_url}/rtc/v1?join_request=x")[0] == 404
-    assert http_get(f"{server.http_url}/rtc/v1/validate")[0] == 404
+    # /rtc/v1 is served: the token first, then its join_request.
+    assert http_get(f"{server.http_url}/rtc/v1?join_request=x")[0] == 401
+    assert http_get(f"{server.http_url}/rtc/v1/validate")[0] == 401
+    status, body = http_get(f"{server.http_url}/rtc/v1/validate?access_token={token('a')}&join_request=AAAA")
+    assert status == 400 and body.startswith("bad join_request"), (status, body)
     status, body = http_get(f"{server.http_url}/rtc/validate?access_token={token('a')}")
     assert (status, body) == (200, "success")
     status, body = http_get(f"{server.http_url}/rtc/validate", {"Authorization": f"Bearer {token('a')}"})

@@ -38,7 +38,7 @@ def webapp_config(**keys):
 @pytest.fixture(params=[VERSION, "2.18.10"])
 def webapp_server(request, workdir):
     """Sluice with the app on, serving the bundle of `request.param` itself (a local client_sdk).
-    2.18.10 asks /rtc/v1 first and falls back to /rtc, as it would against this server anywhere."""
+    2.18.10 connects through /rtc/v1 (one peer connection), as it would against this server anywhere."""
     s = SluiceServer(workdir, webapp_config(enabled="true", client_sdk=sdk_path(request.param),
                                             allow_dev_tokens="true")).start()
     s.sdk_version = request.param

@@ -149,7 +149,8 @@ public actor MediaSessions {
     /// Creates the media side of a LiveKit participant (both peer connections, gathered) and
     /// adds it to its room's hub, which sends the first subscriber offer through `sink`.
     public func openParticipant(room roomName: String, sid: String, identity: String, permission: Livekit_ParticipantPermission,
-                         autoSubscribe: Bool, sink: any SignalSink, onConnected: @escaping @Sendable () -> Void,
+                         autoSubscribe: Bool, singlePeerConnection: Bool = false, sink: any SignalSink,
+                         onConnected: @escaping @Sendable () -> Void,
                          onFailed: @escaping @Sendable (String) -> Void) async throws -> RTCParticipant {
         let entry = roomEntry(roomName)
         rooms[roomName]?.sessions.insert(sid)
@@ -159,7 +160,7 @@ public actor MediaSessions {
                 let participant = try RTCParticipant(
                     sid: sid, identity: identity, roomName: roomName, permission: permission, autoSubscribe: autoSubscribe,
                     hub: hub, sink: sink, certificate: certificate, localAddresses: settings.localAddresses,
-                    portRange: settings.portRange, logger: logger)
+                    portRange: settings.portRange, singlePeerConnection: singlePeerConnection, logger: logger)
                 participant.onConnected = onConnected
                 participant.onFailed = onFailed
                 return participant

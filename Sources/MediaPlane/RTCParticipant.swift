@@ -8,6 +8,8 @@ import WebRTC
 
 /// The media side of one LiveKit participant: its two peer connections (publisher: the client
 /// offers and sends; subscriber: we offer and send), its SFU participant, and its data channels.
+/// With a single peer connection (`/rtc/v1`) the publisher connection carries everything: the
+/// client offers its tracks and recvonly slots, and we answer our tracks on those slots.
 ///
 /// Everything here runs on the room's media worker (hence `@unchecked Sendable`: the reference
 /// crosses threads, its state does not). Signalling messages it originates (subscriber offers)
@@ -15,6 +17,7 @@ import WebRTC
 public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecked Sendable {
     /// One m-line of the subscriber connection after the data m-line.
     struct SubscriberLine {
+        /// Single peer connection: empty until one of the client's recvonly slots is assigned.
         var mid: String
         var kind: NegotiatedKind
         var codec: NegotiatedCodec
@@ -27,6 +30,10 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         var answered = false
         /// Included in the offer in flight.
         var offered = false
+        /// Single peer connection: the track, until its DownTrack exists (made once the slot's
+        /// payload type is known, with the settings asked for meanwhile).
+        var pendingTrack: PublishedTrack?
+        var pendingSettings: LayerSelector.Settings?
     }
 
     public let sid: String
@@ -49,7 +56,17 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     private let publisherAdapter: PeerConnectionMediaTransport
     private let subscriberAdapter: PeerConnectionMediaTransport
     public let publisher: PeerConnection
-    public let subscriber: PeerConnection
+    /// Nil with a single peer connection.
+    public let subscriber: PeerConnection?
+    /// `/rtc/v1`: one peer connection, the client always offers.
+    public let singlePeerConnection: Bool
+    /// Single peer connection: a MediaSectionsRequirement was sent and its offer has not come.
+    private var requirementPending = false
+    /// Single peer connection: we may ask for offers (after answering the first one, or at once
+    /// when the join request carried none).
+    private var answeredOnce = false
+    /// Single peer connection: the recvonly m-lines (mid, kind) of the client's last offer.
+    private var receiveSlots: [(mid: String, kind: NegotiatedKind)] = []
 
     // Publisher side, by m-line index.
     private var published = PublishedLines()
@@ -77,7 +94,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
 
     public init(sid: String, identity: String, roomName: String, permission: Livekit_ParticipantPermission, autoSubscribe: Bool,
          hub: RoomMediaHub, sink: any SignalSink, certificate: DTLSCertificate, localAddresses: [String],
-         portRange: ClosedRange<UInt16>?, logger: Logger) throws {
+         portRange: ClosedRange<UInt16>?, singlePeerConnection: Bool = false, logger: Logger) throws {
         hub.worker.preconditionIsCurrent()
         self.sid = sid
         self.identity = identity
@@ -91,17 +108,27 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         self.logger = logger
         publisher = try PeerConnection(worker: hub.worker, certificate: certificate, answeringOn: localAddresses,
                                        portRange: portRange)
-        subscriber = try PeerConnection(worker: hub.worker, certificate: certificate, offeringOn: localAddresses,
-                                        portRange: portRange)
+        self.singlePeerConnection = singlePeerConnection
         publisherAdapter = PeerConnectionMediaTransport(publisher)
-        subscriberAdapter = PeerConnectionMediaTransport(subscriber)
+        if singlePeerConnection {
+            subscriber = nil
+            subscriberAdapter = publisherAdapter
+        } else {
+            let subscriber = try PeerConnection(worker: hub.worker, certificate: certificate, offeringOn: localAddresses,
+                                                portRange: portRange)
+            self.subscriber = subscriber
+            subscriberAdapter = PeerConnectionMediaTransport(subscriber)
+        }
         participant = SFU.Participant(sid: sid, identity: identity, publisherTransport: publisherAdapter,
                                       subscriberTransport: subscriberAdapter)
         publisher.delegate = self
-        subscriber.delegate = self
+        subscriber?.delegate = self
     }
 
-    public var isGatheringDone: Bool { publisher.isGatheringDone && subscriber.isGatheringDone }
+    public var isGatheringDone: Bool { publisher.isGatheringDone && (subscriber?.isGatheringDone ?? true) }
+
+    /// The connection our tracks go out on.
+    private var sendingConnection: PeerConnection { subscriber ?? publisher }
     public var canSubscribe: Bool { permission.canSubscribe }
 
     // MARK: Publisher connection (the client offers)
@@ -109,9 +136,18 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     /// Answers the client's publisher offer. Returns the answer and the m-lines that appeared
     /// (to be matched with AddTrackRequests); m-lines that stopped unpublish their tracks, whose
     /// sids are returned.
-    public func answerPublisher(sdp: String) throws -> (answer: String, added: [PublisherMedia], removed: [String]) {
+    public func answerPublisher(sdp: String) throws -> (answer: String, added: [PublisherMedia], removed: [String],
+                                                       midToTrackID: [String: String]) {
         let offer = try SessionDescription(parsing: sdp)
-        let answer = try publisher.answer(offer: offer, mode: .receive, acceptData: true)
+        var mode = SDPAnswerer.Mode.receive
+        var midToTrackID: [String: String] = [:]
+        if singlePeerConnection {
+            let sending = assignReceiveSlots(of: offer)
+            mode = .publishAndSubscribe(sending: sending)
+            midToTrackID = sending.mapValues(\.trackID)
+        }
+        let answer = try publisher.answer(offer: offer, mode: mode, acceptData: true)
+        if singlePeerConnection { answeredSlots() }
         published.grow(to: offer.mediaSections.count)
         var added: [PublisherMedia] = []
         var removed: [String] = []
@@ -138,7 +174,101 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 unbound[index] = nil
             }
         }
-        return (answer.sdp, added, removed)
+        return (answer.sdp, added, removed, midToTrackID)
+    }
+
+    // MARK: Single peer connection: our tracks on the client's recvonly m-lines
+
+    /// Gives each subscription waiting for a slot one of the offer's free recvonly m-lines of its
+    /// kind; returns what to send on each assigned m-line.
+    private func assignReceiveSlots(of offer: SessionDescription) -> [String: OutgoingTrack] {
+        requirementPending = false
+        receiveSlots = offer.mediaSections.enumerated().compactMap { index, section in
+            guard !section.isRejected, section.direction == .recvonly, let kind = NegotiatedKind(rawValue: section.kind) else {
+                return nil
+            }
+            return (section.mid ?? String(index), kind)
+        }
+        var free = freeSlots()
+        for index in lines.indices where lines[index].mid.isEmpty && lines[index].trackSid != nil {
+            guard let at = free.firstIndex(where: { $0.kind == lines[index].kind }) else { continue }
+            lines[index].mid = free.remove(at: at).mid
+        }
+        var sending: [String: OutgoingTrack] = [:]
+        for line in lines where !line.mid.isEmpty {
+            guard let trackSid = line.trackSid else { continue }
+            sending[line.mid] = OutgoingTrack(kind: line.kind, codecName: line.codec.name, codecParameters: line.codec.parameters,
+                                              ssrc: line.ssrc, streamID: "\(line.publisherSid)|\(trackSid)", trackID: trackSid,
+                                              cname: line.publisherSid, tag: trackSid)
+        }
+        return sending
+    }
+
+    /// The recvonly m-lines of the last offer that no subscription holds (an ended one holds its
+    /// m-line until an answer has made it inactive).
+    private func freeSlots() -> [(mid: String, kind: NegotiatedKind)] {
+        let held = Set(lines.map(\.mid).filter { !$0.isEmpty })
+        return receiveSlots.filter { !held.contains($0.mid) }
+    }
+
+    /// After answering: DownTracks for the newly assigned m-lines (with the payload type the
+    /// client offered there); ended subscriptions give their m-lines back.
+    private func answeredSlots() {
+        answeredOnce = true
+        var index = 0
+        while index < lines.count {
+            let line = lines[index]
+            if line.trackSid == nil {
+                // Its m-line was answered inactive just now: free for another track.
+                lines.remove(at: index)
+                continue
+            }
+            if !line.mid.isEmpty, line.downTrack == nil, let track = line.pendingTrack {
+                if let media = publisher.negotiated.first(where: { $0.mid == line.mid }), media.sending != nil {
+                    let downTrack = room.subscribe(participant, to: track, ssrc: line.ssrc, payloadType: media.codec.payloadType)
+                    downTrack.hidesHeaderExtensions = true
+                    downTrack.onStreamStateChange = streamStateReporter(publisherSid: line.publisherSid, trackSid: track.id)
+                    if let settings = line.pendingSettings { room.setSettings(settings, for: downTrack) }
+                    lines[index].downTrack = downTrack
+                    lines[index].pendingTrack = nil
+                    lines[index].pendingSettings = nil
+                    lines[index].answered = true
+                    hub.announceWantedLayers(of: track)
+                } else {
+                    // The slot cannot carry this track's codec: wait for another.
+                    lines[index].mid = ""
+                }
+            }
+            index += 1
+        }
+        activateAnsweredDownTracks()
+    }
+
+    /// Single peer connection whose join request carried no offer (a client that cannot gzip
+    /// offers only once asked to, or once it publishes): subscriptions ask for offers from now on.
+    public func expectNoInitialOffer() {
+        answeredOnce = true
+        requestSlots()
+    }
+
+    /// Asks the client for an offer (MediaSectionsRequirement) when a subscription waits for a
+    /// slot or an ended one must go inactive; the count is the slots its next offer must add.
+    private func requestSlots() {
+        guard answeredOnce, !requirementPending, !isClosed else { return }
+        let waiting = lines.filter { $0.mid.isEmpty && $0.trackSid != nil }
+        let ended = lines.contains { $0.trackSid == nil }
+        guard !waiting.isEmpty || ended else { return }
+        let free = freeSlots()
+        func missing(_ kind: NegotiatedKind) -> UInt32 {
+            UInt32(max(0, waiting.filter { $0.kind == kind }.count - free.filter { $0.kind == kind }.count))
+        }
+        requirementPending = true
+        var response = Livekit_SignalResponse()
+        response.mediaSectionsRequirement = Livekit_MediaSectionsRequirement.with {
+            $0.numAudios = missing(.audio)
+            $0.numVideos = missing(.video)
+        }
+        sink.send(response)
     }
 
     /// Publishes the matched m-lines as SFU tracks with their LiveKit sids; the room's other
@@ -223,18 +353,11 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     public func subscribe(to track: PublishedTrack, publisher: any RoomMember) {
         guard !lines.contains(where: { $0.trackSid == track.id }) else { return }
         let ssrc = UInt32.random(in: 1...UInt32.max)
-        let downTrack = room.subscribe(participant, to: track, ssrc: ssrc, payloadType: track.codec.payloadType)
-        let publisherSid = publisher.sid, trackSid = track.id, sink = self.sink
-        downTrack.onStreamStateChange = { state in
-            var response = Livekit_SignalResponse()
-            response.streamStateUpdate = Livekit_StreamStateUpdate.with {
-                $0.streamStates = [Livekit_StreamStateInfo.with {
-                    $0.participantSid = publisherSid
-                    $0.trackSid = trackSid
-                    $0.state = state == .paused ? .paused : .active
-                }]
-            }
-            sink.send(response)
+        var downTrack: DownTrack?
+        if !singlePeerConnection {
+            let made = room.subscribe(participant, to: track, ssrc: ssrc, payloadType: track.codec.payloadType)
+            made.onStreamStateChange = streamStateReporter(publisherSid: publisher.sid, trackSid: track.id)
+            downTrack = made
         }
         var feedback: [SDPRTCPFeedback] = []
         if track.kind == .video {
@@ -246,15 +369,37 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         let codec = NegotiatedCodec(payloadType: track.codec.payloadType, name: track.codec.name,
                                     clockRate: track.codec.clockRate, channels: track.codec.channels,
                                     parameters: track.codec.parameters, feedback: feedback)
-        lines.append(SubscriberLine(mid: String(lines.count + 1), kind: track.kind == .audio ? .audio : .video,
+        lines.append(SubscriberLine(mid: singlePeerConnection ? "" : String(lines.count + 1),
+                                    kind: track.kind == .audio ? .audio : .video,
                                     codec: codec, trackSid: track.id, publisherSid: publisher.sid, ssrc: ssrc,
-                                    downTrack: downTrack))
+                                    downTrack: downTrack, pendingTrack: singlePeerConnection ? track : nil))
+    }
+
+    /// LiveKit's StreamStateUpdate for one subscription, when forwarding pauses or resumes.
+    private func streamStateReporter(publisherSid: String, trackSid: String) -> (Forwarder.StreamState) -> Void {
+        let sink = self.sink
+        return { state in
+            var response = Livekit_SignalResponse()
+            response.streamStateUpdate = Livekit_StreamStateUpdate.with {
+                $0.streamStates = [Livekit_StreamStateInfo.with {
+                    $0.participantSid = publisherSid
+                    $0.trackSid = trackSid
+                    $0.state = state == .paused ? .paused : .active
+                }]
+            }
+            sink.send(response)
+        }
     }
 
     /// Ends the subscription to `trackSid` (its m-line goes inactive with the next offer).
     public func unsubscribe(trackSid: String, track: PublishedTrack?) {
         guard let index = lines.firstIndex(where: { $0.trackSid == trackSid }) else { return }
-        if let track { room.unsubscribe(participant, from: track) }
+        if singlePeerConnection, lines[index].mid.isEmpty {
+            lines.remove(at: index)  // it never had a slot
+            return
+        }
+        if let track, lines[index].downTrack != nil { room.unsubscribe(participant, from: track) }
+        lines[index].pendingTrack = nil
         lines[index].trackSid = nil
         lines[index].downTrack = nil
     }
@@ -267,6 +412,11 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                                               width: Int(update.width), height: Int(update.height))
         var changed: [PublishedTrack] = []
         for sid in update.trackSids {
+            if let index = lines.firstIndex(where: { $0.trackSid == sid }), let pending = lines[index].pendingTrack {
+                lines[index].pendingSettings = settings
+                changed.append(pending)
+                continue
+            }
             guard let line = lines.first(where: { $0.trackSid == sid }), let downTrack = line.downTrack else { continue }
             room.setSettings(settings, for: downTrack)
             changed.append(downTrack.track)
@@ -283,6 +433,10 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
 
     public func negotiateSubscriber(iceRestart: Bool) {
         guard !isClosed else { return }
+        guard let subscriber else {
+            requestSlots()
+            return
+        }
         guard !offerInFlight else { needsOffer = true; return }
         needsOffer = false
         var sections = [OfferedSection(mid: Self.dataMid, content: .data)]
@@ -322,6 +476,12 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     /// The client resumed on a new signalling connection: whatever offer was in flight may be
     /// lost, and LiveKit clients expect a fresh subscriber offer that restarts ICE.
     public func resumed() {
+        if singlePeerConnection {
+            // The client restarts ICE with its next offer; ask for one if we still wait for one.
+            requirementPending = false
+            requestSlots()
+            return
+        }
         offerInFlight = false
         needsOffer = false
         for index in lines.indices where lines[index].offered { lines[index].offered = false }
@@ -331,6 +491,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     /// The client's answer to our subscriber offer.
     public func subscriberAnswered(sdp: String) throws {
         guard offerInFlight else { throw NegotiationError.malformedSDP("an answer without an offer in flight") }
+        guard let subscriber else { throw NegotiationError.malformedSDP("an answer on a single peer connection") }
         let answer = try SessionDescription(parsing: sdp)
         let sections = try subscriber.setAnswer(answer)
         offerInFlight = false
@@ -344,7 +505,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     }
 
     private func activateAnsweredDownTracks() {
-        guard subscriber.state == .connected else { return }
+        guard sendingConnection.state == .connected else { return }
         for line in lines where line.answered {
             guard let downTrack = line.downTrack, !downTrack.isActive else { continue }
             room.activate(downTrack)
@@ -357,7 +518,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw NegotiationError.malformedSDP("candidateInit is not a JSON object")
         }
-        let connection = target == .subscriber ? subscriber : publisher
+        let connection = target == .subscriber ? sendingConnection : publisher
         guard let candidate = object["candidate"] as? String else { throw NegotiationError.malformedSDP("candidateInit has no candidate") }
         if candidate.isEmpty {
             connection.remoteCandidatesComplete()  // an empty candidate is end-of-candidates
@@ -455,9 +616,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 "deepestQueue": "\(publisher.transport.receiveQueueHighWater)"])
         }
         publisher.delegate = nil
-        subscriber.delegate = nil
+        subscriber?.delegate = nil
         publisher.close()
-        subscriber.close()
+        subscriber?.close()
         reliableOut = nil
         lossyOut = nil
         pendingReliable = []
@@ -468,13 +629,13 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     public func peerConnection(_ connection: PeerConnection, didChangeState state: PeerTransport.State) {
         switch state {
         case .connected:
-            if connection === subscriber { activateAnsweredDownTracks() }
+            if connection === sendingConnection { activateAnsweredDownTracks() }
             if !connectedOnce {
                 connectedOnce = true
                 onConnected?()
             }
             logger.info("peer connection connected", metadata: [
-                "participant": "\(sid)", "pc": "\(connection === subscriber ? "subscriber" : "publisher")"])
+                "participant": "\(sid)", "pc": "\(singlePeerConnection ? "single" : connection === subscriber ? "subscriber" : "publisher")"])
         case .failed(let why):
             logger.info("peer connection failed", metadata: [
                 "participant": "\(sid)", "pc": "\(connection === subscriber ? "subscriber" : "publisher")", "reason": "\(why)"])
@@ -511,21 +672,33 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
 
     public func peerConnection(_ connection: PeerConnection, didCreateDataChannels manager: DataChannelManager) {
         if connection === publisher {
-            // The client opens `_reliable` and `_lossy` (and maybe `_data_track`) in band.
+            // The client opens `_reliable` and `_lossy` (and maybe `_data_track`) in band. On a
+            // single peer connection we send on those same channels.
+            let single = singlePeerConnection
             manager.onDataChannel = { [weak self] channel in
                 let reliable = channel.label != "_lossy" && channel.label != "_data_track"
                 channel.onMessage = { message in self?.received(message, reliable: reliable) }
+                guard single, let self else { return }
+                if channel.label == "_reliable" {
+                    self.reliableOut = channel
+                    self.flushPendingReliable()
+                    channel.onOpen = { [weak self] in self?.flushPendingReliable() }
+                } else if channel.label == "_lossy" {
+                    self.lossyOut = channel
+                }
             }
         } else {
             // LiveKit opens the same labels on the subscriber side for server-to-client data.
             reliableOut = try? manager.createDataChannel(label: "_reliable", options: DataChannelOptions(ordered: true))
             lossyOut = try? manager.createDataChannel(label: "_lossy", options: DataChannelOptions(ordered: false, maxRetransmits: 0))
-            reliableOut?.onOpen = { [weak self] in
-                guard let self, let channel = self.reliableOut else { return }
-                let queued = self.pendingReliable
-                self.pendingReliable = []
-                for bytes in queued { try? channel.send(bytes) }
-            }
+            reliableOut?.onOpen = { [weak self] in self?.flushPendingReliable() }
         }
+    }
+
+    private func flushPendingReliable() {
+        guard let channel = reliableOut, channel.state == .open, !pendingReliable.isEmpty else { return }
+        let queued = pendingReliable
+        pendingReliable = []
+        for bytes in queued { try? channel.send(bytes) }
     }
 }

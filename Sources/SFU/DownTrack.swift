@@ -17,6 +17,11 @@ public final class DownTrack {
     public internal(set) var isActive: Bool
     /// Told when forwarding pauses or resumes (LiveKit's StreamStateUpdate). Rare; never per packet.
     public var onStreamStateChange: ((Forwarder.StreamState) -> Void)?
+    /// The subscriber's transport negotiated header extensions of its own (a single peer
+    /// connection that also publishes): the publisher's extensions, kept in forwarded packets,
+    /// would be read with the subscriber's ids (a publisher's mid would route the packet to the
+    /// wrong m-line), so they are hidden (see `ExtensionBlockMask`).
+    public var hidesHeaderExtensions = false
 
     public private(set) var packetsSent: UInt32 = 0
     /// Payload octets sent (for sender reports).
@@ -137,7 +142,10 @@ public final class DownTrack {
         if let fields = rewrite.vp8, let vp8 {
             saved = VP8DescriptorRewriter.apply(fields, to: packet.payload, descriptor: vp8)
         }
+        var mask = ExtensionBlockMask()
+        if hidesHeaderExtensions { mask.hide(in: packet.bytes) }
         let sent = transport.sendRTP(UnsafeRawBufferPointer(packet.bytes))
+        mask.restore(in: packet.bytes)
         if let vp8 { VP8DescriptorRewriter.restore(saved, in: packet.payload, descriptor: vp8) }
         packet.ssrc = originalSSRC
         packet.payloadType = originalPT

@@ -319,6 +319,9 @@ public final class PeerConnection {
             if let id = media.midExtensionID { midExtensionID = id }
             if let id = media.ridExtensionID { ridExtensionID = id }
             if let id = media.transportCCExtensionID { transportCCExtensionID = id }
+            // Only m-lines the peer sends on can route by payload type (a single peer
+            // connection also has our sending m-lines, with the same payload types).
+            guard media.direction != .sendonly, media.direction != .inactive else { continue }
             let pt = Int(media.codec.payloadType & 0x7F)
             payloadTypeRoutes[pt] = payloadTypeRoutes[pt] == -1 ? media.index : -2
         }

@@ -136,6 +136,10 @@ public enum SDPAnswerer {
         case receive
         /// WHEP playback: we send `tracks`, each on an offered m-line of its kind (answer sendonly).
         case send(tracks: [OutgoingTrack])
+        /// LiveKit's single peer connection (`/rtc/v1`): the client offers everything. We
+        /// receive on the m-lines it sends on, send `sending[mid]` on its recvonly m-lines, and
+        /// answer the recvonly m-lines with nothing assigned inactive (slots kept for later).
+        case publishAndSubscribe(sending: [String: OutgoingTrack])
     }
 
     public static let supportedFeedback: Set<String> = ["nack", "nack pli", "ccm fir", "goog-remb"]
@@ -207,8 +211,11 @@ public enum SDPAnswerer {
                 var chosen: NegotiatedCodec?
                 var direction: SDPDirection = .inactive
                 var sending: OutgoingTrack?
+                // We receive on this m-line: header extensions for ingest are negotiated.
+                var receiving = false
                 switch mode {
                 case .receive:
+                    receiving = true
                     let offeredDirection = offered.direction ?? .sendrecv
                     direction = (offeredDirection == .sendrecv || offeredDirection == .sendonly) ? .recvonly : .inactive
                     chosen = pickCodec(offered, kind: kind)
@@ -234,6 +241,25 @@ public enum SDPAnswerer {
                     } else {
                         reject("no \(kind.rawValue) track to send with a codec this m-line offers")
                     }
+                case .publishAndSubscribe(let assigned):
+                    let offeredDirection = offered.direction ?? .sendrecv
+                    if offeredDirection == .sendrecv || offeredDirection == .sendonly {
+                        receiving = true
+                        direction = .recvonly
+                        chosen = pickCodec(offered, kind: kind)
+                        if chosen == nil { reject("no supported codec offered (want \(kind == .audio ? "opus/48000/2" : "VP8 or H264 packetization-mode=1"))") }
+                    } else if offeredDirection == .recvonly, let track = assigned[mid], let codec = matchCodec(offered, for: track) {
+                        chosen = codec
+                        sending = track
+                        direction = .sendonly
+                    } else if let codec = pickCodec(offered, kind: kind) ?? offered.codecs.first.map({ Self.negotiated($0, parameters: $0.parameters) }) {
+                        // A receive slot with nothing to send yet (or a stopped transceiver):
+                        // inactive, kept for a later answer.
+                        chosen = codec
+                        direction = .inactive
+                    } else {
+                        reject("no codec offered")
+                    }
                 }
                 if let codec = chosen, section.port != 0 {
                     section.formats = [String(codec.payloadType)]
@@ -247,26 +273,26 @@ public enum SDPAnswerer {
                     var midExtension: UInt8?
                     var ridExtension: UInt8?
                     var rids: [String] = []
-                    if case .receive = mode, let id = offered.extmapID(for: RTPHeaderExtensionURI.mid) {
+                    if receiving, let id = offered.extmapID(for: RTPHeaderExtensionURI.mid) {
                         // Only on ingest: forwarded packets keep the publisher's extension ids, so
                         // we negotiate no extensions with subscribers (aiortc routes by SSRC/PT).
                         section.extmaps = [SDPExtmap(id: id, uri: RTPHeaderExtensionURI.mid)]
                         midExtension = id
                     }
                     var transportCCExtension: UInt8?
-                    if case .receive = mode, let id = offered.extmapID(for: RTPHeaderExtensionURI.transportWideCC),
+                    if receiving, let id = offered.extmapID(for: RTPHeaderExtensionURI.transportWideCC),
                        offered.rtcpFeedback.contains(where: { $0.type == "transport-cc" }) {
                         section.extmaps.append(SDPExtmap(id: id, uri: RTPHeaderExtensionURI.transportWideCC))
                         section.rtcpFeedback.append(SDPRTCPFeedback(payloadType: codec.payloadType, type: "transport-cc", parameter: nil))
                         transportCCExtension = id
                     }
                     var audioLevelExtension: UInt8?
-                    if case .receive = mode, kind == .audio, let id = offered.extmapID(for: RTPHeaderExtensionURI.audioLevel) {
+                    if receiving, kind == .audio, let id = offered.extmapID(for: RTPHeaderExtensionURI.audioLevel) {
                         // Active speakers come from the level the publisher's client measured.
                         section.extmaps.append(SDPExtmap(id: id, uri: RTPHeaderExtensionURI.audioLevel))
                         audioLevelExtension = id
                     }
-                    if case .receive = mode, let simulcast = offered.simulcast, !simulcast.sendRids.isEmpty,
+                    if receiving, let simulcast = offered.simulcast, !simulcast.sendRids.isEmpty,
                        let id = offered.extmapID(for: RTPHeaderExtensionURI.rid) {
                         // Simulcast ingest: receive every offered rid; packets name their layer
                         // with the rid extension until we have seen their SSRC.
@@ -277,6 +303,14 @@ public enum SDPAnswerer {
                             section.simulcast = SDPSimulcast(recv: [rids.map { SDPSimulcast.Stream(rid: $0) }])
                             ridExtension = id
                         }
+                    }
+                    if case .publishAndSubscribe = mode, !receiving {
+                        // Chrome offers later m-lines only the header extensions its earlier
+                        // offers got back: answering these without them would take the rid
+                        // extension away from the camera it publishes next ("negotiates
+                        // simulcast but does not negotiate the RID RTP header extension").
+                        // We send no extensions on them (see DownTrack.hidesHeaderExtensions).
+                        section.extmaps = offered.extmaps
                     }
                     if let sending {
                         section.msids = [SDPMediaStreamID(streamID: sending.streamID, trackID: sending.trackID)]
@@ -321,12 +355,18 @@ public enum SDPAnswerer {
             }
             answer.mediaSections.append(section)
         }
-        let usable = if case .send = mode { negotiated.contains { $0.sending != nil } } else { !negotiated.isEmpty }
+        let usable = switch mode {
+        case .send: negotiated.contains { $0.sending != nil }
+        case .receive, .publishAndSubscribe: !negotiated.isEmpty
+        }
         guard usable || acceptedData else {
             throw .noUsableMedia(reasons.isEmpty ? "offer has no audio or video" : reasons.joined(separator: "; "))
         }
         answer.groups = [SDPGroup(semantics: "BUNDLE", identifiers: bundle)]
-        if case .send = mode { answer.msidSemantic = " WMS" }
+        switch mode {
+        case .send, .publishAndSubscribe: answer.msidSemantic = " WMS"
+        case .receive: break
+        }
         return (answer, negotiated)
     }
 

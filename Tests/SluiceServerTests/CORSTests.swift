@@ -14,8 +14,10 @@ import Testing
 @Suite struct CORSTests {
     static let page = "http://127.0.0.1:8123"
 
-    static func app(origins: [String]? = nil) throws -> Application<some HTTPResponder<BasicRequestContext>> {
+    static func app(origins: [String]? = nil, singlePeerConnection: Bool = true) throws
+        -> Application<some HTTPResponder<BasicRequestContext>> {
         var config = ServerConfig()
+        config.rtc.singlePeerConnection = singlePeerConnection
         config.keys = ["devkey": "secret"]
         config.storagePath = FileManager.default.temporaryDirectory
             .appendingPathComponent("sluice-cors-\(UUID().uuidString).sqlite").path
@@ -96,7 +98,7 @@ import Testing
     @Test func anyOriginIncludesPagesOpenedFromFiles() async throws {
         try await Self.app().test(.router) { client in
             let r = try await client.execute(uri: "/rtc/v1/validate", method: .get, headers: [.origin: "null"])
-            #expect(r.status == .notFound && r.headers[.accessControlAllowOrigin] == "null")
+            #expect(r.status == .unauthorized && r.headers[.accessControlAllowOrigin] == "null")
         }
     }
 
@@ -132,8 +134,8 @@ import Testing
         }
     }
 
-    @Test func v1ValidateAnswersTheFallback404() async throws {
-        try await Self.app().test(.router) { client in
+    @Test func v1ValidateAnswersTheFallback404WhenSwitchedOff() async throws {
+        try await Self.app(singlePeerConnection: false).test(.router) { client in
             let token = try Self.joinToken()
             for path in ["/rtc/v1/validate", "/rtc/v1", "/base/rtc/v1/validate", "//rtc/v1/validate"] {
                 let r = try await client.execute(uri: "\(path)?access_token=\(token)&join_request=AAAA", method: .get,

@@ -155,6 +155,44 @@ let local = LocalTransportDescription(
         #expect(answer.groups.first?.identifiers == ["0", "1"])
     }
 
+    /// LiveKit's single peer connection: the client sends video on m-line 0 and offers a
+    /// recvonly audio slot (m-line 1) and data.
+    static var singlePeerConnectionOffer: String {
+        let audioStart = aiortcOffer.range(of: "m=audio")!.lowerBound
+        return String(aiortcOffer[..<audioStart])
+            + aiortcOffer[audioStart...].replacingOccurrences(of: "a=sendonly", with: "a=recvonly")
+    }
+
+    @Test func singlePeerConnectionReceivesAndSendsOnTheSameAnswer() throws {
+        let track = OutgoingTrack(kind: .audio, codecName: "opus", ssrc: 1111, streamID: "PA_x|TR_a", trackID: "TR_a",
+                                  cname: "PA_x", tag: "TR_a")
+        let (answer, media) = try SDPAnswerer.answer(to: try offer(Self.singlePeerConnectionOffer),
+                                                     mode: .publishAndSubscribe(sending: ["1": track]), local: local,
+                                                     acceptData: true)
+        #expect(media.count == 2)
+        #expect(media[0].direction == .recvonly && media[0].midExtensionID == 1 && media[0].sending == nil)
+        #expect(media[1].direction == .sendonly && media[1].sending?.tag == "TR_a" && media[1].codec.payloadType == 96)
+        let video = answer.mediaSections[0], audio = answer.mediaSections[1]
+        #expect(video.direction == .recvonly && video.extmaps == [SDPExtmap(id: 1, uri: RTPHeaderExtensionURI.mid)])
+        // The offered extensions come back (Chrome offers later m-lines only what it got back);
+        // we send none on them.
+        #expect(audio.direction == .sendonly && audio.extmaps.map(\.id) == [1, 2])
+        #expect(audio.msids == [SDPMediaStreamID(streamID: "PA_x|TR_a", trackID: "TR_a")])
+        #expect(audio.ssrcs.contains(SDPSSRCAttribute(ssrc: 1111, attribute: "msid", value: "PA_x|TR_a TR_a")))
+        #expect(answer.mediaSections[2].port != 0 && answer.mediaSections[2].sctpPort == 5000)
+        #expect(answer.groups.first?.identifiers == ["0", "1", "2"])
+        #expect(try SessionDescription(parsing: answer.sdp) == answer)
+    }
+
+    @Test func singlePeerConnectionKeepsUnassignedSlotsInactive() throws {
+        let (answer, media) = try SDPAnswerer.answer(to: try offer(Self.singlePeerConnectionOffer),
+                                                     mode: .publishAndSubscribe(sending: [:]), local: local, acceptData: true)
+        let audio = answer.mediaSections[1]
+        #expect(audio.port != 0 && audio.direction == .inactive && audio.msids.isEmpty && audio.iceUfrag == local.ufrag)
+        #expect(media[1].direction == .inactive && media[1].sending == nil)
+        #expect(media[0].direction == .recvonly)
+    }
+
     @Test func whepWithoutAMatchingCodecIsRejected() throws {
         let text = aiortcOffer.replacingOccurrences(of: "a=sendonly", with: "a=recvonly")
         let tracks = [OutgoingTrack(kind: .video, codecName: "AV1", ssrc: 1, streamID: "s", trackID: "t", cname: "c", tag: "t")]

@@ -37,6 +37,7 @@ public enum ConfigLoader {
                     case "port_range_end": config.rtc.portRangeEnd = try v.port(path)
                     case "node_ip": config.rtc.nodeIP = try v.string(path)
                     case "use_external_ip": config.rtc.useExternalIP = try v.bool(path)
+                    case "single_peer_connection": config.rtc.singlePeerConnection = try v.bool(path)
                     default: throw v.unknown(path)
                     }
                 }

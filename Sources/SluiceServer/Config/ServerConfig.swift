@@ -8,6 +8,9 @@ public struct ServerConfig: Sendable, Equatable {
         /// Address announced in ICE candidates; empty means the bind address.
         public var nodeIP: String = ""
         public var useExternalIP: Bool = false
+        /// Serve `/rtc/v1` (one peer connection per participant, livekit-client 2.17+ and the
+        /// Rust SDK). Off: `/rtc/v1` answers 404 and those clients fall back to `/rtc`.
+        public var singlePeerConnection: Bool = true
         public init() {}
     }
 

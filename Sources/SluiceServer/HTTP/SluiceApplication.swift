@@ -113,12 +113,17 @@ public final class SluiceApplication: Sendable {
         let signal = signalEndpoint
         router.get("/rtc") { request, _ in await signal.validate(request, upgradeAttempt: true) }
         router.get("/rtc/validate") { request, _ in await signal.validate(request, upgradeAttempt: false) }
-        // Single-peer-connection signalling is not served yet. A 404 is what makes SDKs fall back
-        // to `/rtc`: livekit-client 2.17+ asks `/rtc/v1/validate` after its upgrade fails and
-        // falls back on a 404 whose body does not say "requested room does not exist" (any
-        // other status, or a 404 with that text, ends the connection attempt instead).
-        router.get("/rtc/v1") { _, _ in SignalEndpoint.v1NotServed }
-        router.get("/rtc/v1/validate") { _, _ in SignalEndpoint.v1NotServed }
+        // Single-peer-connection signalling, unless switched off. Then a 404 is what makes SDKs
+        // fall back to `/rtc`: livekit-client 2.17+ asks `/rtc/v1/validate` after its upgrade
+        // fails and falls back on a 404 whose body does not say "requested room does not exist"
+        // (any other status, or a 404 with that text, ends the connection attempt instead).
+        if config.rtc.singlePeerConnection {
+            router.get("/rtc/v1") { request, _ in await signal.validate(request, upgradeAttempt: true) }
+            router.get("/rtc/v1/validate") { request, _ in await signal.validate(request, upgradeAttempt: false) }
+        } else {
+            router.get("/rtc/v1") { _, _ in SignalEndpoint.v1NotServed }
+            router.get("/rtc/v1/validate") { _, _ in SignalEndpoint.v1NotServed }
+        }
 
         let twirpServices = [
             RoomService(rooms: rooms, media: mediaSessions, drain: drain).router(),
@@ -170,7 +175,7 @@ public final class SluiceApplication: Sendable {
     var signalEndpoint: SignalEndpoint {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits, drain: drain),
                        rooms: rooms, media: mediaSessions, resumable: resumableSessions, resources: resourceLimits,
-                       logger: logger)
+                       singlePeerConnection: config.rtc.singlePeerConnection, logger: logger)
     }
 
     /// Raises the open-file limit and says what the server can hold: descriptors and the UDP

@@ -57,7 +57,7 @@ struct ParticipantMediaBridge: Sendable {
     /// tracks its new m-lines carry: the room hears of them before anyone's subscriber offer.
     private func publisherOffer(_ offer: Livekit_SessionDescription) async {
         let media = self.media
-        let result: (answer: String, added: [PublisherMedia], removed: [String])
+        let result: (answer: String, added: [PublisherMedia], removed: [String], midToTrackID: [String: String])
         do {
             result = try await media.worker.run { try media.answerPublisher(sdp: offer.sdp) }
         } catch {
@@ -69,8 +69,13 @@ struct ParticipantMediaBridge: Sendable {
             $0.type = "answer"
             $0.sdp = result.answer
             $0.id = offer.id
+            $0.midToTrackID = result.midToTrackID
         }
         sink.send(response)
+        if media.singlePeerConnection {
+            // More subscriptions than the offer had slots for, or ended ones: ask for another offer.
+            _ = try? await media.worker.run { media.negotiateSubscriber() }
+        }
         let bound = await session.publisherMediaChanged(added: result.added, removed: result.removed)
         guard !bound.isEmpty else { return }
         let bindings = bound.map { (line: $0.line, track: $0.track) }

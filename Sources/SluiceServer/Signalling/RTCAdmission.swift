@@ -14,6 +14,10 @@ struct RTCAdmission: Sendable {
         var parameters: JoinParameters
         /// The session a resuming client asks for.
         var resumeSid: String?
+        /// `/rtc/v1`: one peer connection.
+        var singlePeerConnection = false
+        /// `/rtc/v1`: the client's first offer, sent with its join request.
+        var publisherOffer: Livekit_SessionDescription?
     }
 
     let tokens: AccessToken
@@ -39,6 +43,8 @@ struct RTCAdmission: Sendable {
             return .failure(Refusal(status: 401, reason: "permissions denied: the token names no room"))
         }
         guard !claims.identity.isEmpty else { return .failure(Refusal(status: 401, reason: "the token has no identity (sub)")) }
+        // `/rtc/v1` options come in `join_request`, read once the token is known to be good.
+        if let why = query.joinRequestError { return .failure(Refusal(status: 400, reason: why)) }
         // A draining server takes no new participants; a resume continues a session it has.
         if let drain, drain.isDraining, query.resumeSid == nil {
             return .failure(Refusal(status: 503, reason: DrainState.reason))
@@ -57,7 +63,12 @@ struct RTCAdmission: Sendable {
             identity: claims.identity, name: claims.name ?? "", metadata: claims.metadata ?? "",
             attributes: claims.attributes ?? [:], grant: grant, kind: kind.value, autoSubscribe: query.autoSubscribe,
             protocolVersion: query.protocolVersion)
-        return .success(Admitted(roomName: room, parameters: parameters, resumeSid: query.resumeSid))
+        var admitted = Admitted(roomName: room, parameters: parameters, resumeSid: query.resumeSid)
+        admitted.singlePeerConnection = query.isV1
+        if let request = query.joinRequest, request.hasPublisherOffer, !request.publisherOffer.sdp.isEmpty {
+            admitted.publisherOffer = request.publisherOffer
+        }
+        return .success(admitted)
     }
 }
 

@@ -18,6 +18,8 @@ struct SignalEndpoint: Sendable {
     let media: MediaSessions
     let resumable: ResumableSessions
     let resources: ResourceLimits
+    /// `rtc.single_peer_connection`: `/rtc/v1` is served (else it answers 404, the fallback signal).
+    var singlePeerConnection = true
     let logger: Logger
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
@@ -28,7 +30,8 @@ struct SignalEndpoint: Sendable {
     func accept(target: String, authorization: String?) async -> SignallingChannel.Decision {
         switch SignalPath(path: RTCQuery.path(of: target)) {
         case .rtc: break
-        // Single-PC signalling is not served: the Rust SDK falls back to `/rtc` on this 404,
+        case .v1 where singlePeerConnection: break
+        // Single-PC signalling switched off: the Rust SDK falls back to `/rtc` on this 404,
         // livekit-client 2.17+ on the same 404 from `/rtc/v1/validate`.
         case .v1: return .refuse(status: 404, reason: Self.v1NotServedReason)
         default: return .refuse(status: 404, reason: "not found")
@@ -73,6 +76,16 @@ struct SignalEndpoint: Sendable {
             }
             let sink = live.sink, session = live.session
             let bridge = ParticipantMediaBridge(session: session, media: live.media, sink: sink, logger: logger)
+            if let offer = admitted.publisherOffer, live.media.singlePeerConnection {
+                // livekit-client sends its first offer with the join request: answered after the
+                // JoinResponse (or ReconnectResponse), as any later offer.
+                var request = Livekit_SignalRequest()
+                request.offer = offer
+                _ = await bridge.handle(request)
+            } else if live.media.singlePeerConnection, admitted.resumeSid == nil {
+                let participant = live.media
+                _ = try? await participant.worker.run { participant.expectNoInitialOffer() }
+            }
             // Drop clients that stop pinging, as LiveKit does.
             let watchdog = Task {
                 while !Task.isCancelled {
@@ -170,7 +183,7 @@ struct SignalEndpoint: Sendable {
         let rooms = self.rooms, roomName = admitted.roomName
         return try await media.openParticipant(
             room: roomName, sid: sid, identity: admitted.parameters.identity, permission: admitted.parameters.permission,
-            autoSubscribe: admitted.parameters.autoSubscribe, sink: sink,
+            autoSubscribe: admitted.parameters.autoSubscribe, singlePeerConnection: admitted.singlePeerConnection, sink: sink,
             onConnected: {
                 Task { await rooms.markActive(roomName: roomName, participantSid: sid) }
             },
@@ -264,9 +277,9 @@ struct SignalEndpoint: Sendable {
         }
     }
 
-    /// Why `/rtc/v1` is refused. livekit-client reads the `/rtc/v1/validate` body: it must not
-    /// contain "requested room does not exist", which would make the 404 final.
-    static let v1NotServedReason = "/rtc/v1 (single peer connection) is not served here; use /rtc"
+    /// Why `/rtc/v1` is refused when switched off. livekit-client reads the `/rtc/v1/validate`
+    /// body: it must not contain "requested room does not exist", which would make the 404 final.
+    static let v1NotServedReason = "/rtc/v1 (single peer connection) is switched off here (rtc.single_peer_connection); use /rtc"
     static var v1NotServed: Response { text(v1NotServedReason, status: .notFound) }
 
     static func text(_ body: String, status: HTTPResponse.Status) -> Response {
