@@ -6,32 +6,43 @@ import Media
 import SFU
 import WebRTC
 
-/// The media plane's bookkeeping for WHIP/WHEP: a small pool of media workers, one SFU `Room`
-/// per room name pinned to one worker, and the open sessions by id. Control plane only: each
-/// call reaches the worker with a few awaited jobs; packets never come through here.
+/// The media plane's bookkeeping: a pool of media workers, the rooms on them and the open
+/// WHIP/WHEP sessions by id. A room starts on one worker (its home: a `RoomMediaHub` and its
+/// SFU `Room`); once it has `spreadRoomsAfter` members, later LiveKit joiners go to whichever
+/// of the room's hubs (one per worker) has the fewest, and a `RoomSpan` relays every track
+/// between them, so one room's fan-out runs on every core. WHIP/WHEP sessions stay home.
+/// Control plane only: each call reaches a worker with a few awaited jobs; packets never come
+/// through here.
 public actor MediaSessions {
     public struct Settings: Sendable {
         public var localAddresses: [String]
         public var portRange: ClosedRange<UInt16>?
         public var workerCount: Int
+        /// Members a room has before later LiveKit joiners spread over the other workers
+        /// (0: a room never leaves its home worker).
+        public var spreadRoomsAfter: Int
         public var gatheringTimeout: Duration = .seconds(5)
 
         public init(localAddresses: [String], portRange: ClosedRange<UInt16>?, workerCount: Int,
-                    gatheringTimeout: Duration = .seconds(5)) {
+                    spreadRoomsAfter: Int = 0, gatheringTimeout: Duration = .seconds(5)) {
             self.localAddresses = localAddresses
             self.portRange = portRange
             self.workerCount = workerCount
+            self.spreadRoomsAfter = spreadRoomsAfter
             self.gatheringTimeout = gatheringTimeout
         }
     }
 
     private struct RoomEntry {
-        let room: SFU.Room
-        let worker: MediaWorker
-        /// The LiveKit participants' side of the room.
-        let hub: RoomMediaHub
+        /// The room's hubs, home first, and how many members each serves.
+        var hubs: [(hub: RoomMediaHub, members: Int)]
+        let span: RoomSpan
         /// WHIP/WHEP session ids and LiveKit participant sids keeping the room open.
         var sessions: Set<String> = []
+
+        var hub: RoomMediaHub { hubs[0].hub }
+        var room: SFU.Room { hub.room }
+        var worker: MediaWorker { hub.worker }
     }
 
     public nonisolated let settings: Settings
@@ -89,7 +100,7 @@ public actor MediaSessions {
                                        Task { await self.forget(session) }
                                    })
         sessions[id] = session
-        rooms[roomName]?.sessions.insert(id)
+        if rooms[roomName]?.sessions.insert(id).inserted == true { rooms[roomName]?.hubs[0].members += 1 }
         do {
             let certificate = self.certificate
             let settings = self.settings
@@ -152,11 +163,12 @@ public actor MediaSessions {
                          autoSubscribe: Bool, singlePeerConnection: Bool = false, sink: any SignalSink,
                          onConnected: @escaping @Sendable () -> Void,
                          onFailed: @escaping @Sendable (String) -> Void) async throws -> RTCParticipant {
-        let entry = roomEntry(roomName)
+        let hub = placeMember(sid, in: roomName)
         rooms[roomName]?.sessions.insert(sid)
-        let certificate = self.certificate, settings = self.settings, logger = self.logger, hub = entry.hub
+        let certificate = self.certificate, settings = self.settings, logger = self.logger
+        let worker = hub.worker
         do {
-            let participant = try await entry.worker.run {
+            let participant = try await worker.run {
                 let participant = try RTCParticipant(
                     sid: sid, identity: identity, roomName: roomName, permission: permission, autoSubscribe: autoSubscribe,
                     hub: hub, sink: sink, certificate: certificate, localAddresses: settings.localAddresses,
@@ -166,26 +178,62 @@ public actor MediaSessions {
                 return participant
             }
             let deadline = ContinuousClock.now + settings.gatheringTimeout
-            while !(try await entry.worker.run { participant.isGatheringDone }) {
+            while !(try await worker.run { participant.isGatheringDone }) {
                 guard ContinuousClock.now < deadline else {
-                    _ = try? await entry.worker.run { participant.close() }
+                    _ = try? await worker.run { participant.close() }
                     throw MediaSessionError.gatheringTimedOut
                 }
                 try await Task.sleep(for: .milliseconds(5))
             }
-            try await entry.worker.run { hub.add(participant) }
+            try await worker.run { hub.add(participant) }
             return participant
         } catch {
-            forgetParticipant(sid, room: roomName)
+            forgetParticipant(sid, room: roomName, hub: hub)
             throw error
         }
     }
+
+    /// The hub a new LiveKit member of `name` joins: home until the room has
+    /// `spreadRoomsAfter` members, then the room's hub with the fewest members, opening one on a
+    /// worker the room does not use yet when that has fewer (none). Counted at once, so joins
+    /// that race each other spread too.
+    private func placeMember(_ sid: String, in name: String) -> RoomMediaHub {
+        var entry = roomEntry(name)
+        var chosen = 0
+        let total = entry.hubs.reduce(0) { $0 + $1.members }
+        if settings.spreadRoomsAfter > 0, workers.count > 1, total >= settings.spreadRoomsAfter {
+            for index in entry.hubs.indices where entry.hubs[index].members < entry.hubs[chosen].members {
+                chosen = index
+            }
+            if entry.hubs.count < workers.count, entry.hubs[chosen].members > 0,
+               let worker = workers.first(where: { worker in !entry.hubs.contains { $0.hub.worker === worker } }) {
+                let room = SFU.Room(name: name, executor: worker)
+                let hub = RoomMediaHub(room: room, worker: worker)
+                entry.span.add(hub)
+                entry.hubs.append((hub, 0))
+                chosen = entry.hubs.count - 1
+                logger.info("room spread to another worker", metadata: [
+                    "room": "\(name)", "worker": "\(worker.name)", "members": "\(total)"])
+            }
+        }
+        entry.hubs[chosen].members += 1
+        rooms[name] = entry
+        if entry.hubs.count > 1 {
+            logger.debug("member placed", metadata: [
+                "room": "\(name)", "participant": "\(sid)", "worker": "\(entry.hubs[chosen].hub.worker.name)",
+                "members": "\(entry.hubs.map(\.members))"])
+        }
+        return entry.hubs[chosen].hub
+    }
+
+    /// Every hub of an open room, home first (RoomService looks for a member in each).
+    public func hubs(room name: String) -> [RoomMediaHub] { rooms[name]?.hubs.map(\.hub) ?? [] }
 
     /// Removes a LiveKit participant's media: its tracks end for the others, its connections close.
     public func closeParticipant(_ participant: RTCParticipant) async {
         let hub = participant.hub
         _ = try? await participant.worker.run { hub.remove(participant) }
-        forgetParticipant(participant.sid, room: participant.roomName)
+        forgetParticipant(participant.sid, room: participant.roomName, hub: hub)
     }
 
     /// The hub of an open media room, for the RoomService (SendData, UpdateSubscriptions).
@@ -195,8 +243,11 @@ public actor MediaSessions {
     public func stats() async -> [RoomStats] {
         var all: [RoomStats] = []
         for entry in rooms.values {
-            let hub = entry.hub
-            if case let stats?? = try? await entry.worker.run({ hub.latestStats }) { all.append(stats) }
+            var parts: [RoomStats] = []
+            for (hub, _) in entry.hubs {
+                if case let stats?? = try? await hub.worker.run({ hub.latestStats }) { parts.append(stats) }
+            }
+            if let merged = RoomStats.merging(parts) { all.append(merged) }
         }
         return all.sorted { $0.room < $1.room }
     }
@@ -210,23 +261,36 @@ public actor MediaSessions {
         }
         var traffic: [RoomTraffic] = []
         for entry in rooms.values {
-            let room = entry.room
-            if let sample = try? await entry.worker.run({ room.traffic() }) { traffic.append(sample) }
+            for (hub, _) in entry.hubs {
+                let room = hub.room
+                if let sample = try? await hub.worker.run({ room.traffic() }) { traffic.append(sample) }
+            }
         }
         return (traffic, whip, whep)
     }
 
-    private func forgetParticipant(_ sid: String, room name: String) {
-        rooms[name]?.sessions.remove(sid)
-        if let entry = rooms[name], entry.sessions.isEmpty { rooms[name] = nil }
+    private func forgetParticipant(_ sid: String, room name: String, hub: RoomMediaHub) {
+        guard var entry = rooms[name] else { return }
+        if entry.sessions.remove(sid) != nil, let index = entry.hubs.firstIndex(where: { $0.hub === hub }) {
+            entry.hubs[index].members -= 1
+        }
+        rooms[name] = entry
+        closeIfEmpty(name)
+    }
+
+    /// A room nobody holds any more: its relays between workers end with it.
+    private func closeIfEmpty(_ name: String) {
+        guard let entry = rooms[name], entry.sessions.isEmpty else { return }
+        rooms[name] = nil
+        entry.span.close()
     }
 
     private func forget(_ session: MediaSession) {
         guard sessions.removeValue(forKey: session.id) != nil else { return }
-        rooms[session.roomName]?.sessions.remove(session.id)
-        if let entry = rooms[session.roomName], entry.sessions.isEmpty {
-            rooms[session.roomName] = nil
+        if rooms[session.roomName]?.sessions.remove(session.id) != nil {
+            rooms[session.roomName]?.hubs[0].members -= 1
         }
+        closeIfEmpty(session.roomName)
         logger.info("media session closed", metadata: ["session": "\(session.id)", "room": "\(session.roomName)"])
         if established.remove(session.id) != nil {
             for observer in leaveObservers { observer(session) }
@@ -238,7 +302,10 @@ public actor MediaSessions {
         let worker = workers[nextWorker % workers.count]
         nextWorker += 1
         let room = SFU.Room(name: name, executor: worker)
-        let entry = RoomEntry(room: room, worker: worker, hub: RoomMediaHub(room: room, worker: worker))
+        let hub = RoomMediaHub(room: room, worker: worker)
+        let span = RoomSpan(roomName: name, logger: logger)
+        span.add(hub)
+        let entry = RoomEntry(hubs: [(hub, 0)], span: span)
         rooms[name] = entry
         return entry
     }

@@ -13,6 +13,9 @@ import WebRTC
 public final class RoomMediaHub: @unchecked Sendable {
     public let room: SFU.Room
     public let worker: MediaWorker
+    /// The room's other hubs, on other workers, when the room spans several (set before any
+    /// member joins). This hub tells it what its own members publish and send.
+    public internal(set) weak var span: RoomSpan?
     public private(set) var members: [String: any RoomMember] = [:]  // by participant sid
 
     /// Counters (read on the worker).
@@ -96,9 +99,13 @@ public final class RoomMediaHub: @unchecked Sendable {
 
     public var isEmpty: Bool { members.isEmpty }
 
+    /// A member of this hub (stand-ins for other hubs' members are not).
     public func member(identity: String) -> (any RoomMember)? {
-        members.values.first { $0.identity == identity }
+        members.values.first { $0.identity == identity && !$0.isRelayCopy }
     }
+
+    /// Members joined through a door (stand-ins for other hubs' members are not).
+    public var memberCount: Int { members.values.reduce(0) { $0 + ($1.isRelayCopy ? 0 : 1) } }
 
     /// Adds a participant: it joins the SFU room, subscribes to what is published (when it
     /// auto-subscribes) and gets its first subscriber offer (which also carries the data channels).
@@ -115,6 +122,10 @@ public final class RoomMediaHub: @unchecked Sendable {
             }
         }
         participant.negotiateSubscriber()
+        // A late joiner learns who is speaking now, not only at the next change (as LiveKit
+        // tells a joiner the current speakers).
+        let speaking = speakers.speakers
+        if !speaking.isEmpty && !participant.isRelayCopy { participant.roomEvent(.speakersChanged(speaking)) }
     }
 
     /// Removes a participant: its tracks end for everyone, whose subscriber connections are
@@ -122,6 +133,9 @@ public final class RoomMediaHub: @unchecked Sendable {
     public func remove(_ participant: any RoomMember) {
         guard members.removeValue(forKey: participant.sid) != nil else { return }
         let gone = Set(participant.publishedTracks.map(\.id))
+        if !participant.isRelayCopy, let span {
+            for sid in gone { span.trackUnpublished(sid, in: self) }
+        }
         participant.logSubscriptionStats()
         room.leave(participant.participant)
         participant.close()
@@ -145,6 +159,7 @@ public final class RoomMediaHub: @unchecked Sendable {
             other.negotiateSubscriber()
         }
         publisher.announceWantedLayers(of: track)
+        if !publisher.isRelayCopy { span?.trackPublished(track, by: publisher, in: self) }
     }
 
     /// A track stopped: its subscribers let it go.
@@ -154,6 +169,7 @@ public final class RoomMediaHub: @unchecked Sendable {
             other.negotiateSubscriber()
         }
         room.unpublish(publisher.participant, track: track)
+        if !publisher.isRelayCopy { span?.trackUnpublished(track.id, in: self) }
     }
 
     /// Subscribes `participant` to, or unsubscribes it from, the named tracks (UpdateSubscription,
@@ -210,6 +226,17 @@ public final class RoomMediaHub: @unchecked Sendable {
         if case .user(let user) = packet.value { destinations.formUnion(user.destinationIdentities) }
         guard let bytes: [UInt8] = try? packet.serializedBytes() else { return }
         for member in members.values where member !== sender {
+            guard destinations.isEmpty || destinations.contains(member.identity) else { continue }
+            member.deliver(bytes, reliable: reliable)
+            dataPacketsRelayed += 1
+        }
+        span?.dataRelayed(bytes, reliable: reliable, destinations: destinations, senderSid: sender?.sid, from: self)
+    }
+
+    /// A data packet another of the room's hubs relayed: to this hub's own members, but the
+    /// sender's stand-in.
+    func deliverRelayed(_ bytes: [UInt8], reliable: Bool, destinations: Set<String>, senderSid: String?) {
+        for member in members.values where !member.isRelayCopy && member.sid != senderSid {
             guard destinations.isEmpty || destinations.contains(member.identity) else { continue }
             member.deliver(bytes, reliable: reliable)
             dataPacketsRelayed += 1

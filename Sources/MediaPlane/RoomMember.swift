@@ -46,6 +46,9 @@ public protocol RoomMember: AnyObject {
     func logSubscriptionStats()
     /// Closes the member's connections; the hub has already taken it out of the room.
     func close()
+    /// True for a stand-in of a member of another of the room's hubs (`RelayedMember`): its
+    /// tracks are relayed copies, and it is nobody's to address, count or report on this hub.
+    var isRelayCopy: Bool { get }
 }
 
 /// The ways into a room.
@@ -59,5 +62,6 @@ public enum MemberDoor: String, Sendable, Codable {
 }
 
 extension RoomMember {
+    public var isRelayCopy: Bool { false }
     public var publishedTracks: [PublishedTrack] { participant.publishedTracks }
 }

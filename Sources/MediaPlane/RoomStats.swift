@@ -60,4 +60,32 @@ public struct RoomStats: Codable, Sendable {
     public var bitrateOut: Int
     /// Monotonic time of the sample, in milliseconds.
     public var sampledAtMs: UInt64
+    /// Viewers of tracks relayed into this hub from another worker, by track sid, for
+    /// `merging` (which adds them to the track's own count and empties this).
+    public var relayedSubscribers: [String: Int] = [:]
+
+    /// One room's stats from the hubs it spans (the home hub first): each member once, each
+    /// track with its viewers on every worker.
+    public static func merging(_ parts: [RoomStats]) -> RoomStats? {
+        guard var merged = parts.first else { return nil }
+        for part in parts.dropFirst() {
+            merged.participants += part.participants
+            merged.viewers += part.viewers
+            merged.bitrateIn += part.bitrateIn
+            merged.bitrateOut += part.bitrateOut
+            merged.sampledAtMs = max(merged.sampledAtMs, part.sampledAtMs)
+        }
+        var relayed: [String: Int] = [:]
+        for part in parts { relayed.merge(part.relayedSubscribers, uniquingKeysWith: +) }
+        if !relayed.isEmpty {
+            for p in merged.participants.indices {
+                for t in merged.participants[p].tracks.indices {
+                    merged.participants[p].tracks[t].subscribers += relayed[merged.participants[p].tracks[t].sid] ?? 0
+                }
+            }
+        }
+        merged.participants.sort { $0.identity < $1.identity }
+        merged.relayedSubscribers = [:]
+        return merged
+    }
 }

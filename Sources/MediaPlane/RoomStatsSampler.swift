@@ -19,8 +19,14 @@ struct RoomStatsSampler {
         seen.removeAll(keepingCapacity: true)
         var participants: [RoomStats.Participant] = []
         var totalIn = 0, totalOut = 0, viewers = 0
+        var relayedSubscribers: [String: Int] = [:]
         for member in members.sorted(by: { $0.identity < $1.identity }) {
             let sfu = member.participant
+            // A stand-in is reported by its own hub; here only its mirrors' viewers count.
+            if member.isRelayCopy {
+                for track in sfu.publishedTracks { relayedSubscribers[track.id, default: 0] += track.consumerCount }
+                continue
+            }
             let tracks = sfu.publishedTracks.map { track -> RoomStats.Track in
                 let layers = track.layers.indices.map { index in
                     RoomStats.Layer(layer: index, width: track.layers[index].width, height: track.layers[index].height,
@@ -30,7 +36,7 @@ struct RoomStatsSampler {
                 totalIn += bitrate
                 return RoomStats.Track(sid: track.id, kind: track.kind.rawValue, codec: track.codec.name, bitrateIn: bitrate,
                                        loss: track.recentLoss, jitterMs: track.jitterMs, layers: track.layerCount > 1 ? layers : [],
-                                       subscribers: track.downTracks.count + track.sinks.count)
+                                       subscribers: track.consumerCount)
             }
             let subscriptions = sfu.downTracks.map { downTrack -> RoomStats.Subscription in
                 let track = downTrack.track
@@ -55,6 +61,14 @@ struct RoomStatsSampler {
         // Counters of tracks and subscriptions that ended are forgotten.
         previous = previous.filter { seen.contains($0.key) }
         return RoomStats(room: room, participants: participants, viewers: viewers, bitrateIn: totalIn, bitrateOut: totalOut,
-                         sampledAtMs: now / 1_000_000)
+                         sampledAtMs: now / 1_000_000, relayedSubscribers: relayedSubscribers)
+    }
+}
+
+extension PublishedTrack {
+    /// Subscribers and recorders of the track; relays to other workers are not consumers
+    /// (their mirrors' subscribers are counted there).
+    var consumerCount: Int {
+        downTracks.count + sinks.reduce(0) { $0 + ($1 is RelaySource ? 0 : 1) }
     }
 }

@@ -77,11 +77,15 @@ public final class TrackRelay: @unchecked Sendable {
         let source = RelaySource(ring: PacketRing(capacity: ringCapacity), wake: toDestination)
         nonisolated(unsafe) let original = track
         nonisolated(unsafe) let member = publisher
+        // What may still change on the track is read where it changes.
+        let (ssrc, audioLevelExtensionID) = try await sourceWorker.run { (original.ssrc, original.audioLevelExtensionID) }
         let relayed: RelayedTrack = try await destinationWorker.run {
             destinationRoom.join(member)
-            let mirror = destinationRoom.publish(member, kind: original.kind, codec: original.codec, ssrc: original.ssrc,
+            let mirror = destinationRoom.publish(member, kind: original.kind, codec: original.codec, ssrc: ssrc,
                                                  layers: original.layers, id: original.id)
             mirror.defersFanOut = true
+            // The mirrors' audio levels feed the far hub's speaker detection.
+            mirror.audioLevelExtensionID = audioLevelExtensionID
             let relayed = RelayedTrack(source: source, mirror: mirror, sourceWake: toSource)
             feedback.add(relayed)
             return relayed

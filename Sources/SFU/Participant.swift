@@ -10,6 +10,9 @@ public final class Participant {
     public let subscriberTransport: any MediaTransport
     public internal(set) var publishedTracks: [PublishedTrack] = []
     public internal(set) var downTracks: [DownTrack] = []
+    /// A stand-in for a participant served by another worker's room: its tracks are mirrors
+    /// fed by relays, whose packets its own room already counted.
+    public var isRelayCopy = false
 
     public private(set) var receiverReports = 0
     public private(set) var keyframeRequests = 0

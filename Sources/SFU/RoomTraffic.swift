@@ -37,7 +37,8 @@ extension Room {
     /// Copies the room's counters; runs on the room's executor (one await per room per scrape).
     public func traffic() -> RoomTraffic {
         var traffic = RoomTraffic()
-        for participant in participants {
+        // A stand-in's mirrors repeat packets its original's room counted (once is right).
+        for participant in participants where !participant.isRelayCopy {
             var p = RoomTraffic.Counts()
             p.nacksIn = participant.nackItems
             p.plisIn = participant.keyframeRequests

@@ -87,12 +87,15 @@ struct RoomService: Sendable {
             try requireAdmin(claims, room: req.room)
             _ = try await call { try await rooms.participant(roomName: req.room, identity: req.identity) }
             let sids = req.trackSids + req.participantTracks.flatMap(\.trackSids)
-            if let hub = await media?.hub(room: req.room) {
-                let identity = req.identity, subscribe = req.subscribe
-                _ = try? await hub.worker.run {
-                    guard let member = hub.member(identity: identity) else { return }
+            // The member is on one of the room's hubs (one per worker it spans).
+            let identity = req.identity, subscribe = req.subscribe
+            for hub in await media?.hubs(room: req.room) ?? [] {
+                let found = (try? await hub.worker.run { () -> Bool in
+                    guard let member = hub.member(identity: identity) else { return false }
                     hub.setSubscribed(member, trackSids: sids, subscribe: subscribe)
-                }
+                    return true
+                }) ?? false
+                if found { break }
             }
             return Livekit_UpdateSubscriptionsResponse()
         }

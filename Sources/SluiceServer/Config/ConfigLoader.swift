@@ -38,6 +38,8 @@ public enum ConfigLoader {
                     case "node_ip": config.rtc.nodeIP = try v.string(path)
                     case "use_external_ip": config.rtc.useExternalIP = try v.bool(path)
                     case "single_peer_connection": config.rtc.singlePeerConnection = try v.bool(path)
+                    case "media_workers": config.rtc.mediaWorkers = Int(try v.uint32(path))
+                    case "spread_rooms_after": config.rtc.spreadRoomsAfter = Int(try v.uint32(path))
                     default: throw v.unknown(path)
                     }
                 }

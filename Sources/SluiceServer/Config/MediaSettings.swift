@@ -17,7 +17,8 @@ extension MediaSessions.Settings {
            low > 0, low <= high {
             range = low...high
         }
-        self.init(localAddresses: addresses, portRange: range,
-                  workerCount: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))
+        let workers = config.rtc.mediaWorkers > 0 ? config.rtc.mediaWorkers : ProcessInfo.processInfo.activeProcessorCount
+        self.init(localAddresses: addresses, portRange: range, workerCount: max(1, min(64, workers)),
+                  spreadRoomsAfter: config.rtc.spreadRoomsAfter)
     }
 }

@@ -11,6 +11,11 @@ public struct ServerConfig: Sendable, Equatable {
         /// Serve `/rtc/v1` (one peer connection per participant, livekit-client 2.17+ and the
         /// Rust SDK). Off: `/rtc/v1` answers 404 and those clients fall back to `/rtc`.
         public var singlePeerConnection: Bool = true
+        /// Media worker threads (each runs its rooms' packets on one core); 0: one per core.
+        public var mediaWorkers: Int = 0
+        /// Members a room has before later LiveKit joiners go to other workers (one room's
+        /// fan-out on every core; tracks are relayed between the workers); 0: never.
+        public var spreadRoomsAfter: Int = 50
         public init() {}
     }
 

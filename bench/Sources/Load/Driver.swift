@@ -29,6 +29,12 @@ private let usage = """
       --budget 520                 seconds; the search stops when it would run past this
       --sluice PATH                sluice binary (default: next to this executable)
       --janus PATH                 janus binary (default /usr/bin/janus)
+      --sluice-workers 1           Sluice's rtc.media_workers (one room's fan-out on this many
+                                   cores once it spreads; see --spread-after)
+      --spread-after 0             Sluice's rtc.spread_rooms_after (0: the room stays on one worker)
+      --server-cpus LIST           taskset -c list for the server instead of --pin's last CPU
+                                   (e.g. 0,1 to give two workers both cores; the tool is then
+                                   not pinned)
       --janus-event-loops 1        Janus's event_loops: shared loop threads for its handles, one
                                    per core it has (0: Janus's default, a thread per handle)
       --churn                      soak instead of the table (bench/soak.sh): --rooms rooms of one
@@ -52,6 +58,7 @@ enum SluiceLoad {
         var outDirectory: String?
         var churn: ChurnSettings?
         var churnSettings = ChurnSettings()
+        var serverCPUs: String?
         var arguments = Array(CommandLine.arguments.dropFirst())
         func value() -> String {
             guard !arguments.isEmpty else { print(usage); exit(2) }
@@ -78,6 +85,9 @@ enum SluiceLoad {
             case "--budget": budget = Double(value()) ?? 520
             case "--sluice": settings.sluiceBinary = value()
             case "--janus": settings.janusBinary = value()
+            case "--sluice-workers": settings.sluiceWorkers = max(1, Int(value()) ?? 1)
+            case "--spread-after": settings.sluiceSpreadAfter = max(0, Int(value()) ?? 0)
+            case "--server-cpus": serverCPUs = value()
             case "--janus-event-loops": settings.janusEventLoops = max(0, Int(value()) ?? 1)
             case "--churn": churn = churnSettings
             case "--rooms": churnSettings.rooms = max(1, Int(value()) ?? 10)
@@ -122,7 +132,10 @@ enum SluiceLoad {
         getloadavg(&loadAtStart, 3)
         let machine = Machine.describe()
         var pinning = "not pinned"
-        if pin {
+        if let serverCPUs {
+            settings.serverCPUs = serverCPUs
+            pinning = "server on CPUs \(serverCPUs), load tool not pinned"
+        } else if pin {
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let toolCPUs = Array(0..<(cores - 1))
             settings.serverCPUs = "\(cores - 1)"

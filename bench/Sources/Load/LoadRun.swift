@@ -46,6 +46,9 @@ struct LoadSettings: Sendable {
     /// The server's CPU when it is pinned to a single one (for per-CPU figures: floor, steal).
     var serverCPU: Int? { serverCPUs.flatMap { Int($0) } }
     var sluiceBinary = ""
+    /// Sluice's media workers and the room size from which it spreads a room over them.
+    var sluiceWorkers = 1
+    var sluiceSpreadAfter = 0
     var janusBinary = "/usr/bin/janus"
     /// libJanusLoopback.so (see Sources/CJanusLoopback).
     var janusPreload = ""
@@ -170,7 +173,8 @@ func runLoad(_ kind: ServerKind, subscribers n: Int, settings: LoadSettings, wor
         // Server.
         switch kind {
         case .sluice: server = try startSluice(binary: settings.sluiceBinary, port: port, directory: directory,
-                                               cpus: settings.serverCPUs)
+                                               cpus: settings.serverCPUs, mediaWorkers: settings.sluiceWorkers,
+                                               spreadRoomsAfter: settings.sluiceSpreadAfter)
         case .janus: server = try startJanus(binary: settings.janusBinary, port: port, directory: directory,
                                              preload: settings.janusPreload, cpus: settings.serverCPUs,
                                              eventLoops: settings.janusEventLoops)

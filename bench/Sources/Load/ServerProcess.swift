@@ -114,7 +114,7 @@ final class ServerProcess: @unchecked Sendable {
 
 /// Writes Sluice's config (loopback, its own storage, quiet logs) and starts it.
 func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil, logLevel: String = "warn", json: Bool = false,
-                 emptyTimeout: Int = 60) throws -> ServerProcess {
+                 emptyTimeout: Int = 60, mediaWorkers: Int = 0, spreadRoomsAfter: Int = 0) throws -> ServerProcess {
     let config = """
         port: \(port)
         bind_addresses:
@@ -124,6 +124,8 @@ func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil,
           port_range_end: 45999
           node_ip: ""
           use_external_ip: false
+          media_workers: \(mediaWorkers)
+          spread_rooms_after: \(spreadRoomsAfter)
         keys:
           loadkey: loadsecret-loadsecret-loadsecret
         room:
