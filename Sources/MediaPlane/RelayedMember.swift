@@ -41,9 +41,12 @@ final class RelayedMember: RoomMember, @unchecked Sendable {
     func subscribe(to track: PublishedTrack, publisher: any RoomMember) {}
     func unsubscribe(trackSid: String, track: PublishedTrack?) {}
     func negotiateSubscriber() {}
-    /// Dynacast across a relay: the source keeps every layer flowing while it is relayed (its
-    /// `RelaySource` counts as a subscriber of the top layer), so there is nothing to announce.
-    func announceWantedLayers(of track: PublishedTrack) {}
+    /// Dynacast across a relay: the highest layer this hub's viewers want of a mirror goes back
+    /// to the source's worker, where it is what the relay asks of the publisher.
+    func announceWantedLayers(of track: PublishedTrack) {
+        guard track.kind == .video, let relayed = feedback.tracks.first(where: { $0.mirror === track }) else { return }
+        relayed.wantLayer(track.highestWantedLayer)
+    }
     func announceDueLayers(now: UInt64) {}
     func roomEvent(_ event: MediaRoomEvent) {}
     func deliver(_ bytes: [UInt8], reliable: Bool) {}

@@ -66,7 +66,12 @@ public final class RoomMediaHub: @unchecked Sendable {
         }
         if ticks % 4 == 0 {
             sendConnectionQuality()
-            latestStats = statsSampler.sample(room: room.name, members: Array(members.values), now: now)
+            // A room over several workers is sampled at one moment on all of them, from its
+            // home hub's tick, so the merged figures cover one interval.
+            if span?.isHome(self) ?? true {
+                sampleStats(stampMs: nil)
+                if let stamp = latestStats?.sampledAtMs { span?.sampleOthers(than: self, stampMs: stamp) }
+            }
         }
         timer?.schedule(afterMilliseconds: Self.tickMilliseconds)
     }
@@ -95,6 +100,14 @@ public final class RoomMediaHub: @unchecked Sendable {
         let ratings = connectionQuality.update(samples)
         guard !ratings.isEmpty else { return }
         for member in members.values { member.roomEvent(.connectionQuality(ratings)) }
+    }
+
+    /// Samples the room's stats now; `stampMs` names the sample when the room's home hub
+    /// asked for it (one stamp for all of a room's hubs).
+    func sampleStats(stampMs: UInt64?) {
+        var stats = statsSampler.sample(room: room.name, members: Array(members.values), now: room.clock())
+        if let stampMs { stats.sampledAtMs = stampMs }
+        latestStats = stats
     }
 
     public var isEmpty: Bool { members.isEmpty }

@@ -122,6 +122,17 @@ public final class RoomSpan: @unchecked Sendable {
         }
     }
 
+    /// True for the room's first hub (its home), which times the stats of all of them.
+    func isHome(_ hub: RoomMediaHub) -> Bool {
+        dataHubs.withLock { $0.first === hub }
+    }
+
+    /// The home hub sampled its stats: the other hubs sample theirs under the same stamp.
+    func sampleOthers(than home: RoomMediaHub, stampMs: UInt64) {
+        let others = dataHubs.withLock { hubs in hubs.filter { $0 !== home } }
+        for hub in others { hub.worker.execute { hub.sampleStats(stampMs: stampMs) } }
+    }
+
     // MARK: The event task
 
     private func handle(_ event: Event) async {
@@ -152,10 +163,12 @@ public final class RoomSpan: @unchecked Sendable {
     /// Opens a relay of `entry` into `destination` and lets that hub's members have it.
     private func relay(_ entry: SpannedTrack, into destination: RoomMediaHub) async {
         let standIn = await standIn(for: entry.publisher, in: destination)
+        let source = entry.hub
         do {
-            let relay = try await TrackRelay.open(entry.track, of: entry.hub.room, on: entry.hub.worker,
+            let relay = try await TrackRelay.open(entry.track, of: source.room, on: source.worker,
                                                   into: destination.room, on: destination.worker,
-                                                  as: standIn.participant, feedback: standIn.feedback)
+                                                  as: standIn.participant, feedback: standIn.feedback,
+                                                  onWantedLayersChanged: { track in source.announceWantedLayers(of: track) })
             nonisolated(unsafe) let mirror = relay.relayed.mirror
             try await destination.worker.run { destination.published(mirror, by: standIn) }
             entry.links.append(Link(hub: destination, relay: relay, standIn: standIn))

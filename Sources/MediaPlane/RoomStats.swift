@@ -64,8 +64,8 @@ public struct RoomStats: Codable, Sendable {
     /// `merging` (which adds them to the track's own count and empties this).
     public var relayedSubscribers: [String: Int] = [:]
 
-    /// One room's stats from the hubs it spans (the home hub first): each member once, each
-    /// track with its viewers on every worker.
+    /// One room's stats from the hubs it spans (the home hub first, whose stamp they share):
+    /// each member once, each track with its viewers on every worker.
     public static func merging(_ parts: [RoomStats]) -> RoomStats? {
         guard var merged = parts.first else { return nil }
         for part in parts.dropFirst() {
@@ -73,7 +73,6 @@ public struct RoomStats: Codable, Sendable {
             merged.viewers += part.viewers
             merged.bitrateIn += part.bitrateIn
             merged.bitrateOut += part.bitrateOut
-            merged.sampledAtMs = max(merged.sampledAtMs, part.sampledAtMs)
         }
         var relayed: [String: Int] = [:]
         for part in parts { relayed.merge(part.relayedSubscribers, uniquingKeysWith: +) }

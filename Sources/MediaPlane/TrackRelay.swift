@@ -27,6 +27,9 @@ public final class TrackRelay: @unchecked Sendable {
         var track: PublishedTrack?
         var toDestination: RelayWake?
         var toSource: RelayWake?
+        var sourceRoom: SFU.Room?
+        /// Tells the track's hub its wanted layers changed (on the source worker).
+        var layersChanged: ((PublishedTrack) -> Void)?
 
         /// On the destination worker.
         func drain() {
@@ -34,10 +37,14 @@ public final class TrackRelay: @unchecked Sendable {
             relayed?.drain(now: SystemClock.monotonic())
         }
 
-        /// On the source worker.
-        func serveKeyframeRequests() {
+        /// On the source worker: keyframes and layers the far side asked for.
+        func serveFarSide() {
             toSource?.begin()
             guard let source, let track else { return }
+            if case .some(let layer) = source.takeLayerRequest(), let sourceRoom {
+                sourceRoom.setWantedLayer(layer, of: source, on: track)
+                layersChanged?(track)
+            }
             source.serviceKeyframeRequests(of: track, now: SystemClock.monotonic())
         }
     }
@@ -61,15 +68,18 @@ public final class TrackRelay: @unchecked Sendable {
     /// Relays `track` (of `sourceRoom`, on `sourceWorker`) into `destinationRoom` as a track of
     /// `publisher`, a participant of that room whose publisher transport is `feedback`. Returns
     /// once both ends are in place; the mirror's subscribers start at the next keyframe, which is
-    /// asked for at once.
+    /// asked for at once. The mirror's viewers' wanted layers (`RelayedTrack.wantLayer`) become
+    /// the relay sink's layer on the source side, and `onWantedLayersChanged` runs there so the
+    /// publisher's dynacast can follow.
     public static func open(_ track: PublishedTrack, of sourceRoom: SFU.Room, on sourceWorker: MediaWorker,
                             into destinationRoom: SFU.Room, on destinationWorker: MediaWorker,
                             as publisher: SFU.Participant, feedback: RelayFeedbackTransport,
-                            ringCapacity: Int = 512) async throws -> TrackRelay {
+                            ringCapacity: Int = 512,
+                            onWantedLayersChanged: (@Sendable (PublishedTrack) -> Void)? = nil) async throws -> TrackRelay {
         let ends = Ends()
         // Made once: scheduling them allocates no closure per burst.
         let drain: @Sendable () -> Void = { ends.drain() }
-        let serve: @Sendable () -> Void = { ends.serveKeyframeRequests() }
+        let serve: @Sendable () -> Void = { ends.serveFarSide() }
         let toDestination = RelayWake { [unowned destinationWorker] in destinationWorker.execute(drain) }
         let toSource = RelayWake { [unowned sourceWorker] in sourceWorker.execute(serve) }
         ends.toDestination = toDestination
@@ -94,6 +104,8 @@ public final class TrackRelay: @unchecked Sendable {
         try await sourceWorker.run {
             ends.source = source
             ends.track = original
+            ends.sourceRoom = sourceRoom
+            ends.layersChanged = onWantedLayersChanged
             // The relay stands for subscribers of any layer: dynacast keeps them all flowing.
             sourceRoom.attach(source, to: original, layer: original.layerCount - 1)
         }

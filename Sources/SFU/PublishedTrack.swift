@@ -23,7 +23,8 @@ public final class PublishedTrack {
     /// Recorders and other non-subscriber consumers (see `Room.attach`).
     public internal(set) var sinks: [any TrackPacketSink] = []
     /// The layer each sink records, in `sinks` order: dynacast must keep it flowing even when
-    /// no subscriber watches the track.
+    /// no subscriber watches the track. Negative: the sink wants no layer now (a relay whose
+    /// far side has no viewer of it).
     public internal(set) var sinkLayers: [Int] = []
     private var throttles: [KeyframeRequestThrottle]
 
@@ -314,7 +315,8 @@ public final class PublishedTrack {
     /// The highest layer any subscriber asks for (dynacast: the publisher may stop the
     /// layers above it); nil when nobody wants video from this track.
     public var highestWantedLayer: Int? {
-        var highest: Int? = sinkLayers.max()
+        var highest: Int?
+        for layer in sinkLayers where layer >= 0 { highest = max(highest ?? layer, layer) }
         for downTrack in downTracks {
             if let layer = downTrack.forwarder.selector.desiredLayer(for: downTrack.forwarder.settings) {
                 highest = max(highest ?? layer, layer)
@@ -337,6 +339,12 @@ public final class PublishedTrack {
         guard !sinks.contains(where: { $0 === sink }) else { return }
         sinks.append(sink)
         sinkLayers.append(min(max(layer, 0), layers.count - 1))
+    }
+
+    /// Changes the layer `sink` wants (nil: none).
+    func setSinkLayer(_ sink: any TrackPacketSink, layer: Int?) {
+        guard let index = sinks.firstIndex(where: { $0 === sink }) else { return }
+        sinkLayers[index] = layer.map { min(max($0, 0), layers.count - 1) } ?? -1
     }
 
     func removeSink(_ sink: any TrackPacketSink) {

@@ -127,6 +127,12 @@ public final class Room: @unchecked Sendable {
         track.requestKeyframe(layer: layer, now: clock(), bypassingThrottle: true)
     }
 
+    /// Changes the layer an attached sink keeps (nil: none for now), for dynacast.
+    public func setWantedLayer(_ layer: Int?, of sink: any TrackPacketSink, on track: PublishedTrack) {
+        confined()
+        track.setSinkLayer(sink, layer: layer)
+    }
+
     public func detach(_ sink: any TrackPacketSink, from track: PublishedTrack) {
         confined()
         track.removeSink(sink)

@@ -121,6 +121,44 @@ private final class Member: RoomMember, @unchecked Sendable {
         #expect(s.span.relayCounts == (1, 1))
     }
 
+    /// Dynacast across workers: what the far hub's viewers of a mirror want is what the relay
+    /// asks of the publisher's track (none without viewers, LOW for a LOW viewer).
+    @Test func theFarViewersWantedLayersReachThePublishersTrack() async throws {
+        let s = spread()
+        defer { s.span.close(); s.workers.forEach { $0.stop() } }
+        let host = Member("host"), viewer = Member("viewer")
+        try await s.a.worker.run { s.a.add(host) }
+        nonisolated(unsafe) var track: PublishedTrack!
+        try await s.a.worker.run {
+            let layers = [LayerSelector.Layer(width: 320, height: 180), LayerSelector.Layer(width: 640, height: 360),
+                          LayerSelector.Layer(width: 1280, height: 720)]
+            track = s.a.room.publish(host.participant, kind: .video, codec: Self.vp8, ssrc: 0x1111, layers: layers, id: "TR_cam")
+            s.a.published(track, by: host)
+        }
+        await s.span.settle()
+        nonisolated(unsafe) let published = track!
+        // Both workers' queues run what was scheduled before these jobs (the wake-ups between them).
+        func quiet() async throws { for _ in 0..<3 { try await s.b.worker.run {}; try await s.a.worker.run {} } }
+        try await quiet()
+        #expect(try await s.a.worker.run { published.highestWantedLayer } == nil, "nobody on B watches it yet")
+        try await s.b.worker.run {
+            s.b.add(viewer)
+            let mirror = s.b.room.participants.first(where: { $0.isRelayCopy })!.publishedTracks[0]
+            let downTrack = s.b.room.subscribe(viewer.participant, to: mirror, ssrc: 0x2222, payloadType: 96, active: true)
+            s.b.room.setSettings(.quality(.low), for: downTrack)
+            s.b.announceWantedLayers(of: mirror)
+        }
+        try await quiet()
+        #expect(try await s.a.worker.run { published.highestWantedLayer } == 0)
+        try await s.b.worker.run {
+            let mirror = s.b.room.participants.first(where: { $0.isRelayCopy })!.publishedTracks[0]
+            s.b.room.setSettings(.quality(.high), for: mirror.downTracks[0])
+            s.b.announceWantedLayers(of: mirror)
+        }
+        try await quiet()
+        #expect(try await s.a.worker.run { published.highestWantedLayer } == 2)
+    }
+
     @Test func dataCrossesWorkersToEveryoneButTheSenderOrToItsDestinations() async throws {
         let s = spread()
         defer { s.span.close(); s.workers.forEach { $0.stop() } }

@@ -13,6 +13,10 @@ public final class RelaySource: TrackPacketSink, @unchecked Sendable {
     public let keyframeRequests = Atomic<UInt32>(0)
     /// Wakes the far side to drain (one job per burst, see `RelayWake`).
     private let pendingWake: RelayWake
+    /// The highest layer the far side's viewers want (dynacast across workers): set there,
+    /// applied here. `Self.unchanged` when nothing new; -1 for none.
+    private let wantedLayer = Atomic<Int>(RelaySource.unchanged)
+    private static let unchanged = Int.min
 
     public init(ring: PacketRing = PacketRing(), wake: RelayWake) {
         self.ring = ring
@@ -25,6 +29,19 @@ public final class RelaySource: TrackPacketSink, @unchecked Sendable {
 
     public func receiveSenderReport(ntp: UInt64, rtpTimestamp: UInt32, layer: Int) {
         if ring.pushSenderReport(ntp: ntp, rtpTimestamp: rtpTimestamp, layer: layer) { pendingWake.signal() }
+    }
+
+    /// The far side: its viewers now want up to `layer` (nil: none).
+    public func requestLayer(_ layer: Int?) {
+        wantedLayer.store(layer ?? -1, ordering: .releasing)
+    }
+
+    /// The track's side: the layer the far side asked for since the last call, if it asked
+    /// (`.some(nil)`: none).
+    public func takeLayerRequest() -> Int?? {
+        let value = wantedLayer.exchange(Self.unchanged, ordering: .acquiringAndReleasing)
+        if value == Self.unchanged { return .none }
+        return .some(value < 0 ? nil : value)
     }
 
     /// Asks `track`'s publisher for the keyframes the far side wanted since the last call

@@ -33,6 +33,13 @@ public final class RelayedTrack: @unchecked Sendable {
         if mirror.defersFanOut { mirror.flushFanOut(now: now) }
     }
 
+    /// This side's viewers of the mirror want up to `layer` (nil: none): the source's worker
+    /// changes what its relay sink keeps, which its publisher's dynacast counts.
+    public func wantLayer(_ layer: Int?) {
+        source.requestLayer(layer)
+        sourceWake.signal()
+    }
+
     /// A keyframe of `layer` is wanted on this side: the source's worker asks the publisher.
     func requestKeyframe(layer: Int) {
         guard layer >= 0, layer < 32 else { return }
