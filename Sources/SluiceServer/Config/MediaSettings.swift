@@ -3,7 +3,8 @@ import MediaPlane
 
 extension MediaSessions.Settings {
     /// Media addresses and ports from the server config: `rtc.node_ip` if set, else the bind
-    /// addresses (a wildcard bind means every interface); UDP ports from `rtc.port_range_*`.
+    /// addresses (a wildcard bind means every interface); UDP ports (and with `rtc.ice_tcp`, TCP ports) from
+    /// `rtc.port_range_*`.
     init(config: ServerConfig) {
         var addresses: [String]
         if !config.rtc.nodeIP.isEmpty {
@@ -17,7 +18,7 @@ extension MediaSessions.Settings {
            low > 0, low <= high {
             range = low...high
         }
-        self.init(localAddresses: addresses, portRange: range,
+        self.init(localAddresses: addresses, portRange: range, iceTCP: config.rtc.iceTCP,
                   workerCount: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount)))
     }
 }

@@ -11,6 +11,13 @@ public struct ServerConfig: Sendable, Equatable {
         /// Serve `/rtc/v1` (one peer connection per participant, livekit-client 2.17+ and the
         /// Rust SDK). Off: `/rtc/v1` answers 404 and those clients fall back to `/rtc`.
         public var singlePeerConnection: Bool = true
+        /// ICE-TCP (RFC 6544): passive TCP candidates besides UDP, for clients whose UDP is
+        /// blocked. Each peer connection listens on its own TCP port from `port_range_*` (libnice
+        /// cannot share one listening port between agents, so LiveKit's single `tcp_port` is not
+        /// offered).
+        public var iceTCP: Bool = false
+        /// External TURN servers given to clients.
+        public var turnServers: [TURNServer] = []
         public init() {}
     }
 
@@ -90,6 +97,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var prometheusPort: Int = 0
     public var bindAddresses: [String] = ["127.0.0.1"]
     public var rtc = RTC()
+    public var turn = TURN()
     /// API key -> secret.
     public var keys: [String: String] = [:]
     public var room = Room()

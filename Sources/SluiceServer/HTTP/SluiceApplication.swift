@@ -190,7 +190,7 @@ public final class SluiceApplication: Sendable {
             metadata["open_files_soft"] = "\(files.after)"
             metadata["open_files_hard"] = "\(files.hard)"
             byFiles = Int(clamping: (files.after - min(files.after, UInt64(ResourceLimits.reservedFiles)))
-                / UInt64(2 + 2 * addresses))
+                / UInt64(2 + (settings.iceTCP ? 4 : 2) * addresses))  // ICE-TCP: a listening socket per UDP one
             metadata["participants_by_open_files"] = "\(byFiles!)"
         }
         let byPorts = ResourceLimits.participantCapacity(portRange: settings.portRange, addresses: addresses)
@@ -199,6 +199,10 @@ public final class SluiceApplication: Sendable {
             metadata["participants_by_udp_ports"] = "\(byPorts)"
         }
         logger.info("capacity", metadata: metadata)
+        if config.rtc.useExternalIP {
+            // Taken so livekit.yaml files load, but Sluice does no STUN lookup (see README, NAT).
+            logger.warning("rtc.use_external_ip is not implemented: candidates carry the bind addresses or rtc.node_ip")
+        }
         if let byPorts, byPorts < 50 {
             logger.warning("rtc port range is small: it holds \(byPorts) participants (2 UDP ports each); widen rtc.port_range_start/end")
         }
