@@ -175,7 +175,8 @@ public final class SluiceApplication: Sendable {
     var signalEndpoint: SignalEndpoint {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits, drain: drain),
                        rooms: rooms, media: mediaSessions, resumable: resumableSessions, resources: resourceLimits,
-                       singlePeerConnection: config.rtc.singlePeerConnection, logger: logger)
+                       singlePeerConnection: config.rtc.singlePeerConnection, iceServers: ICEServerDirectory(config: config),
+                       logger: logger)
     }
 
     /// Raises the open-file limit and says what the server can hold: descriptors and the UDP
