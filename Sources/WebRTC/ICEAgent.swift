@@ -44,12 +44,16 @@ public struct ICEConfiguration: Sendable {
     /// separate spaces; libnice takes both from the one range), so clients whose UDP is blocked
     /// can connect. Media on a TCP pair is framed per RFC 4571 by libnice.
     public var tcp: Bool
+    /// With `tcp`: also take the peer's passive TCP candidates, and so connect out to them.
+    /// Sluice never does (it is the side clients reach); a test playing the client does.
+    public var dialsOutOverTCP: Bool
 
     public init(controlling: Bool, localAddresses: [String] = ["127.0.0.1"],
                 portRange: ClosedRange<UInt16>? = nil, regularNomination: Bool = false,
-                trickle: Bool = false, consentFreshness: Bool = true, tcp: Bool = false) {
+                trickle: Bool = false, consentFreshness: Bool = true, tcp: Bool = false, dialsOutOverTCP: Bool = false) {
         self.consentFreshness = consentFreshness
         self.tcp = tcp
+        self.dialsOutOverTCP = dialsOutOverTCP
         self.controlling = controlling
         self.localAddresses = localAddresses
         self.portRange = portRange
@@ -271,9 +275,11 @@ public final class ICEAgent {
         // Of TCP candidates only active ones are taken: the server is the passive side
         // (RFC 6544), so libnice never dials out to a client's passive or simultaneous-open
         // candidate, and media uses the connection the client opened to our listening port.
+        let transport = candidate.pointee.transport
         guard candidate.pointee.component_id == componentID,
-              candidate.pointee.transport == NICE_CANDIDATE_TRANSPORT_UDP
-                || (configuration.tcp && candidate.pointee.transport == NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE)
+              transport == NICE_CANDIDATE_TRANSPORT_UDP
+                || (configuration.tcp && transport == NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE)
+                || (configuration.tcp && configuration.dialsOutOverTCP && transport == NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE)
         else { return false }
         let list = g_slist_append(nil, candidate)
         defer { g_slist_free(list) }

@@ -30,9 +30,10 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
     init(worker: MediaWorker) { self.worker = worker }
 
     func start(controlling: Bool, portRange: ClosedRange<UInt16>? = nil, trickle: Bool = false,
-               tcp: Bool = false) throws -> (ufrag: String, pwd: String) {
+               tcp: Bool = false, dialsOutOverTCP: Bool = false) throws -> (ufrag: String, pwd: String) {
         let agent = try ICEAgent(worker: worker, configuration: ICEConfiguration(
-            controlling: controlling, localAddresses: ["127.0.0.1"], portRange: portRange, trickle: trickle, tcp: tcp))
+            controlling: controlling, localAddresses: ["127.0.0.1"], portRange: portRange, trickle: trickle, tcp: tcp,
+            dialsOutOverTCP: dialsOutOverTCP))
         agent.delegate = self
         self.agent = agent
         try agent.gatherCandidates()
@@ -243,7 +244,7 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
     @Test func tcpPassiveCandidateCarriesDatagramsThroughLibnice() async throws {
         let w1 = MediaWorker(name: "tcp-client"), w2 = MediaWorker(name: "tcp-server")
         let client = ICEPeer(worker: w1), server = ICEPeer(worker: w2)
-        let cc = try await client.start(controlling: true, tcp: true)
+        let cc = try await client.start(controlling: true, tcp: true, dialsOutOverTCP: true)
         let cs = try await server.start(controlling: false, portRange: 40200...40300, tcp: true)
         try await waitUntil("gathering", seconds: 5) {
             let x = await client.gathered, y = await server.gathered
@@ -263,6 +264,10 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
         // connection becomes a peer-reflexive candidate there).
         #expect(try await client.setRemote(ufrag: cs.ufrag, pwd: cs.pwd, candidates: passive) >= 1)
         #expect(try await server.setRemote(ufrag: cc.ufrag, pwd: cc.pwd, candidates: []) == 0)
+        // Sluice's side refuses a client's passive TCP candidate: it never dials out.
+        let clientPassive = await client.localCandidates().filter { $0.contains("tcptype passive") }
+        #expect(!clientPassive.isEmpty)
+        for c in clientPassive { #expect(try await server.addRemoteCandidate(c) == false) }
         try await waitUntil("ICE connected over TCP", seconds: 10) {
             let x = await client.isConnected, y = await server.isConnected
             return x && y
