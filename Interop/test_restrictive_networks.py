@@ -309,3 +309,40 @@ def test_whip_publisher_with_only_tcp_to_turn_uses_the_link_headers(workdir, nam
     assert video_names and all(frames[n] > 60 for n in video_names), (frames, video_names)
     assert any(frames[n] > 0 for n in frames if n not in video_names), frames  # the audio
     assert "ALLOCATE processed, success" in log and ":encoder>" in log
+
+
+def test_chromium_without_udp_plays_over_ice_tcp(workdir, namespace):
+    """Headless Chromium with livekit-client 2.18.10, all of it (chromedriver, browser, page
+    server) inside the namespace whose UDP is dropped: plays the host's video over ICE-TCP."""
+    ns = namespace
+    for chain in ("INPUT", "OUTPUT"):
+        ns.run("iptables", "-A", chain, "-p", "udp", "-j", "DROP")
+    server = serve(workdir, ns, "rtc:\n  ice_tcp: true\n  port_range_start: 53000\n  port_range_end: 53999\n")
+    room = "chromium-tcp"
+    try:
+        async def go():
+            host = await connect(server, "host", room)
+            pattern, tone = VideoPattern(320, 240, (200, 80, 40), fps=15), Tone()
+            await publish_video(host, "camera", 1, pattern)
+            await publish_audio(host, tone)
+            sending = [asyncio.ensure_future(pattern.run(90)), asyncio.ensure_future(tone.run(90))]
+            proc = await asyncio.create_subprocess_exec(
+                *ns.prefix, sys.executable, os.path.join(HERE, "browser_net_viewer.py"), "2.18.10",
+                f"ws://{ns.host_ip}:{server.port}", token("chromium", room, can_publish=False), room, "40",
+                stdout=asyncio.subprocess.PIPE, cwd=HERE)
+            out = (await asyncio.wait_for(proc.communicate(), 90))[0].decode().splitlines()
+            for task in sending:
+                task.cancel()
+            await host.disconnect()
+            return json.loads(out[-1]) if out else {}
+
+        result = asyncio.run(go())
+    finally:
+        server.stop()
+    print(f"\nChromium (livekit-client 2.18.10, all UDP dropped): phase={result.get('phase')}, "
+          f"video frames {result.get('video_frames')} at {result.get('size')}, audio frames {result.get('audio_frames')}")
+    print("Chromium's selected pairs:", *result.get("pairs", []), sep="\n  ")
+    assert result.get("video_frames", 0) > 60, result
+    pairs = result.get("pairs") or []
+    assert pairs and all(p["local"]["protocol"] == "tcp" for p in pairs), pairs
+    assert any(p["remote"]["address"] == ns.host_ip for p in pairs), pairs
