@@ -42,12 +42,12 @@ GSource *sluice_timeout_source_new(GMainContext *context, guint interval_ms,
     return source;
 }
 
-NiceAgent *sluice_nice_agent_new(GMainContext *context, gboolean controlling, guint options) {
+NiceAgent *sluice_nice_agent_new(GMainContext *context, gboolean controlling, guint options, gboolean ice_tcp) {
     NiceAgent *agent = nice_agent_new_full(context, NICE_COMPATIBILITY_RFC5245, (NiceAgentOption)options);
     if (agent == NULL) return NULL;
     g_object_set(G_OBJECT(agent),
                  "controlling-mode", controlling,
-                 "ice-tcp", FALSE,
+                 "ice-tcp", ice_tcp,
                  "ice-udp", TRUE,
                  "upnp", FALSE,
                  NULL);

@@ -63,10 +63,10 @@ public final class MediaSession: RoomMember, PeerConnectionDelegate, @unchecked 
 
     /// Creates the PeerConnection and starts gathering.
     public func open(offer: SessionDescription, certificate: DTLSCertificate, localAddresses: [String],
-              portRange: ClosedRange<UInt16>?) throws {
+              portRange: ClosedRange<UInt16>?, tcp: Bool = false) throws {
         worker.preconditionIsCurrent()
         let connection = try PeerConnection(worker: worker, certificate: certificate, offer: offer,
-                                            localAddresses: localAddresses, portRange: portRange)
+                                            localAddresses: localAddresses, portRange: portRange, tcp: tcp)
         connection.delegate = self
         self.connection = connection
     }

@@ -17,16 +17,19 @@ public actor MediaSessions {
     public struct Settings: Sendable {
         public var localAddresses: [String]
         public var portRange: ClosedRange<UInt16>?
+        /// ICE-TCP: passive TCP host candidates besides UDP (see `ICEConfiguration.tcp`).
+        public var iceTCP: Bool
         public var workerCount: Int
         /// Members a room has before later LiveKit joiners spread over the other workers
         /// (0: a room never leaves its home worker).
         public var spreadRoomsAfter: Int
         public var gatheringTimeout: Duration = .seconds(5)
 
-        public init(localAddresses: [String], portRange: ClosedRange<UInt16>?, workerCount: Int,
+        public init(localAddresses: [String], portRange: ClosedRange<UInt16>?, iceTCP: Bool = false, workerCount: Int,
                     spreadRoomsAfter: Int = 0, gatheringTimeout: Duration = .seconds(5)) {
             self.localAddresses = localAddresses
             self.portRange = portRange
+            self.iceTCP = iceTCP
             self.workerCount = workerCount
             self.spreadRoomsAfter = spreadRoomsAfter
             self.gatheringTimeout = gatheringTimeout
@@ -106,7 +109,7 @@ public actor MediaSessions {
             let settings = self.settings
             try await entry.worker.run {
                 try session.open(offer: offer, certificate: certificate, localAddresses: settings.localAddresses,
-                                 portRange: settings.portRange)
+                                 portRange: settings.portRange, tcp: settings.iceTCP)
             }
             let deadline = ContinuousClock.now + settings.gatheringTimeout
             while !(try await entry.worker.run { session.isGatheringDone }) {
@@ -172,7 +175,8 @@ public actor MediaSessions {
                 let participant = try RTCParticipant(
                     sid: sid, identity: identity, roomName: roomName, permission: permission, autoSubscribe: autoSubscribe,
                     hub: hub, sink: sink, certificate: certificate, localAddresses: settings.localAddresses,
-                    portRange: settings.portRange, singlePeerConnection: singlePeerConnection, logger: logger)
+                    portRange: settings.portRange, tcp: settings.iceTCP, singlePeerConnection: singlePeerConnection,
+                    logger: logger)
                 participant.onConnected = onConnected
                 participant.onFailed = onFailed
                 return participant

@@ -94,7 +94,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
 
     public init(sid: String, identity: String, roomName: String, permission: Livekit_ParticipantPermission, autoSubscribe: Bool,
          hub: RoomMediaHub, sink: any SignalSink, certificate: DTLSCertificate, localAddresses: [String],
-         portRange: ClosedRange<UInt16>?, singlePeerConnection: Bool = false, logger: Logger) throws {
+         portRange: ClosedRange<UInt16>?, tcp: Bool = false, singlePeerConnection: Bool = false, logger: Logger) throws {
         hub.worker.preconditionIsCurrent()
         self.sid = sid
         self.identity = identity
@@ -107,7 +107,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         self.sink = sink
         self.logger = logger
         publisher = try PeerConnection(worker: hub.worker, certificate: certificate, answeringOn: localAddresses,
-                                       portRange: portRange)
+                                       portRange: portRange, tcp: tcp)
         self.singlePeerConnection = singlePeerConnection
         publisherAdapter = PeerConnectionMediaTransport(publisher)
         if singlePeerConnection {
@@ -115,7 +115,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             subscriberAdapter = publisherAdapter
         } else {
             let subscriber = try PeerConnection(worker: hub.worker, certificate: certificate, offeringOn: localAddresses,
-                                                portRange: portRange)
+                                                portRange: portRange, tcp: tcp)
             self.subscriber = subscriber
             subscriberAdapter = PeerConnectionMediaTransport(subscriber)
         }
@@ -635,7 +635,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 onConnected?()
             }
             logger.info("peer connection connected", metadata: [
-                "participant": "\(sid)", "pc": "\(singlePeerConnection ? "single" : connection === subscriber ? "subscriber" : "publisher")"])
+                "participant": "\(sid)", "pc": "\(singlePeerConnection ? "single" : connection === subscriber ? "subscriber" : "publisher")",
+                "pair": "\(connection.selectedPair.map(\.description) ?? "none")"])
         case .failed(let why):
             logger.info("peer connection failed", metadata: [
                 "participant": "\(sid)", "pc": "\(connection === subscriber ? "subscriber" : "publisher")", "reason": "\(why)"])

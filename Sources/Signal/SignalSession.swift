@@ -14,6 +14,8 @@ public actor SignalSession {
 
     public let roomName: String
     public let parameters: JoinParameters
+    /// TURN servers (with this participant's credentials) for the JoinResponse.
+    public let iceServers: [Livekit_ICEServer]
     private let rooms: RoomManager
     private let sink: any SignalSink
     private let logger: Logger
@@ -28,9 +30,11 @@ public actor SignalSession {
     public private(set) var lastHeardMs: Int64
 
     public init(roomName: String, parameters: JoinParameters, rooms: RoomManager, sink: any SignalSink, logger: Logger,
+                iceServers: [Livekit_ICEServer] = [],
                 nowMs: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
         self.roomName = roomName
         self.parameters = parameters
+        self.iceServers = iceServers
         self.rooms = rooms
         self.sink = sink
         self.logger = logger
@@ -42,15 +46,17 @@ public actor SignalSession {
     /// Joins the room and sends the JoinResponse, which LiveKit clients require as the first
     /// message: the room sends it in the turn that admits us, ahead of any update about others.
     public func start() async throws(JoinError) {
-        let subscriberPrimary = parameters.grant.maySubscribe
+        let subscriberPrimary = parameters.grant.maySubscribe, iceServers = self.iceServers
         let outcome = try await rooms.join(roomName: roomName, parameters, sink: sink) { outcome in
-            Self.joinResponse(outcome, subscriberPrimary: subscriberPrimary)
+            Self.joinResponse(outcome, subscriberPrimary: subscriberPrimary, iceServers: iceServers)
         }
         participantSid = outcome.participant.sid
     }
 
-    static func joinResponse(_ outcome: JoinOutcome, subscriberPrimary: Bool) -> Livekit_SignalResponse {
+    static func joinResponse(_ outcome: JoinOutcome, subscriberPrimary: Bool,
+                             iceServers: [Livekit_ICEServer] = []) -> Livekit_SignalResponse {
         var join = Livekit_JoinResponse()
+        join.iceServers = iceServers
         join.room = outcome.room
         join.participant = outcome.participant
         join.otherParticipants = outcome.otherParticipants

@@ -39,11 +39,21 @@ public struct ICEConfiguration: Sendable {
     public var trickle: Bool
     /// RFC 7675 consent freshness: detect a peer that stopped answering after connecting.
     public var consentFreshness: Bool
+    /// ICE-TCP (RFC 6544) besides UDP: each host address also gets a passive TCP candidate, a
+    /// listening socket of this agent's own on a port from `portRange` (TCP and UDP ports are
+    /// separate spaces; libnice takes both from the one range), so clients whose UDP is blocked
+    /// can connect. Media on a TCP pair is framed per RFC 4571 by libnice.
+    public var tcp: Bool
+    /// With `tcp`: also take the peer's passive TCP candidates, and so connect out to them.
+    /// Sluice never does (it is the side clients reach); a test playing the client does.
+    public var dialsOutOverTCP: Bool
 
     public init(controlling: Bool, localAddresses: [String] = ["127.0.0.1"],
                 portRange: ClosedRange<UInt16>? = nil, regularNomination: Bool = false,
-                trickle: Bool = false, consentFreshness: Bool = true) {
+                trickle: Bool = false, consentFreshness: Bool = true, tcp: Bool = false, dialsOutOverTCP: Bool = false) {
         self.consentFreshness = consentFreshness
+        self.tcp = tcp
+        self.dialsOutOverTCP = dialsOutOverTCP
         self.controlling = controlling
         self.localAddresses = localAddresses
         self.portRange = portRange
@@ -69,11 +79,20 @@ public final class ICEAgent {
         case disconnected, gathering, connecting, connected, ready, failed
     }
 
-    public struct CandidatePair: Sendable, Equatable {
+    public struct CandidatePair: Sendable, Equatable, CustomStringConvertible {
         public var localAddress: String
         public var localPort: UInt16
         public var remoteAddress: String
         public var remotePort: UInt16
+        /// "udp" or "tcp" (the local candidate's transport).
+        public var transport: String = "udp"
+        /// The local and remote candidate types ("host", "srflx", "prflx", "relay").
+        public var localType: String = "host"
+        public var remoteType: String = "host"
+
+        public var description: String {
+            "\(transport) \(localAddress):\(localPort) (\(localType)) <-> \(remoteAddress):\(remotePort) (\(remoteType))"
+        }
     }
 
     public let worker: MediaWorker
@@ -114,7 +133,8 @@ public final class ICEAgent {
         // RFC 7675: keep asking the peer for consent, and fail the component when it stops
         // answering (about 30 s), so a peer that vanishes without a goodbye is freed.
         if configuration.consentFreshness { options |= NICE_AGENT_OPTION_CONSENT_FRESHNESS.rawValue }
-        guard let agent = sluice_nice_agent_new(worker.context, configuration.controlling ? 1 : 0, options) else {
+        guard let agent = sluice_nice_agent_new(worker.context, configuration.controlling ? 1 : 0, options,
+                                               configuration.tcp ? 1 : 0) else {
             throw .agentCreation
         }
         for text in configuration.localAddresses {
@@ -207,13 +227,20 @@ public final class ICEAgent {
         var node: UnsafeMutablePointer<GSList>? = list
         while let current = node {
             if let candidate = current.pointee.data?.assumingMemoryBound(to: NiceCandidate.self) {
-                result.append(candidateSDP(candidate))
+                if Self.isAdvertised(candidate) { result.append(candidateSDP(candidate)) }
                 nice_candidate_free(candidate)
             }
             node = current.pointee.next
         }
         g_slist_free(list)
         return result
+    }
+
+    /// Whether a local candidate goes to the peer. libnice also gathers active TCP candidates
+    /// (no port: they only connect out); a server is reached, so only passive ones are offered
+    /// (RFC 6544 §4.5 lets an agent leave a tcptype out).
+    private static func isAdvertised(_ candidate: UnsafeMutablePointer<NiceCandidate>) -> Bool {
+        candidate.pointee.transport != NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE
     }
 
     private func candidateSDP(_ candidate: UnsafeMutablePointer<NiceCandidate>) -> String {
@@ -230,9 +257,9 @@ public final class ICEAgent {
     }
 
     /// Adds one remote candidate given as an SDP attribute ("candidate:..." or "a=candidate:...").
-    /// Ignored (returns false): other components (RTCP without rtcp-mux), TCP, and mDNS
-    /// ("….local") host candidates, which libnice cannot resolve; the browser's checks still
-    /// reach us and become peer-reflexive candidates.
+    /// Ignored (returns false): other components (RTCP without rtcp-mux), TCP unless
+    /// `configuration.tcp` (and then all but active TCP candidates), and mDNS ("….local") host candidates, which libnice cannot resolve;
+    /// the browser's checks still reach us and become peer-reflexive candidates.
     @discardableResult
     public func addRemoteCandidate(_ sdp: String) throws(ICEError) -> Bool {
         var line = sdp
@@ -245,8 +272,15 @@ public final class ICEAgent {
             throw .invalidCandidate(sdp)
         }
         defer { nice_candidate_free(candidate) }
+        // Of TCP candidates only active ones are taken: the server is the passive side
+        // (RFC 6544), so libnice never dials out to a client's passive or simultaneous-open
+        // candidate, and media uses the connection the client opened to our listening port.
+        let transport = candidate.pointee.transport
         guard candidate.pointee.component_id == componentID,
-              candidate.pointee.transport == NICE_CANDIDATE_TRANSPORT_UDP else { return false }
+              transport == NICE_CANDIDATE_TRANSPORT_UDP
+                || (configuration.tcp && transport == NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE)
+                || (configuration.tcp && configuration.dialsOutOverTCP && transport == NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE)
+        else { return false }
         let list = g_slist_append(nil, candidate)
         defer { g_slist_free(list) }
         return nice_agent_set_remote_candidates(agent, streamID, componentID, list) > 0
@@ -296,6 +330,7 @@ public final class ICEAgent {
     }
 
     private func candidateGathered(_ candidate: UnsafeMutablePointer<NiceCandidate>) {
+        guard Self.isAdvertised(candidate) else { return }
         delegate?.iceAgent(self, didGatherCandidate: candidateSDP(candidate))
     }
 
@@ -303,13 +338,18 @@ public final class ICEAgent {
         let pair = CandidatePair(localAddress: Self.addressString(&local.pointee.addr),
                                  localPort: UInt16(nice_address_get_port(&local.pointee.addr)),
                                  remoteAddress: Self.addressString(&remote.pointee.addr),
-                                 remotePort: UInt16(nice_address_get_port(&remote.pointee.addr)))
+                                 remotePort: UInt16(nice_address_get_port(&remote.pointee.addr)),
+                                 transport: local.pointee.transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp",
+                                 localType: Self.typeName(local.pointee.type),
+                                 remoteType: Self.typeName(remote.pointee.type))
         selectedPair = pair
         takeDirectPath(local: local, remote: remote)
         delegate?.iceAgent(self, didSelectPair: pair)
     }
 
     /// Uses the newly selected pair's socket directly when it is plain UDP (see `directSocket`).
+    /// A TCP pair never does: its datagrams need libnice's RFC 4571 length prefix and its
+    /// stream socket's send queue, so they all go through `nice_agent_send`.
     private func takeDirectPath(local: UnsafeMutablePointer<NiceCandidate>, remote: UnsafeMutablePointer<NiceCandidate>) {
         dropDirectPath()
         guard !Self.sendThroughLibnice,
@@ -344,6 +384,15 @@ public final class ICEAgent {
     @inline(__always)
     private func received(_ datagram: UnsafeMutableRawBufferPointer) {
         delegate?.iceAgent(self, didReceive: datagram)
+    }
+
+    private static func typeName(_ type: NiceCandidateType) -> String {
+        switch type {
+        case NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE: "srflx"
+        case NICE_CANDIDATE_TYPE_PEER_REFLEXIVE: "prflx"
+        case NICE_CANDIDATE_TYPE_RELAYED: "relay"
+        default: "host"
+        }
     }
 
     private static func addressString(_ address: UnsafeMutablePointer<NiceAddress>) -> String {

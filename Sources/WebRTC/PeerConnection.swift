@@ -81,13 +81,14 @@ public final class PeerConnection {
     /// Answerer: parses the offer's transport, creates the ICE/DTLS transport (controlled ICE
     /// agent, DTLS role from a=setup) and starts gathering host candidates on `localAddresses`.
     public init(worker: MediaWorker, certificate: DTLSCertificate, offer: SessionDescription,
-                localAddresses: [String], portRange: ClosedRange<UInt16>?, trickle: Bool = false) throws {
+                localAddresses: [String], portRange: ClosedRange<UInt16>?, trickle: Bool = false, tcp: Bool = false) throws {
         worker.preconditionIsCurrent()
         self.worker = worker
         self.offer = offer
         let remote = try SDPAnswerer.remoteTransport(of: offer)
         self.remote = remote
-        let ice = ICEConfiguration(controlling: false, localAddresses: localAddresses, portRange: portRange, trickle: trickle)
+        let ice = ICEConfiguration(controlling: false, localAddresses: localAddresses, portRange: portRange, trickle: trickle,
+                                   tcp: tcp)
         transport = try PeerTransport(worker: worker, configuration: PeerTransportConfiguration(
             ice: ice, dtlsRole: remote.localSetup == .active ? .client : .server), certificate: certificate)
         listener.owner = self
@@ -98,25 +99,26 @@ public final class PeerConnection {
     /// Answerer whose offer comes later (LiveKit's publisher connection, prepared at join so the
     /// client's first offer is answered at once): controlled ICE agent, trickle, gathering.
     public convenience init(worker: MediaWorker, certificate: DTLSCertificate, answeringOn localAddresses: [String],
-                            portRange: ClosedRange<UInt16>?) throws {
+                            portRange: ClosedRange<UInt16>?, tcp: Bool = false) throws {
         try self.init(worker: worker, certificate: certificate, controlling: false, localAddresses: localAddresses,
-                      portRange: portRange)
+                      portRange: portRange, tcp: tcp)
     }
 
     /// Offerer: creates the transport (controlling ICE agent, as the offerer is) and starts
     /// gathering. The DTLS role is settled by the answer.
     public convenience init(worker: MediaWorker, certificate: DTLSCertificate, offeringOn localAddresses: [String],
-                            portRange: ClosedRange<UInt16>?) throws {
+                            portRange: ClosedRange<UInt16>?, tcp: Bool = false) throws {
         try self.init(worker: worker, certificate: certificate, controlling: true, localAddresses: localAddresses,
-                      portRange: portRange)
+                      portRange: portRange, tcp: tcp)
     }
 
     /// A transport whose remote description comes later; the DTLS role is set when it does.
     private init(worker: MediaWorker, certificate: DTLSCertificate, controlling: Bool, localAddresses: [String],
-                 portRange: ClosedRange<UInt16>?) throws {
+                 portRange: ClosedRange<UInt16>?, tcp: Bool) throws {
         worker.preconditionIsCurrent()
         self.worker = worker
-        let ice = ICEConfiguration(controlling: controlling, localAddresses: localAddresses, portRange: portRange, trickle: true)
+        let ice = ICEConfiguration(controlling: controlling, localAddresses: localAddresses, portRange: portRange, trickle: true,
+                                   tcp: tcp)
         transport = try PeerTransport(worker: worker, configuration: PeerTransportConfiguration(ice: ice, dtlsRole: .server),
                                       certificate: certificate)
         listener.owner = self
@@ -126,6 +128,8 @@ public final class PeerConnection {
 
     public var isGatheringDone: Bool { transport.iceGatheringDone }
     public var state: PeerTransport.State { transport.state }
+    /// The ICE pair media flows on, once one is selected.
+    public var selectedPair: ICEAgent.CandidatePair? { transport.selectedPair }
 
     /// The negotiated media of the m-line at `index`, if it carries RTP.
     public func negotiatedMedia(at index: Int) -> NegotiatedMedia? {

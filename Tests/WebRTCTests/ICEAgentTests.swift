@@ -29,9 +29,11 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
 
     init(worker: MediaWorker) { self.worker = worker }
 
-    func start(controlling: Bool, portRange: ClosedRange<UInt16>? = nil, trickle: Bool = false) throws -> (ufrag: String, pwd: String) {
+    func start(controlling: Bool, portRange: ClosedRange<UInt16>? = nil, trickle: Bool = false,
+               tcp: Bool = false, dialsOutOverTCP: Bool = false) throws -> (ufrag: String, pwd: String) {
         let agent = try ICEAgent(worker: worker, configuration: ICEConfiguration(
-            controlling: controlling, localAddresses: ["127.0.0.1"], portRange: portRange, trickle: trickle))
+            controlling: controlling, localAddresses: ["127.0.0.1"], portRange: portRange, trickle: trickle, tcp: tcp,
+            dialsOutOverTCP: dialsOutOverTCP))
         agent.delegate = self
         self.agent = agent
         try agent.gatherCandidates()
@@ -234,6 +236,58 @@ actor ICEPeer: ICEAgentDelegate, DTLSTransportDelegate {
         #expect(await a.offLoopCallbacks == 0)
         #expect(await b.offLoopCallbacks == 0)
         await Self.shutdown(w1, w2, a, b)
+    }
+
+    /// ICE-TCP: the server side (controlled) offers passive TCP candidates on its port range; a
+    /// client told only about those connects over TCP, and the datagrams (RFC 4571-framed by
+    /// libnice) go through nice_agent_send, never the direct UDP path.
+    @Test func tcpPassiveCandidateCarriesDatagramsThroughLibnice() async throws {
+        let w1 = MediaWorker(name: "tcp-client"), w2 = MediaWorker(name: "tcp-server")
+        let client = ICEPeer(worker: w1), server = ICEPeer(worker: w2)
+        let cc = try await client.start(controlling: true, tcp: true, dialsOutOverTCP: true)
+        let cs = try await server.start(controlling: false, portRange: 40200...40300, tcp: true)
+        try await waitUntil("gathering", seconds: 5) {
+            let x = await client.gathered, y = await server.gathered
+            return x && y
+        }
+        let serverCandidates = await server.localCandidates()
+        print("server candidates: \(serverCandidates)")
+        let passive = serverCandidates.filter { $0.contains(" TCP ") && $0.contains("tcptype passive") }
+        #expect(!passive.isEmpty)
+        // Active TCP candidates (port 9, connect-only) are not offered by us.
+        #expect(!serverCandidates.contains { $0.contains("tcptype active") })
+        #expect(passive.allSatisfy { c in
+            let port = UInt16(c.split(separator: " ")[5]) ?? 0
+            return (40200...40300).contains(port)
+        })
+        // The client learns only the passive TCP candidates; the server none (the client's
+        // connection becomes a peer-reflexive candidate there).
+        #expect(try await client.setRemote(ufrag: cs.ufrag, pwd: cs.pwd, candidates: passive) >= 1)
+        #expect(try await server.setRemote(ufrag: cc.ufrag, pwd: cc.pwd, candidates: []) == 0)
+        // Sluice's side refuses a client's passive TCP candidate: it never dials out.
+        let clientPassive = await client.localCandidates().filter { $0.contains("tcptype passive") }
+        #expect(!clientPassive.isEmpty)
+        for c in clientPassive { #expect(try await server.addRemoteCandidate(c) == false) }
+        try await waitUntil("ICE connected over TCP", seconds: 10) {
+            let x = await client.isConnected, y = await server.isConnected
+            return x && y
+        }
+        let pair = try #require(await server.pair)
+        print("server's selected pair: \(pair)")
+        #expect(pair.transport == "tcp")
+        #expect(await !server.sendsDirectly)
+        #expect(await !client.sendsDirectly)
+        for i in 0..<20 { _ = await server.send([0xFF, UInt8(i), 1, 2, 3]) }
+        try await waitUntil("datagrams server->client over TCP") {
+            let got = await client.other.filter { $0.count == 5 && $0[0] == 0xFF }
+            return got.count == 20
+        }
+        // Boundaries are kept (each datagram arrives whole, in order).
+        let got = await client.other.filter { $0.count == 5 && $0[0] == 0xFF }.map { Int($0[1]) }
+        #expect(got == Array(0..<20))
+        _ = await client.send([0xFF, 42])
+        try await waitUntil("datagram client->server over TCP") { await server.other.contains([0xFF, 42]) }
+        await Self.shutdown(w1, w2, client, server)
     }
 
     @Test func trickleCandidatesAfterCredentials() async throws {

@@ -35,7 +35,7 @@ GSource *sluice_timeout_source_new(GMainContext *context, guint interval_ms,
 // MARK: libnice
 
 /// A NiceAgent (RFC 5245, no TCP, no UPnP) whose sources run on `context`.
-NiceAgent *sluice_nice_agent_new(GMainContext *context, gboolean controlling, guint options);
+NiceAgent *sluice_nice_agent_new(GMainContext *context, gboolean controlling, guint options, gboolean ice_tcp);
 void sluice_nice_agent_set_controlling(NiceAgent *agent, gboolean controlling);
 
 typedef struct {

@@ -40,6 +40,15 @@ public enum ConfigLoader {
                     case "single_peer_connection": config.rtc.singlePeerConnection = try v.bool(path)
                     case "media_workers": config.rtc.mediaWorkers = Int(try v.uint32(path))
                     case "spread_rooms_after": config.rtc.spreadRoomsAfter = Int(try v.uint32(path))
+                    case "ice_tcp": config.rtc.iceTCP = try v.bool(path)
+                    case "tcp_port":
+                        // LiveKit's one shared ICE-TCP port: libnice listens per peer connection.
+                        guard try v.port(path) == 0 else {
+                            throw ConfigError(key: path, line: v.line, "Sluice cannot serve ICE-TCP on one shared port "
+                                              + "(each peer connection listens on its own); set rtc.ice_tcp: true instead, "
+                                              + "which listens on TCP ports from rtc.port_range_start-rtc.port_range_end")
+                        }
+                    case "turn_servers": config.rtc.turnServers = try turnServers(v, key: path)
                     default: throw v.unknown(path)
                     }
                 }
@@ -122,6 +131,7 @@ public enum ConfigLoader {
                     default: throw v.unknown(path)
                     }
                 }
+            case "turn": config.turn = try turn(value, key: "turn")
             case "storage":
                 for (k, v) in try Mapping(value.node, key: "storage").entries {
                     switch k {
@@ -244,6 +254,79 @@ public enum ConfigLoader {
             throw ConfigError(key: "\(key).\(name)", line: value.line, "is required when \(key) is set")
         }
         return s3
+    }
+
+    /// `rtc.turn_servers`: a list of LiveKit's TURN server entries.
+    private static func turnServers(_ value: Value, key: String) throws -> [ServerConfig.TURNServer] {
+        guard case .sequence(let items) = value.node else {
+            throw ConfigError(key: key, line: value.line, "expected a list of TURN servers")
+        }
+        return try items.enumerated().map { index, item in
+            let prefix = "\(key)[\(index)]"
+            var server = ServerConfig.TURNServer()
+            for (k, v) in try Mapping(item, key: prefix).entries {
+                let path = "\(prefix).\(k)"
+                switch k {
+                case "host": server.host = try v.nonEmptyString(path)
+                case "port": server.port = try v.port(path)
+                case "protocol":
+                    let text = try v.string(path).lowercased()
+                    guard let p = ServerConfig.TURNServer.TransportProtocol(rawValue: text) else {
+                        throw ConfigError(key: path, line: v.line, "expected udp, tcp or tls, got '\(text)'")
+                    }
+                    server.transportProtocol = p
+                case "username": server.username = try v.string(path)
+                case "credential": server.credential = try v.string(path)
+                case "secret": server.secret = try v.string(path)
+                case "ttl": server.ttl = try v.uint32(path)
+                default: throw v.unknown(path)
+                }
+            }
+            let line = Value(node: item).line
+            guard !server.host.isEmpty else { throw ConfigError(key: "\(prefix).host", line: line, "is required") }
+            guard server.port > 0 else { throw ConfigError(key: "\(prefix).port", line: line, "must not be 0") }
+            if server.secret.isEmpty, server.username.isEmpty != server.credential.isEmpty {
+                throw ConfigError(key: prefix, line: line, "username and credential go together (or give secret)")
+            }
+            if !server.secret.isEmpty, !server.username.isEmpty {
+                throw ConfigError(key: prefix, line: line, "give either secret (REST credentials) or username/credential, not both")
+            }
+            if !server.secret.isEmpty, server.ttl == 0 { throw ConfigError(key: "\(prefix).ttl", line: line, "must be at least 1") }
+            return server
+        }
+    }
+
+    /// `turn:`: the TURN server next to Sluice.
+    private static func turn(_ value: Value, key: String) throws -> ServerConfig.TURN {
+        var turn = ServerConfig.TURN()
+        for (k, v) in try Mapping(value.node, key: key).entries {
+            let path = "\(key).\(k)"
+            switch k {
+            case "enabled": turn.enabled = try v.bool(path)
+            case "domain": turn.domain = try v.string(path)
+            case "udp_port": turn.udpPort = try v.port(path)
+            case "tls_port": turn.tlsPort = try v.port(path)
+            case "external_tls": turn.externalTLS = try v.bool(path)
+            case "secret": turn.secret = try v.string(path)
+            case "credential_ttl": turn.credentialTTL = try v.uint32(path)
+            // LiveKit's embedded server reads these; coturn has its own (see README).
+            case "cert_file", "key_file", "relay_range_start", "relay_range_end":
+                throw ConfigError(key: path, line: v.line, "belongs in the TURN server's own config (coturn: cert, pkey, "
+                                  + "min-port, max-port): Sluice does not run a TURN server itself")
+            default: throw v.unknown(path)
+            }
+        }
+        if turn.enabled {
+            guard !turn.domain.isEmpty else { throw ConfigError(key: "\(key).domain", line: value.line, "is required when turn.enabled") }
+            guard !turn.secret.isEmpty else {
+                throw ConfigError(key: "\(key).secret", line: value.line, "is required when turn.enabled (coturn's static-auth-secret)")
+            }
+            guard turn.udpPort != 0 || turn.tlsPort != 0 || turn.externalTLS else {
+                throw ConfigError(key: key, line: value.line, "needs udp_port, tls_port or external_tls")
+            }
+            guard turn.credentialTTL > 0 else { throw ConfigError(key: "\(key).credential_ttl", line: value.line, "must be at least 1") }
+        }
+        return turn
     }
 
     static func validate(_ c: ServerConfig) throws {

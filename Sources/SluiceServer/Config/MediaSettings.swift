@@ -3,7 +3,8 @@ import MediaPlane
 
 extension MediaSessions.Settings {
     /// Media addresses and ports from the server config: `rtc.node_ip` if set, else the bind
-    /// addresses (a wildcard bind means every interface); UDP ports from `rtc.port_range_*`.
+    /// addresses (a wildcard bind means every interface); UDP ports (and with `rtc.ice_tcp`, TCP ports) from
+    /// `rtc.port_range_*`.
     init(config: ServerConfig) {
         var addresses: [String]
         if !config.rtc.nodeIP.isEmpty {
@@ -18,7 +19,7 @@ extension MediaSessions.Settings {
             range = low...high
         }
         let workers = config.rtc.mediaWorkers > 0 ? config.rtc.mediaWorkers : ProcessInfo.processInfo.activeProcessorCount
-        self.init(localAddresses: addresses, portRange: range, workerCount: max(1, min(64, workers)),
-                  spreadRoomsAfter: config.rtc.spreadRoomsAfter)
+        self.init(localAddresses: addresses, portRange: range, iceTCP: config.rtc.iceTCP,
+                  workerCount: max(1, min(64, workers)), spreadRoomsAfter: config.rtc.spreadRoomsAfter)
     }
 }

@@ -16,6 +16,13 @@ public struct ServerConfig: Sendable, Equatable {
         /// Members a room has before later LiveKit joiners go to other workers (one room's
         /// fan-out on every core; tracks are relayed between the workers); 0: never.
         public var spreadRoomsAfter: Int = 50
+        /// ICE-TCP (RFC 6544): passive TCP candidates besides UDP, for clients whose UDP is
+        /// blocked. Each peer connection listens on its own TCP port from `port_range_*` (libnice
+        /// cannot share one listening port between agents, so LiveKit's single `tcp_port` is not
+        /// offered).
+        public var iceTCP: Bool = false
+        /// External TURN servers given to clients.
+        public var turnServers: [TURNServer] = []
         public init() {}
     }
 
@@ -95,6 +102,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var prometheusPort: Int = 0
     public var bindAddresses: [String] = ["127.0.0.1"]
     public var rtc = RTC()
+    public var turn = TURN()
     /// API key -> secret.
     public var keys: [String: String] = [:]
     public var room = Room()

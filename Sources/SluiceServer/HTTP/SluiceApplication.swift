@@ -175,7 +175,8 @@ public final class SluiceApplication: Sendable {
     var signalEndpoint: SignalEndpoint {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits, drain: drain),
                        rooms: rooms, media: mediaSessions, resumable: resumableSessions, resources: resourceLimits,
-                       singlePeerConnection: config.rtc.singlePeerConnection, logger: logger)
+                       singlePeerConnection: config.rtc.singlePeerConnection, iceServers: ICEServerDirectory(config: config),
+                       logger: logger)
     }
 
     /// Raises the open-file limit and says what the server can hold: descriptors and the UDP
@@ -190,7 +191,7 @@ public final class SluiceApplication: Sendable {
             metadata["open_files_soft"] = "\(files.after)"
             metadata["open_files_hard"] = "\(files.hard)"
             byFiles = Int(clamping: (files.after - min(files.after, UInt64(ResourceLimits.reservedFiles)))
-                / UInt64(2 + 2 * addresses))
+                / UInt64(2 + (settings.iceTCP ? 4 : 2) * addresses))  // ICE-TCP: a listening socket per UDP one
             metadata["participants_by_open_files"] = "\(byFiles!)"
         }
         let byPorts = ResourceLimits.participantCapacity(portRange: settings.portRange, addresses: addresses)
@@ -199,6 +200,10 @@ public final class SluiceApplication: Sendable {
             metadata["participants_by_udp_ports"] = "\(byPorts)"
         }
         logger.info("capacity", metadata: metadata)
+        if config.rtc.useExternalIP {
+            // Taken so livekit.yaml files load, but Sluice does no STUN lookup (see README, NAT).
+            logger.warning("rtc.use_external_ip is not implemented: candidates carry the bind addresses or rtc.node_ip")
+        }
         if let byPorts, byPorts < 50 {
             logger.warning("rtc port range is small: it holds \(byPorts) participants (2 UDP ports each); widen rtc.port_range_start/end")
         }

@@ -20,6 +20,8 @@ struct SignalEndpoint: Sendable {
     let resources: ResourceLimits
     /// `rtc.single_peer_connection`: `/rtc/v1` is served (else it answers 404, the fallback signal).
     var singlePeerConnection = true
+    /// TURN servers given to each client with its own credentials.
+    var iceServers = ICEServerDirectory(config: ServerConfig())
     let logger: Logger
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
@@ -122,7 +124,8 @@ struct SignalEndpoint: Sendable {
                       outbound: WebSocketOutboundWriter) async -> ResumableSessions.Parked? {
         let sink = SwitchableSignalSink(socket)
         let session = SignalSession(roomName: admitted.roomName, parameters: admitted.parameters, rooms: rooms,
-                                    sink: sink, logger: logger)
+                                    sink: sink, logger: logger,
+                                    iceServers: iceServers.livekitServers(for: admitted.parameters.identity))
         do {
             try await session.start()
         } catch {
@@ -168,7 +171,11 @@ struct SignalEndpoint: Sendable {
         guard let parked = await resumable.claim(sid: sid, identity: admitted.parameters.identity,
                                                  roomName: admitted.roomName) else { return nil }
         var reconnect = Livekit_SignalResponse()
-        reconnect.reconnect = Livekit_ReconnectResponse.with { $0.serverInfo = ServerIdentity.serverInfo }
+        let iceServers = self.iceServers.livekitServers(for: admitted.parameters.identity)
+        reconnect.reconnect = Livekit_ReconnectResponse.with {
+            $0.serverInfo = ServerIdentity.serverInfo
+            $0.iceServers = iceServers
+        }
         guard parked.sink.attach(socket, first: reconnect) else { return nil }
         await parked.session.touch()
         let participant = parked.media

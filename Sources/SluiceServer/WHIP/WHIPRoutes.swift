@@ -30,8 +30,11 @@ struct WHIPRoutes: Sendable {
     let autoCreateRooms: Bool
     let logger: Logger
     let drain: DrainState
+    /// TURN servers for the answers' `Link` headers (RFC 9725 §4.6).
+    let iceServers: ICEServerDirectory
 
     static let maxOfferSize = 256 * 1024
+    static let linkField = HTTPField.Name("Link")!
 
     init(app: SluiceApplication) {
         sessions = app.mediaSessions
@@ -41,6 +44,7 @@ struct WHIPRoutes: Sendable {
         autoCreateRooms = app.config.room.autoCreate
         logger = app.logger
         drain = app.drain
+        iceServers = ICEServerDirectory(config: app.config)
     }
 
     func register(on router: Router<BasicRequestContext>) {
@@ -75,7 +79,7 @@ struct WHIPRoutes: Sendable {
             await sessions.closePublisher(room: room, identity: identity)
             let (session, answer) = try await open(room: room, identity: identity, role: .publisher, offer: offer)
             try await join(session, claims: claims, identity: identity)
-            return created(answer, location: "/whip/\(escape(room))/\(session.id)", session: session)
+            return created(answer, location: "/whip/\(escape(room))/\(session.id)", session: session, identity: identity)
         } catch {
             return failure(error)
         }
@@ -96,7 +100,7 @@ struct WHIPRoutes: Sendable {
             let (session, answer) = try await open(room: room, identity: identity, role: .subscriber(publisherIdentity: publisher),
                                                    quality: quality, offer: offer)
             try await join(session, claims: claims, identity: identity)
-            return created(answer, location: "/whep/\(escape(room))/\(session.id)", session: session)
+            return created(answer, location: "/whep/\(escape(room))/\(session.id)", session: session, identity: identity)
         } catch {
             return failure(error)
         }
@@ -208,11 +212,15 @@ struct WHIPRoutes: Sendable {
         }
     }
 
-    private func created(_ answer: String, location: String, session: MediaSession) -> Response {
+    private func created(_ answer: String, location: String, session: MediaSession, identity: String) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/sdp"
         headers[.location] = location
         headers[.eTag] = "\"\(session.id)\""
+        // One Link field per TURN URL, each with this client's credentials.
+        for link in iceServers.linkHeaders(for: identity) {
+            headers.append(HTTPField(name: Self.linkField, value: link))
+        }
         return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
 
