@@ -202,3 +202,5 @@ def test_one_room_on_two_workers(spread_server):
     log = open(server.log_path, "rb").read().decode(errors="replace")
     assert "room spread to another worker" in log
     assert "could not relay" not in log
+    # Once viewer-a and viewer-c (the second worker's members) left, the room left that worker.
+    assert "room left a worker" in log

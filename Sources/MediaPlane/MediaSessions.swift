@@ -277,6 +277,13 @@ public actor MediaSessions {
         guard var entry = rooms[name] else { return }
         if entry.sessions.remove(sid) != nil, let index = entry.hubs.firstIndex(where: { $0.hub === hub }) {
             entry.hubs[index].members -= 1
+            // A worker the room no longer has members on stops receiving its tracks (the home
+            // hub stays while the room is open).
+            if index > 0, entry.hubs[index].members == 0 {
+                entry.hubs.remove(at: index)
+                entry.span.remove(hub)
+                logger.info("room left a worker", metadata: ["room": "\(name)", "worker": "\(hub.worker.name)"])
+            }
         }
         rooms[name] = entry
         closeIfEmpty(name)

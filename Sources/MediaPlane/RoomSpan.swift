@@ -24,6 +24,7 @@ public final class RoomSpan: @unchecked Sendable {
 
     private enum Event: @unchecked Sendable {
         case hubAdded(RoomMediaHub)
+        case hubRemoved(RoomMediaHub)
         case published(PublishedTrack, MemberSnapshot, RoomMediaHub)
         case unpublished(trackID: String, RoomMediaHub)
         /// Resumed once everything before it was handled.
@@ -87,6 +88,13 @@ public final class RoomSpan: @unchecked Sendable {
         events.yield(.hubAdded(hub))
     }
 
+    /// Takes a hub whose members all left out of the room: the relays into it end (it would
+    /// keep copying packets nobody there watches).
+    public func remove(_ hub: RoomMediaHub) {
+        dataHubs.withLock { $0.removeAll { $0 === hub } }
+        events.yield(.hubRemoved(hub))
+    }
+
     /// Ends every relay; the room is over.
     public func close() {
         dataHubs.withLock { $0.removeAll() }
@@ -140,6 +148,16 @@ public final class RoomSpan: @unchecked Sendable {
         case .hubAdded(let hub):
             hubs.append(hub)
             for entry in tracks where entry.hub !== hub { await relay(entry, into: hub) }
+        case .hubRemoved(let hub):
+            hubs.removeAll { $0 === hub }
+            for entry in tracks {
+                let leaving = entry.links.filter { $0.hub === hub }
+                entry.links.removeAll { $0.hub === hub }
+                for link in leaving { await end(link) }
+            }
+            // Whatever it published itself ended with its members.
+            tracks.removeAll { $0.hub === hub }
+            standIns[ObjectIdentifier(hub)] = nil
         case .published(let track, let publisher, let hub):
             guard hubs.contains(where: { $0 === hub }) else { return }
             let entry = SpannedTrack(track: track, id: track.id, publisher: publisher, hub: hub)

@@ -121,6 +121,24 @@ private final class Member: RoomMember, @unchecked Sendable {
         #expect(s.span.relayCounts == (1, 1))
     }
 
+    @Test func aWorkerLeftByItsMembersStopsReceivingTheRoomsTracks() async throws {
+        let s = spread()
+        defer { s.span.close(); s.workers.forEach { $0.stop() } }
+        let host = Member("host"), viewer = Member("viewer")
+        try await s.a.worker.run { s.a.add(host) }
+        try await s.b.worker.run { s.b.add(viewer) }
+        try await publishCamera(of: host, on: s.a)
+        await s.span.settle()
+        #expect(try await s.a.worker.run { s.a.room.participants[0].publishedTracks[0].sinks.count } == 1)
+        try await s.b.worker.run { s.b.remove(viewer) }
+        s.span.remove(s.b)
+        await s.span.settle()
+        #expect(try await s.a.worker.run { s.a.room.participants[0].publishedTracks[0].sinks.count } == 0,
+                "the relay sink left the track")
+        #expect(try await s.b.worker.run { s.b.members.count } == 0, "the stand-in left B")
+        #expect(s.span.relayCounts == (1, 1))
+    }
+
     /// Dynacast across workers: what the far hub's viewers of a mirror want is what the relay
     /// asks of the publisher's track (none without viewers, LOW for a LOW viewer).
     @Test func theFarViewersWantedLayersReachThePublishersTrack() async throws {
