@@ -151,8 +151,20 @@ def main():
             together = time(f"Floor: SRTP protect ({profile}) + {mode}")
             total = (pt[0] + st[0], pt[1] + st[1]) if pt and st else None
             out.append(f"| {profile} | {mode} | {both(total)} | {both(together)} |")
+
+    # The allocation gate (as swift-nio's thresholds): our forwarding path allocates nothing per
+    # packet. Not gated: libsrtp's own allocations (Debian's build uses NSS, which allocates a
+    # context per protect), the kernel's sends, and the assumeIsolated entry kept for comparison
+    # (production calls the room directly since it became a plain class).
+    limit = float(os.environ.get("MALLOC_GATE", "0"))
+    over = [(n, r["mallocs"]) for n, r in rows.items()
+            if r["mallocs"] is not None and r["mallocs"] > limit
+            and "SRTP" not in n and not n.startswith(("UDP", "Floor")) and "assumeIsolated" not in n]
+    out += ["", f"Allocation gate: at most {limit:g} mallocs per packet on our own path (SRTP, sends and the"
+            f" assumeIsolated row excepted): " + ("**FAILED** " + ", ".join(f"{n}: {m}" for n, m in over) if over else "passed")]
     print("\n".join(out))
+    return 1 if over else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
