@@ -162,7 +162,16 @@ public actor MediaSessions {
                     hub: hub, sink: sink, certificate: certificate, localAddresses: settings.localAddresses,
                     portRange: settings.portRange, singlePeerConnection: singlePeerConnection, logger: logger)
                 participant.onConnected = onConnected
-                participant.onFailed = onFailed
+                participant.onFailed = { [weak self, weak participant] why in
+                    onFailed(why)
+                    // Its media is gone for good (ICE failed, consent lost, never connected): it
+                    // leaves the room's media at once. Waiting for its signalling to wind down
+                    // kept it in the hub for as long as the client held its WebSocket half-open:
+                    // later joiners were offered its dead tracks (silent forever) and its sockets
+                    // stayed open (issue #20's soak: silent late joiners, fds above the baseline).
+                    guard let self, let participant else { return }
+                    Task { await self.closeParticipant(participant) }
+                }
                 return participant
             }
             let deadline = ContinuousClock.now + settings.gatheringTimeout

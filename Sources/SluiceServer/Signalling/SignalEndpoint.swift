@@ -91,8 +91,13 @@ struct SignalEndpoint: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     if await session.isTimedOut() {
+                        logger.info("participant timed out", metadata: ["participant": "\(live.media.sid)",
+                                                                         "room": "\(live.roomName)"])
                         await session.end(reason: .signalClose)
                         sink.close()
+                        // Its media goes now, not when the client finally closes its socket
+                        // (a silent client may never do that).
+                        await media.closeParticipant(live.media)
                         return
                     }
                 }
