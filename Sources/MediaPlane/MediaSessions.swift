@@ -191,7 +191,10 @@ public actor MediaSessions {
     }
 
     /// Removes a LiveKit participant's media: its tracks end for the others, its connections close.
+    /// Idempotent: a participant whose media failed is closed here at once and again when its
+    /// signalling ends; by then its room (and hub, which the participant does not own) may be gone.
     public func closeParticipant(_ participant: RTCParticipant) async {
+        guard rooms[participant.roomName]?.sessions.contains(participant.sid) == true else { return }
         let hub = participant.hub
         _ = try? await participant.worker.run { hub.remove(participant) }
         forgetParticipant(participant.sid, room: participant.roomName)
