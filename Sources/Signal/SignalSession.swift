@@ -190,9 +190,8 @@ public actor SignalSession {
     /// second or so (the signalling watchdog): a longer gap between two calls means the server
     /// itself did not run (starved of CPU on a loaded machine, suspended, clock jumped), and the
     /// client's pings from that time may still wait unread in its socket. The gap is not held
-    /// against the client: otherwise, after any stall of 10 s, the watchdog waking before the
-    /// reader dropped clients that had pinged all along (in the soak, publishers, whose rooms
-    /// then stayed without media for every later joiner).
+    /// against the client: otherwise, after any stall of 10 s or more, the watchdog could wake
+    /// before the reader and drop clients that had pinged all along.
     public func isTimedOut() -> Bool {
         let now = nowMs()
         if let last = lastCheckedMs, now - last > Self.stallThresholdMs {
