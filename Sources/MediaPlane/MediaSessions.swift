@@ -178,7 +178,16 @@ public actor MediaSessions {
                     portRange: settings.portRange, tcp: settings.iceTCP, singlePeerConnection: singlePeerConnection,
                     logger: logger)
                 participant.onConnected = onConnected
-                participant.onFailed = onFailed
+                participant.onFailed = { [weak self, weak participant] why in
+                    onFailed(why)
+                    // Its media is gone for good (ICE failed, consent lost, never connected): it
+                    // leaves the room's media at once. Waiting for its signalling to wind down
+                    // kept it in the hub for as long as the client held its WebSocket half-open:
+                    // later joiners were offered its dead tracks (silent forever) and its sockets
+                    // stayed open (issue #20's soak: silent late joiners, fds above the baseline).
+                    guard let self, let participant else { return }
+                    Task { await self.closeParticipant(participant) }
+                }
                 return participant
             }
             let deadline = ContinuousClock.now + settings.gatheringTimeout
@@ -234,7 +243,10 @@ public actor MediaSessions {
     public func hubs(room name: String) -> [RoomMediaHub] { rooms[name]?.hubs.map(\.hub) ?? [] }
 
     /// Removes a LiveKit participant's media: its tracks end for the others, its connections close.
+    /// Idempotent: a participant whose media failed is closed here at once and again when its
+    /// signalling ends; by then its room (and hub, which the participant does not own) may be gone.
     public func closeParticipant(_ participant: RTCParticipant) async {
+        guard rooms[participant.roomName]?.sessions.contains(participant.sid) == true else { return }
         let hub = participant.hub
         _ = try? await participant.worker.run { hub.remove(participant) }
         forgetParticipant(participant.sid, room: participant.roomName, hub: hub)

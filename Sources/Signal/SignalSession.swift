@@ -28,6 +28,10 @@ public actor SignalSession {
     public private(set) var permission: Livekit_ParticipantPermission
     /// Last time anything arrived from the client, for the ping timeout.
     public private(set) var lastHeardMs: Int64
+    /// When the watchdog last asked `isTimedOut()` (it asks every second).
+    private var lastCheckedMs: Int64?
+    /// A gap between two watchdog checks longer than this means the server itself did not run.
+    public static let stallThresholdMs: Int64 = 3_000
 
     public init(roomName: String, parameters: JoinParameters, rooms: RoomManager, sink: any SignalSink, logger: Logger,
                 iceServers: [Livekit_ICEServer] = [],
@@ -188,9 +192,19 @@ public actor SignalSession {
     /// True once the session ended (leave, removal, timeout).
     public var isEnded: Bool { ended }
 
-    /// True when the client has been silent past the ping timeout.
+    /// True when the client has been silent past the ping timeout. Meant to be asked every
+    /// second or so (the signalling watchdog): a longer gap between two calls means the server
+    /// itself did not run (starved of CPU on a loaded machine, suspended, clock jumped), and the
+    /// client's pings from that time may still wait unread in its socket. The gap is not held
+    /// against the client: otherwise, after any stall of 10 s or more, the watchdog could wake
+    /// before the reader and drop clients that had pinged all along.
     public func isTimedOut() -> Bool {
-        nowMs() - lastHeardMs > Int64(Self.pingTimeout) * 1000
+        let now = nowMs()
+        if let last = lastCheckedMs, now - last > Self.stallThresholdMs {
+            lastHeardMs = min(now, lastHeardMs + (now - last))
+        }
+        lastCheckedMs = now
+        return now - lastHeardMs > Int64(Self.pingTimeout) * 1000
     }
 
     private func updateOwnMetadata(_ update: Livekit_UpdateParticipantMetadata, sid: String) async {

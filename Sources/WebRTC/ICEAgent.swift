@@ -183,13 +183,27 @@ public final class ICEAgent {
     }
 
     deinit {
-        dropDirectPath()
+        close()
         directAddress.deallocate()
+        sluice_object_unref(UnsafeMutableRawPointer(agent))
+    }
+
+    /// True once `close()` ran: the stream and its sockets are gone.
+    public private(set) var isClosed = false
+
+    /// Gives the stream's sockets (and libnice's per-component descriptors) back now rather than
+    /// when the last reference to this agent goes: a closed connection is still referenced for
+    /// as long as its owner's signalling lingers (a client holding its WebSocket half-open kept
+    /// two UDP ports per participant open after everyone left, in issue #20's soak). Idempotent;
+    /// afterwards sends fail and remote input is ignored.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        dropDirectPath()
         let me = Unmanaged.passUnretained(self).toOpaque()
         nice_agent_attach_recv(agent, streamID, componentID, worker.context, nil, nil)
         sluice_signals_disconnect_by_data(UnsafeMutableRawPointer(agent), me)
         nice_agent_remove_stream(agent, streamID)
-        sluice_object_unref(UnsafeMutableRawPointer(agent))
     }
 
     @inline(__always)
@@ -201,6 +215,7 @@ public final class ICEAgent {
 
     /// Gathers host candidates (reported through the delegate, then `iceAgentDidFinishGathering`).
     public func gatherCandidates() throws(ICEError) {
+        guard !isClosed else { throw .gatheringFailed }
         guard nice_agent_gather_candidates(agent, streamID) != 0 else { throw .gatheringFailed }
     }
 
@@ -208,11 +223,13 @@ public final class ICEAgent {
     /// candidates kept; checks run again once the peer's new credentials are set. The selected
     /// pair keeps carrying data until a new one is chosen.
     public func restart() throws(ICEError) {
+        guard !isClosed else { throw .credentials }
         guard nice_agent_restart_stream(agent, streamID) != 0 else { throw .credentials }
     }
 
     /// Local ufrag and password for the SDP (`a=ice-ufrag`, `a=ice-pwd`).
     public var localCredentials: (ufrag: String, password: String) {
+        guard !isClosed else { return ("", "") }
         var ufrag: UnsafeMutablePointer<gchar>?
         var pwd: UnsafeMutablePointer<gchar>?
         _ = nice_agent_get_local_credentials(agent, streamID, &ufrag, &pwd)
@@ -222,7 +239,7 @@ public final class ICEAgent {
 
     /// Local candidates gathered so far, as SDP attribute values ("candidate:...").
     public var localCandidates: [String] {
-        guard let list = nice_agent_get_local_candidates(agent, streamID, componentID) else { return [] }
+        guard !isClosed, let list = nice_agent_get_local_candidates(agent, streamID, componentID) else { return [] }
         var result: [String] = []
         var node: UnsafeMutablePointer<GSList>? = list
         while let current = node {
@@ -253,6 +270,7 @@ public final class ICEAgent {
     // MARK: Remote side
 
     public func setRemoteCredentials(ufrag: String, password: String) throws(ICEError) {
+        guard !isClosed else { throw .credentials }
         guard nice_agent_set_remote_credentials(agent, streamID, ufrag, password) != 0 else { throw .credentials }
     }
 
@@ -262,6 +280,7 @@ public final class ICEAgent {
     /// the browser's checks still reach us and become peer-reflexive candidates.
     @discardableResult
     public func addRemoteCandidate(_ sdp: String) throws(ICEError) -> Bool {
+        guard !isClosed else { return false }
         var line = sdp
         while line.last == "\r" || line.last == "\n" || line.last == " " { line.removeLast() }
         // libnice's parser wants the "a=candidate:" form.
@@ -288,6 +307,7 @@ public final class ICEAgent {
 
     /// The peer signalled end-of-candidates (trickle mode): ICE may now conclude or fail.
     public func remoteGatheringDone() {
+        guard !isClosed else { return }
         _ = nice_agent_peer_candidate_gathering_done(agent, streamID)
     }
 
@@ -298,7 +318,7 @@ public final class ICEAgent {
     @inline(__always)
     @discardableResult
     public func send(_ datagram: UnsafeRawBufferPointer) -> Bool {
-        guard let base = datagram.baseAddress else { return false }
+        guard let base = datagram.baseAddress, !isClosed else { return false }
         if directDescriptor >= 0 {
             let sent = directAddress.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 sendto(directDescriptor, base, datagram.count, Int32(MSG_NOSIGNAL), $0, directAddressLength)

@@ -195,6 +195,7 @@ public final class PeerTransport {
         receiveQueue?.detach()
         inbound = nil
         outbound = nil
+        ice.close()  // after the DTLS close_notify went out
         setState(.closed)
     }
 

@@ -204,21 +204,50 @@ final class RecordingSink: SignalSink {
     }
 
     /// A client that goes silent is timed out after LiveKit's ping timeout; anything it sends
-    /// (a ping, or SDP handled elsewhere via `touch`) keeps it alive.
+    /// (a ping, or SDP handled elsewhere via `touch`) keeps it alive. The clock moves a second at
+    /// a time with a check each second, as the signalling watchdog asks.
     @Test func silentClientTimesOutAfterThePingTimeout() async throws {
         let rooms = try makeRooms()
         let clock = ManualClock()
         let session = SignalSession(roomName: "r", parameters: params("a"), rooms: rooms, sink: RecordingSink(),
                                     logger: Logger(label: "t"), nowMs: clock.now)
         try await session.start()
-        clock.advance(seconds: Int64(SignalSession.pingTimeout))
-        #expect(await session.isTimedOut() == false)
+        func watch(seconds: Int) async -> Bool {
+            var timedOut = false
+            for _ in 0..<seconds {
+                clock.advance(seconds: 1)
+                timedOut = await session.isTimedOut()
+            }
+            return timedOut
+        }
+        #expect(await watch(seconds: Int(SignalSession.pingTimeout)) == false)
         await session.touch()
-        clock.advance(seconds: Int64(SignalSession.pingTimeout) + 1)
-        #expect(await session.isTimedOut())
+        #expect(await watch(seconds: Int(SignalSession.pingTimeout) + 1))
         var ping = Livekit_SignalRequest()
         ping.pingReq = Livekit_Ping.with { $0.timestamp = 1 }
         await session.handle(ping)
         #expect(await session.isTimedOut() == false)
+    }
+
+    /// The server itself stalled (no watchdog check for 20 s: starved of CPU or suspended): the
+    /// client's pings from that time may still be unread in its socket, so the stall does not
+    /// count as the client's silence. A client silent after the stall still times out.
+    @Test func serverStallIsNotTheClientsSilence() async throws {
+        let rooms = try makeRooms()
+        let clock = ManualClock()
+        let session = SignalSession(roomName: "r", parameters: params("a"), rooms: rooms, sink: RecordingSink(),
+                                    logger: Logger(label: "t"), nowMs: clock.now)
+        try await session.start()
+        clock.advance(seconds: 4)
+        #expect(await session.isTimedOut() == false)  // heard 4 s ago
+        clock.advance(seconds: 20)  // the whole process did not run
+        #expect(await session.isTimedOut() == false)
+        // Silent for the timeout after the stall (4 s before it count): timed out.
+        var timedOut = false
+        for _ in 0..<Int(SignalSession.pingTimeout) - 3 {
+            clock.advance(seconds: 1)
+            timedOut = await session.isTimedOut()
+        }
+        #expect(timedOut)
     }
 }

@@ -93,13 +93,18 @@ struct SignalEndpoint: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     if await session.isTimedOut() {
+                        logger.info("participant timed out", metadata: ["participant": "\(live.media.sid)",
+                                                                         "room": "\(live.roomName)"])
                         await session.end(reason: .signalClose)
                         sink.close()
+                        // Its media goes now, not when the client finally closes its socket
+                        // (a silent client may never do that).
+                        await media.closeParticipant(live.media)
                         return
                     }
                 }
             }
-            await self.read(inbound, into: session, bridge: bridge, sink: sink, json: json)
+            await self.readUntilClosed(inbound, into: session, bridge: bridge, sink: sink, json: json)
             watchdog.cancel()
             if !sink.isClosed, !(await session.isEnded) {
                 // The socket dropped without a leave: the media keeps flowing while the client
@@ -203,6 +208,28 @@ struct SignalEndpoint: Sendable {
                     sink.close()
                 }
             })
+    }
+
+    /// How long a client may take to close its end once we closed the session (leave, timeout,
+    /// media failure) before we stop reading: the WebSocket library then closes the connection.
+    static let closingGrace: Duration = .seconds(5)
+
+    /// Reads until the client's end closes or, once we closed the session, for `closingGrace`
+    /// more: a client that never closes its end must not hold this handler, its socket (left
+    /// half-open in FIN-WAIT-2) and its media objects forever (issue #20's soak: fds above the
+    /// baseline after everyone left).
+    private func readUntilClosed(_ inbound: WebSocketInboundStream, into session: SignalSession, bridge: ParticipantMediaBridge,
+                                 sink: SwitchableSignalSink, json: JSONMode) async {
+        await withTaskGroup(of: Void.self) { reading in
+            reading.addTask { await self.read(inbound, into: session, bridge: bridge, sink: sink, json: json) }
+            reading.addTask {
+                while !Task.isCancelled, !sink.isClosed { try? await Task.sleep(for: .seconds(1)) }
+                guard !Task.isCancelled else { return }
+                try? await Task.sleep(for: Self.closingGrace)
+            }
+            await reading.next()
+            reading.cancelAll()
+        }
     }
 
     private func read(_ inbound: WebSocketInboundStream, into session: SignalSession, bridge: ParticipantMediaBridge,
