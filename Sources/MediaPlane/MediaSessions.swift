@@ -246,8 +246,8 @@ public actor MediaSessions {
     /// Idempotent: a participant whose media failed is closed here at once and again when its
     /// signalling ends; by then its room (and hub, which the participant does not own) may be gone.
     public func closeParticipant(_ participant: RTCParticipant) async {
-        guard rooms[participant.roomName]?.sessions.contains(participant.sid) == true else { return }
-        let hub = participant.hub
+        guard rooms[participant.roomName]?.sessions.contains(participant.sid) == true,
+              let hub = participant.hub else { return }
         _ = try? await participant.worker.run { hub.remove(participant) }
         forgetParticipant(participant.sid, room: participant.roomName, hub: hub)
     }

@@ -46,7 +46,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     public let room: SFU.Room
     public let sink: any SignalSink
     public let logger: Logger
-    public unowned let hub: RoomMediaHub
+    /// Weak: the hub holds its members, and a participant may outlive its hub's room (a message
+    /// from its client after its media closed and a spread room left its worker finds no hub).
+    public private(set) weak var hub: RoomMediaHub?
     /// Told once when a peer connection first connects (the participant becomes ACTIVE).
     public var onConnected: (@Sendable () -> Void)?
     /// Told once when a peer connection fails for good (the session should end).
@@ -158,7 +160,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 if !receiving {
                     removed.append(track.id)
                     published.unbind(line: index)
-                    hub.unpublished(track, by: self)
+                    hub?.unpublished(track, by: self)
                 }
                 continue
             }
@@ -233,7 +235,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                     lines[index].pendingTrack = nil
                     lines[index].pendingSettings = nil
                     lines[index].answered = true
-                    hub.announceWantedLayers(of: track)
+                    hub?.announceWantedLayers(of: track)
                 } else {
                     // The slot cannot carry this track's codec: wait for another.
                     lines[index].mid = ""
@@ -287,7 +289,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             // Our transport says when each receive batch ends (flushed below).
             track.defersFanOut = true
             published.bind(track, line: line, rids: media.rids)
-            hub.published(track, by: self)
+            hub?.published(track, by: self)
         }
     }
 
@@ -337,14 +339,14 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         for trackSid in unpublished { unpublish(trackSid: trackSid) }
         if !new.canSubscribe {
             let sids = subscribedTrackSids
-            hub.setSubscribed(self, trackSids: sids, subscribe: false)
+            hub?.setSubscribed(self, trackSids: sids, subscribe: false)
         }
     }
 
     /// Unpublishes a track the client no longer sends (signalled, not from SDP).
     public func unpublish(trackSid: String) {
         guard let line = published.line(ofTrack: trackSid), let track = published.unbind(line: line) else { return }
-        hub.unpublished(track, by: self)
+        hub?.unpublished(track, by: self)
     }
 
     // MARK: Subscriber connection (we offer)
@@ -587,7 +589,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             logger.debug("malformed data packet", metadata: ["participant": "\(sid)", "error": "\(error)"])
             return
         }
-        hub.relay(&packet, reliable: reliable, from: self)
+        hub?.relay(&packet, reliable: reliable, from: self)
     }
 
     // MARK: Lifecycle

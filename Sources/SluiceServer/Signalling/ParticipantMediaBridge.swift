@@ -40,12 +40,12 @@ struct ParticipantMediaBridge: Sendable {
             let media = self.media
             let sids = update.trackSids + update.participantTracks.flatMap(\.trackSids)
             let subscribe = update.subscribe
-            _ = try? await media.worker.run { media.hub.setSubscribed(media, trackSids: sids, subscribe: subscribe) }
+            _ = try? await media.worker.run { media.hub?.setSubscribed(media, trackSids: sids, subscribe: subscribe) }
         case .trackSetting(let settings):
             await session.touch()
             let media = self.media
             _ = try? await media.worker.run {
-                for track in media.updateTrackSettings(settings) { media.hub.announceWantedLayers(of: track) }
+                for track in media.updateTrackSettings(settings) { media.hub?.announceWantedLayers(of: track) }
             }
         default:
             return false
