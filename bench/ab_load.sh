@@ -7,6 +7,9 @@
 #
 #   bench/ab_load.sh LABEL=PATH LABEL=PATH [...]      e.g. before=/tmp/old/sluice after=.build/release/sluice
 #   ROUNDS=3 SUBSCRIBERS=200 bench/ab_load.sh ...
+#   ARGS_after="--sluice-workers 2 --spread-after 0" bench/ab_load.sh before=... after=...
+#                                  more sluice-load arguments for one label's runs (config keys an
+#                                  older binary would refuse are only written when given)
 #
 # Needs bench/.build/release/sluice-load (bench/load.sh builds it). Writes
 # bench/results/ab_load.{json,md}. Bounded: every sluice-load run has its own timeout.
@@ -22,10 +25,11 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq 1 "$rounds"); do
     for pair in "$@"; do
         label="${pair%%=*}"; binary="${pair#*=}"
+        extra_var="ARGS_$label"; read -r -a extra <<< "${!extra_var:-}"
         out="$runs/$label.$round"; mkdir -p "$out"
         echo "== round $round: $label ($binary)"
         timeout --signal=INT --kill-after=10 240 "$tool" --servers sluice --subscribers "$subscribers" \
-            --no-search --sluice "$binary" --out "$out" > "$out/stdout" 2>&1 || echo "   run failed: see $out/stdout"
+            --no-search --sluice "$binary" "${extra[@]}" --out "$out" > "$out/stdout" 2>&1 || echo "   run failed: see $out/stdout"
     done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

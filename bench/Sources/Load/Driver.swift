@@ -31,7 +31,8 @@ private let usage = """
       --janus PATH                 janus binary (default /usr/bin/janus)
       --sluice-workers 1           Sluice's rtc.media_workers (one room's fan-out on this many
                                    cores once it spreads; see --spread-after)
-      --spread-after 0             Sluice's rtc.spread_rooms_after (0: the room stays on one worker)
+      --spread-after 0             Sluice's rtc.spread_rooms_after (0: the room stays on one worker;
+                                   neither key is written unless given, for older binaries)
       --server-cpus LIST           taskset -c list for the server instead of --pin's last CPU
                                    (e.g. 0,1 to give two workers both cores; the tool is then
                                    not pinned)

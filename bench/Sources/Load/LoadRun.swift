@@ -46,9 +46,10 @@ struct LoadSettings: Sendable {
     /// The server's CPU when it is pinned to a single one (for per-CPU figures: floor, steal).
     var serverCPU: Int? { serverCPUs.flatMap { Int($0) } }
     var sluiceBinary = ""
-    /// Sluice's media workers and the room size from which it spreads a room over them.
-    var sluiceWorkers = 1
-    var sluiceSpreadAfter = 0
+    /// Sluice's media workers and the room size from which it spreads a room over them (nil:
+    /// not in its config, for binaries older than those keys; then one room uses one worker).
+    var sluiceWorkers: Int?
+    var sluiceSpreadAfter: Int?
     var janusBinary = "/usr/bin/janus"
     /// libJanusLoopback.so (see Sources/CJanusLoopback).
     var janusPreload = ""

@@ -114,7 +114,11 @@ final class ServerProcess: @unchecked Sendable {
 
 /// Writes Sluice's config (loopback, its own storage, quiet logs) and starts it.
 func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil, logLevel: String = "warn", json: Bool = false,
-                 emptyTimeout: Int = 60, mediaWorkers: Int = 0, spreadRoomsAfter: Int = 0) throws -> ServerProcess {
+                 emptyTimeout: Int = 60, mediaWorkers: Int? = nil, spreadRoomsAfter: Int? = nil) throws -> ServerProcess {
+    // Written only when given: older binaries refuse keys they do not know.
+    var rtcExtra = ""
+    if let mediaWorkers { rtcExtra += "  media_workers: \(mediaWorkers)\n" }
+    if let spreadRoomsAfter { rtcExtra += "  spread_rooms_after: \(spreadRoomsAfter)\n" }
     let config = """
         port: \(port)
         bind_addresses:
@@ -124,9 +128,7 @@ func startSluice(binary: String, port: Int, directory: URL, cpus: String? = nil,
           port_range_end: 45999
           node_ip: ""
           use_external_ip: false
-          media_workers: \(mediaWorkers)
-          spread_rooms_after: \(spreadRoomsAfter)
-        keys:
+        \(rtcExtra)keys:
           loadkey: loadsecret-loadsecret-loadsecret
         room:
           empty_timeout: \(emptyTimeout)
