@@ -112,7 +112,9 @@ class SluiceServer:
 def workdir():
     d = tempfile.mkdtemp(prefix="sluice-interop-")
     yield d
-    shutil.rmtree(d, ignore_errors=True)
+    # KEEP_WORKDIR=1 keeps each test's directory (config, server log, recordings) for a look.
+    if not os.environ.get("KEEP_WORKDIR"):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

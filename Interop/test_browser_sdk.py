@@ -286,10 +286,10 @@ class TCPProxy:
 
 # Each round: which bundle, how it is told to connect, what Sluice serves, and what must follow.
 ROUNDS = {
-    # livekit-client 2.15: /rtc, two peer connections.
-    # Its cut signalling connection is not part of the round: 2.15.15 ends that session with
-    # STATE_MISMATCH without trying to resume (not yet understood; see the closing note).
-    "2.15.15": dict(version="2.15.15", single=True, v1_served=True, path="/rtc", pcs=2, full=True, cut=False),
+    # livekit-client 2.15: /rtc, two peer connections. It notices a cut WebSocket only by its
+    # ping timeout (the one the JoinResponse gives), while its connection check gives up on the
+    # room after about 12 s: Sluice tells clients 7 s (SignalSession.clientPingTimeout).
+    "2.15.15": dict(version="2.15.15", single=True, v1_served=True, path="/rtc", pcs=2, full=True, cut=True),
     # 2.18.10 as it comes: /rtc/v1, one peer connection.
     "2.18.10": dict(version="2.18.10", single=True, v1_served=True, path="/rtc/v1", pcs=1, full=True, cut=True),
     # 2.18.10 told singlePeerConnection: false: /rtc, two.

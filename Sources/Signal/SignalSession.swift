@@ -11,6 +11,12 @@ public actor SignalSession {
     /// Seconds between client pings and before a silent client is dropped (LiveKit's defaults).
     public static let pingInterval: Int32 = 5
     public static let pingTimeout: Int32 = 15
+    /// The ping timeout clients are told: how long they wait for a pong before resuming on a new
+    /// connection. Shorter than the server's own: livekit-client up to 2.16 notices a dropped
+    /// WebSocket only by this timeout, while its connection check gives up on the room ("state
+    /// mismatch") after three failed checks 4 s apart, so with LiveKit's 15 s it never resumes
+    /// after a cut connection. 7 s resumes first and leaves 2 s of slack over the 5 s interval.
+    public static let clientPingTimeout: Int32 = 7
 
     public let roomName: String
     public let parameters: JoinParameters
@@ -67,7 +73,7 @@ public actor SignalSession {
         join.serverVersion = ServerIdentity.livekitCompatibleVersion
         join.serverInfo = ServerIdentity.serverInfo
         join.pingInterval = Self.pingInterval
-        join.pingTimeout = Self.pingTimeout
+        join.pingTimeout = Self.clientPingTimeout
         // LiveKit makes the subscriber connection primary for anyone who may subscribe.
         join.subscriberPrimary = subscriberPrimary
         var response = Livekit_SignalResponse()
