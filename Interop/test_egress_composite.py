@@ -75,12 +75,15 @@ def test_room_composite_grid_of_two_colours_update_layout_and_end_when_the_room_
             "no such room": await error_of(lk.egress.start_room_composite_egress(api.RoomCompositeEgressRequest(
                 room_name="nowhere", layout="grid", file_outputs=[api.EncodedFileOutput(filepath="x")]))),
         }
+        # A layout name the app made up itself (as the platform's "my-shop-layout"): taken, kept in
+        # EgressInfo and drawn as a grid, as LiveKit's default template draws unknown names (the
+        # tile colours below are read from this part of the file).
         info = await lk.egress.start_room_composite_egress(api.RoomCompositeEgressRequest(
-            room_name="party", layout="grid", preset=api.EncodingOptionsPreset.H264_720P_30,
+            room_name="party", layout="my-shop-layout", preset=api.EncodingOptionsPreset.H264_720P_30,
             file_outputs=[api.EncodedFileOutput(file_type=api.EncodedFileType.MP4, filepath="{room_name}/composite")]))
         started = time.monotonic()
         assert info.status == api.EgressStatus.EGRESS_STARTING and info.egress_id.startswith("EG_"), info
-        assert info.room_composite.layout == "grid", info
+        assert info.room_composite.layout == "my-shop-layout", info
         assert await wait_for_async(lambda: egress_status(lk, info.egress_id), lambda e: e.status == EGRESS_ACTIVE, 5)
         active_after = time.monotonic() - started
 

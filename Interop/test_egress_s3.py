@@ -319,3 +319,59 @@ def test_node_sdk_starts_an_s3_recording(server, s3):
     assert got == ["h264", "opus"], got
     assert float(info["format"]["duration"]) > 2.0
     assert {k.lower(): v for k, v in head["Metadata"].items()} == {"source": "node-sdk"}, head
+
+
+def test_server_killed_mid_upload_fails_the_egress_on_restart_and_keeps_the_file(workdir):
+    """SIGKILL while a recording is uploading (ENDING, the storage answering slowly): once the
+    server is back, ListEgress says FAILED with the reason and the recorded file is still on disk
+    and plays."""
+    throttling = ThrottlingS3(delay=30.0)  # the first attempt is still waiting when we kill
+    server = SluiceServer(workdir).start()
+
+    async def record():
+        lk = lkapi(server)
+        alice = await connect(server, "alice", "crash")
+        cam, tone = VideoPattern(320, 240, (200, 40, 200), fps=20), Tone()
+        await publish_camera(alice, cam, rtc.VideoCodec.VP8)
+        await publish_audio(alice, tone)
+        sending = asyncio.gather(cam.run(4), tone.run(4))
+        await asyncio.sleep(1.0)
+        started = await lk.egress.start_participant_egress(api.ParticipantEgressRequest(
+            room_name="crash", identity="alice", file_outputs=[api.EncodedFileOutput(
+                filepath="{room_name}/crash.webm", s3=api.S3Upload(
+                    access_key=ACCESS_KEY, secret=SECRET, endpoint=throttling.endpoint, bucket="media",
+                    force_path_style=True))]))
+        await sending
+        stopped = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=started.egress_id))
+        deadline = time.monotonic() + 10
+        while throttling.requests == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        listed = (await lk.egress.list_egress(api.ListEgressRequest(egress_id=started.egress_id))).items[0]
+        await lk.aclose()
+        return started, stopped, listed
+
+    async def after_restart(egress_id):
+        lk = lkapi(server)
+        listed = (await lk.egress.list_egress(api.ListEgressRequest(egress_id=egress_id))).items[0]
+        await lk.aclose()
+        return listed
+
+    try:
+        started, stopped, uploading = run(record())
+        assert stopped.status == EGRESS_ENDING and uploading.status == EGRESS_ENDING, (stopped, uploading)
+        assert throttling.requests >= 1, "the upload never reached the storage"
+        server.kill()
+        server.start()
+        after = run(after_restart(started.egress_id))
+    finally:
+        server.stop()
+        throttling.stop()
+    local = os.path.join(workdir, "recordings", "crash", "crash.webm")
+    print(f"\nbefore the kill: {api.EgressStatus.Name(uploading.status)} ({throttling.requests} upload request(s) "
+          f"waiting); after the restart: {api.EgressStatus.Name(after.status)} error={after.error!r}; "
+          f"local file {os.path.getsize(local) if os.path.exists(local) else None} bytes")
+    assert after.status == EGRESS_FAILED and "server restarted" in after.error, after
+    assert os.path.exists(local) and os.path.getsize(local) > 0, local
+    codecs, info = probe(local)
+    print(f"the kept file: {codecs}, {float(info['format']['duration']):.2f} s")
+    assert "vp8" in codecs and float(info["format"]["duration"]) > 2.0, (codecs, info["format"])
