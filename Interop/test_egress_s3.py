@@ -170,6 +170,7 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
             room_name="talk", identity="alice", file_outputs=[api.EncodedFileOutput(
                 filepath="{room_name}/alice.webm",
                 s3=upload(metadata={"team": "blue"}, content_disposition="attachment; filename=alice.webm"))]))
+        wall = {"started": time.monotonic()}
         defaulted = await lk.egress.start_track_egress(api.TrackEgressRequest(
             room_name="talk", track_id=video.sid, file=api.DirectFileOutput(filepath="{room_name}/camera.webm")))
         # Sluice's own compositor (audio only here: the mix in Ogg) uploads the same way.
@@ -188,6 +189,8 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
         stopped = {}
         for e in (uploaded, defaulted, mixed, refused, throttled):
             stopped[e.egress_id] = await lk.egress.stop_egress(api.StopEgressRequest(egress_id=e.egress_id))
+            if e is uploaded:
+                wall["seconds"] = time.monotonic() - wall["started"]
         # StopEgress answers once the file is closed; the throttled upload takes 2 x 2 s + backoff,
         # and all that time the egress is ENDING.
         await asyncio.sleep(1.0)
@@ -200,11 +203,11 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
             await asyncio.sleep(0.2)
         await alice.disconnect()
         await lk.aclose()
-        return [listed[e.egress_id] for e in (uploaded, defaulted, mixed, refused, throttled)], listed, stopped, during
+        return [listed[e.egress_id] for e in (uploaded, defaulted, mixed, refused, throttled)], listed, stopped, during, wall
 
     throttling = ThrottlingS3(delay=2.0)
     try:
-        ended, listed, stopped, during = run(go())
+        ended, listed, stopped, during, wall = run(go())
     finally:
         server.stop()
         throttling.stop()
@@ -249,6 +252,10 @@ def test_uploads_to_s3_compatible_storage(workdir, s3):
         assert os.path.getsize(local) == e.file_results[0].size == head["ContentLength"]
         assert got == codecs, got
         assert duration > 2.0, duration
+        if e is uploaded:
+            # From StartParticipantEgress to StopEgress, as the caller's clock saw it.
+            print(f"  {key}: {duration:.2f} s recorded over {wall['seconds']:.2f} s of wall time")
+            assert abs(duration - wall["seconds"]) < 1.0, (duration, wall)
         assert head["ContentType"] == ("audio/ogg" if key.endswith(".ogg") else "video/webm"), head
     # The participant file went up in 4 KiB parts (the storage saw each), the video alone in one PUT.
     log = s3.read_log()
@@ -347,6 +354,7 @@ def test_server_killed_mid_upload_fails_the_egress_on_restart_and_keeps_the_file
         while throttling.requests == 0 and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         listed = (await lk.egress.list_egress(api.ListEgressRequest(egress_id=started.egress_id))).items[0]
+        await alice.disconnect()
         await lk.aclose()
         return started, stopped, listed
 
