@@ -64,6 +64,11 @@ public struct RoomStats: Codable, Sendable {
     /// `merging` (which adds them to the track's own count and empties this).
     public var relayedSubscribers: [String: Int] = [:]
 
+    /// `relayedSubscribers` is bookkeeping between hubs, not part of the stats clients read.
+    private enum CodingKeys: String, CodingKey {
+        case room, participants, viewers, bitrateIn, bitrateOut, sampledAtMs
+    }
+
     /// One room's stats from the hubs it spans (the home hub first, whose stamp they share):
     /// each member once, each track with its viewers on every worker.
     public static func merging(_ parts: [RoomStats]) -> RoomStats? {

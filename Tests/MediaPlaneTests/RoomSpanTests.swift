@@ -73,14 +73,20 @@ private final class Member: RoomMember, @unchecked Sendable {
         }
     }
 
-    @Test func aTrackPublishedOnOneWorkerReachesTheMembersOfAnother() async throws {
-        let s = spread()
-        defer { s.span.close(); s.workers.forEach { $0.stop() } }
+    /// A host on A publishing its camera, a viewer on B, and the span done relaying it.
+    private func hostOnAWatchedFromB(_ s: Spread) async throws -> (host: Member, viewer: Member) {
         let host = Member("host"), viewer = Member("viewer")
         try await s.a.worker.run { s.a.add(host) }
         try await s.b.worker.run { s.b.add(viewer) }
         try await publishCamera(of: host, on: s.a)
         await s.span.settle()
+        return (host, viewer)
+    }
+
+    @Test func aTrackPublishedOnOneWorkerReachesTheMembersOfAnother() async throws {
+        let s = spread()
+        defer { s.span.close(); s.workers.forEach { $0.stop() } }
+        let (host, viewer) = try await hostOnAWatchedFromB(s)
         let seen = try await s.b.worker.run {
             (viewer.subscribed.map(\.track), viewer.subscribed.map(\.publisher), s.b.member(identity: "host") == nil,
              s.b.memberCount, s.b.members.count)
@@ -108,11 +114,7 @@ private final class Member: RoomMember, @unchecked Sendable {
     @Test func theMirrorsAndTheStandInEndWhenThePublisherLeaves() async throws {
         let s = spread()
         defer { s.span.close(); s.workers.forEach { $0.stop() } }
-        let host = Member("host"), viewer = Member("viewer")
-        try await s.a.worker.run { s.a.add(host) }
-        try await s.b.worker.run { s.b.add(viewer) }
-        try await publishCamera(of: host, on: s.a)
-        await s.span.settle()
+        let (host, viewer) = try await hostOnAWatchedFromB(s)
         try await s.a.worker.run { s.a.remove(host) }
         await s.span.settle()
         let seen = try await s.b.worker.run { (viewer.unsubscribed, s.b.members.count, s.b.room.participants.count) }
@@ -124,11 +126,7 @@ private final class Member: RoomMember, @unchecked Sendable {
     @Test func aWorkerLeftByItsMembersStopsReceivingTheRoomsTracks() async throws {
         let s = spread()
         defer { s.span.close(); s.workers.forEach { $0.stop() } }
-        let host = Member("host"), viewer = Member("viewer")
-        try await s.a.worker.run { s.a.add(host) }
-        try await s.b.worker.run { s.b.add(viewer) }
-        try await publishCamera(of: host, on: s.a)
-        await s.span.settle()
+        let (host, viewer) = try await hostOnAWatchedFromB(s)
         #expect(try await s.a.worker.run { s.a.room.participants[0].publishedTracks[0].sinks.count } == 1)
         try await s.b.worker.run { s.b.remove(viewer) }
         s.span.remove(s.b)
