@@ -32,6 +32,8 @@ public final class DTLSCertificate: @unchecked Sendable {
     /// Upper-case hex pairs joined by ':'.
     public let fingerprint: String
     public static let fingerprintAlgorithm = "sha-256"
+    /// The OpenSSL context all of this certificate's transports share (see `DTLSContext`).
+    let contexts = DTLSContextCache()
 
     public init(commonName: String = "sluice", validityDays: Int = 30) throws(DTLSError) {
         ERR_clear_error()

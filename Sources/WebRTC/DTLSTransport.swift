@@ -50,7 +50,8 @@ public final class DTLSTransport {
     /// The fingerprint the peer actually presented, once seen.
     public private(set) var peerFingerprint: String?
 
-    private let context: OpaquePointer
+    /// Kept for the transport's life (the SSL object also holds a reference of its own).
+    private let context: DTLSContext
     private let ssl: OpaquePointer
     private let readBIO: OpaquePointer
     private let readBuffer: UnsafeMutableRawBufferPointer
@@ -65,40 +66,28 @@ public final class DTLSTransport {
         self.role = role
         self.certificate = certificate
         self.remoteFingerprint = remoteFingerprint
+        let shared = try certificate.contexts.get { () throws(DTLSError) in
+            try DTLSContext(certificate: certificate,
+                            srtpProfiles: DTLSTransport.srtpProfiles.map(\.openSSLName).joined(separator: ":"),
+                            verify: { store, _ in
+                                guard let store, let ssl = sluice_x509_store_ctx_get_ssl(store),
+                                      let me = sluice_ssl_get_app_data(ssl) else { return 0 }
+                                return Unmanaged<DTLSTransport>.fromOpaque(me).takeUnretainedValue().verifyPeer(store) ? 1 : 0
+                            })
+        }
         ERR_clear_error()
-        guard let ctx = SSL_CTX_new(DTLS_method()) else { throw .contextSetup(openSSLErrors()) }
-        sluice_ssl_ctx_set_dtls12_min(ctx)
-        guard SSL_CTX_use_certificate(ctx, certificate.x509) == 1,
-              SSL_CTX_use_PrivateKey(ctx, certificate.privateKey) == 1,
-              SSL_CTX_check_private_key(ctx) == 1 else {
-            SSL_CTX_free(ctx)
-            throw .contextSetup(openSSLErrors())
-        }
-        let profiles = DTLSTransport.srtpProfiles.map(\.openSSLName).joined(separator: ":")
-        // Returns 0 on success (sic).
-        guard SSL_CTX_set_tlsext_use_srtp(ctx, profiles) == 0 else {
-            SSL_CTX_free(ctx)
-            throw .contextSetup(openSSLErrors())
-        }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
-        // Replace chain verification: the certificate is self-signed; trust is the SDP fingerprint.
-        SSL_CTX_set_cert_verify_callback(ctx, { store, _ in
-            guard let store, let ssl = sluice_x509_store_ctx_get_ssl(store),
-                  let me = sluice_ssl_get_app_data(ssl) else { return 0 }
-            return Unmanaged<DTLSTransport>.fromOpaque(me).takeUnretainedValue().verifyPeer(store) ? 1 : 0
-        }, nil)
-        guard let ssl = SSL_new(ctx) else {
-            SSL_CTX_free(ctx)
-            throw .contextSetup(openSSLErrors())
-        }
+        let ctx = shared.pointer
+        guard let ssl = SSL_new(ctx) else { throw .contextSetup(openSSLErrors()) }
         guard let rbio = sluice_mem_read_bio_new() else {
-            SSL_free(ssl); SSL_CTX_free(ctx)
+            SSL_free(ssl)
             throw .contextSetup(openSSLErrors())
         }
-        self.context = ctx
+        self.context = shared
         self.ssl = ssl
         self.readBIO = rbio
-        self.readBuffer = .allocate(byteCount: 1 << 16, alignment: 16)
+        // The largest plaintext a DTLS record carries (2^14, RFC 6347/5246): SSL_read returns at
+        // most one record, so a larger buffer would only cost memory on every transport.
+        self.readBuffer = .allocate(byteCount: 1 << 14, alignment: 16)
         guard let wbio = sluice_datagram_write_bio_new({ me, bytes, length in
             guard let me, let bytes else { return }
             Unmanaged<DTLSTransport>.fromOpaque(me).takeUnretainedValue()
@@ -122,7 +111,6 @@ public final class DTLSTransport {
     deinit {
         timer?.cancel()
         SSL_free(ssl)  // frees both BIOs
-        SSL_CTX_free(context)
         readBuffer.deallocate()
     }
 

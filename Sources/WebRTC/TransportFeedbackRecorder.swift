@@ -9,7 +9,10 @@ import Media
 public struct TransportFeedbackRecorder {
     /// Ring size: a power of two, well above the packets of one feedback interval.
     static let capacity = 4096
-    private var arrivals: [Int64]  // microseconds; -1: not received
+    /// Microseconds; -1: not received. Empty until the first packet: most transports (a
+    /// viewer's) never receive media with the extension, and 32 KB per transport adds up over
+    /// hundreds of viewers.
+    private var arrivals: [Int64] = []
     /// The highest sequence number so far, extended past 16 bits.
     private var lastExtended: Int64?
     /// Next unwrapped sequence number to report; nil before the first packet.
@@ -17,9 +20,7 @@ public struct TransportFeedbackRecorder {
     private var highest: Int64 = -1
     private var feedbackCount: UInt8 = 0
 
-    public init() {
-        arrivals = Array(repeating: -1, count: Self.capacity)
-    }
+    public init() {}
 
     /// One packet's transport-wide sequence number and arrival time.
     public mutating func record(sequenceNumber: UInt16, arrivalMicroseconds: Int64) {
@@ -32,7 +33,10 @@ public struct TransportFeedbackRecorder {
             extended = Int64(sequenceNumber)
             lastExtended = extended
         }
-        if nextToReport == nil { nextToReport = extended }
+        if nextToReport == nil {
+            nextToReport = extended
+            arrivals = Array(repeating: -1, count: Self.capacity)  // once per transport
+        }
         guard let next = nextToReport, extended >= next, extended - next < Int64(Self.capacity) else { return }
         let slot = Int(extended & Int64(Self.capacity - 1))
         if arrivals[slot] < 0 { arrivals[slot] = arrivalMicroseconds }  // a duplicate keeps the first arrival
