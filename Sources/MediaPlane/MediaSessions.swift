@@ -66,6 +66,7 @@ public actor MediaSessions {
         self.logger = logger
         certificate = try DTLSCertificate(commonName: "sluice")
         workers = (0..<max(1, settings.workerCount)).map { MediaWorker(name: "sluice-media-\($0)") }
+        SCTPStack.start()
     }
 
     /// Called (on the control plane) whenever a session ends, however it ended.

@@ -19,7 +19,7 @@ import Glibc
 /// (a mutex) so they are handled in callback order whichever thread made them. Callbacks find their association
 /// through an id registry (the AF_CONN address is the id, never a pointer), so a late callback
 /// after `close()` finds nothing instead of a freed object.
-final class SCTPStack: @unchecked Sendable {
+public final class SCTPStack: @unchecked Sendable {
     static let shared = SCTPStack()
     static let tickMilliseconds = 10
 
@@ -30,6 +30,11 @@ final class SCTPStack: @unchecked Sendable {
 
     private let registry = Mutex(Registry())
     private let clock: MediaWorker
+
+    /// Starts the stack (usrsctp and its clock thread) now instead of with the first data
+    /// channel. A server calls this at start: the thread and its wake-up descriptor then belong
+    /// to the idle process's footprint, and the first participant does not wait for them.
+    public static func start() { _ = shared }
 
     private init() {
         var callbacks = SluiceSCTPCallbacks(
