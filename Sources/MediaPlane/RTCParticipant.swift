@@ -496,6 +496,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         guard let subscriber else { throw NegotiationError.malformedSDP("an answer on a single peer connection") }
         let answer = try SessionDescription(parsing: sdp)
         let sections = try subscriber.setAnswer(answer)
+        // Transport-wide sequence numbers on everything we send it, from now on (0: it declined).
+        participant.sendHistory.extensionID = SDPOfferer.transportCCExtensionID(of: answer) ?? 0
         offerInFlight = false
         for index in lines.indices where lines[index].offered {
             lines[index].offered = false
@@ -602,7 +604,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 "kind": "\(downTrack.track.kind)",
                 "packets": "\(downTrack.packetsSent)", "nackRetransmits": "\(downTrack.retransmissions)",
                 "nackMisses": "\(downTrack.retransmissionMisses)", "layerSwitches": "\(downTrack.layerSwitches)",
-                "nackItems": "\(participant.nackItems)", "pli": "\(participant.keyframeRequests)"])
+                "nackItems": "\(participant.nackItems)", "pli": "\(participant.keyframeRequests)",
+                "twccFeedback": "\(participant.transportFeedbackPackets)", "probes": "\(participant.probesSent)",
+                "estimate": "\(participant.downlinkEstimator.estimate.map { Int($0) } ?? -1)"])
         }
     }
 
