@@ -149,7 +149,13 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             midToTrackID = sending.mapValues(\.trackID)
         }
         let answer = try publisher.answer(offer: offer, mode: mode, acceptData: true)
-        if singlePeerConnection { answeredSlots() }
+        if singlePeerConnection {
+            answeredSlots()
+            // What we send on this connection carries transport-wide sequence numbers when the
+            // client's offer allowed them on the m-lines we send on.
+            participant.sendHistory.extensionID = publisher.negotiated
+                .first { $0.sending != nil && $0.transportCCExtensionID != nil }?.transportCCExtensionID ?? 0
+        }
         published.grow(to: offer.mediaSections.count)
         var added: [PublisherMedia] = []
         var removed: [String] = []

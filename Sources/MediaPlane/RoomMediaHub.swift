@@ -54,8 +54,10 @@ public final class RoomMediaHub: @unchecked Sendable {
         // Dynacast downgrades wait out their delay; this is their timer.
         let now = room.clock()
         for member in members.values { member.announceDueLayers(now: now) }
-        if ticks % 2 == 0 {
-            room.sendPublisherFeedback(rembBitrate: Self.publisherBitrate)
+        if ticks % 2 == 0 { room.sendPublisherFeedback(rembBitrate: Self.publisherBitrate) }
+        // Every tick: a viewer whose link just filled up should lose its top layer within half
+        // a second, before its queue drops its signalling too.
+        do {
             let speaking = Set(speakers.speakers.map(\.participant))
             for participant in room.allocateDownlinks(activeSpeakers: speaking) {
                 if let member = members[participant.sid] {

@@ -84,6 +84,7 @@ public final class Participant {
     public private(set) var downlinkEstimate: UInt64?
     public private(set) var downlinkEstimateAt: UInt64?
     public private(set) var receiverEstimates = 0
+    private var firstReceiverEstimateAt: UInt64?
 
     /// Transport-wide CC feedback from the subscriber: how many came, and the latest.
     public private(set) var transportFeedbackPackets = 0
@@ -94,7 +95,13 @@ public final class Participant {
         downlinkEstimate = bitrate
         downlinkEstimateAt = now
         receiverEstimates += 1
-        downlinkEstimator.receiverEstimate(Double(bitrate), now: now)
+        // Only for a viewer that gives no TWCC feedback, and only once its receiver has watched
+        // the stream a while: libwebrtc's receive-side estimate starts far below what arrives.
+        let first = firstReceiverEstimateAt ?? now
+        firstReceiverEstimateAt = first
+        if !sendHistory.isEnabled, now &- first >= 5_000_000_000 {
+            downlinkEstimator.receiverEstimate(Double(bitrate), now: now)
+        }
     }
 
     /// Runs the estimator over one TWCC feedback: every reported packet's send time and size

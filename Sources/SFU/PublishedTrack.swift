@@ -319,8 +319,9 @@ public final class PublishedTrack {
         guard elapsed >= 0.5 else { return }
         for layer in layers.indices {
             let rate = Double(layerBytesReceived[layer] - bitrateSampleBytes[layer]) * 8 / elapsed
-            // A layer that stopped reads 0 at once; a running one is smoothed over keyframes.
-            layerBitrates[layer] = rate == 0 || layerBitrates[layer] == 0 ? rate : 0.5 * layerBitrates[layer] + 0.5 * rate
+            // A layer that stopped reads 0 at once; a running one is smoothed over a couple of
+            // seconds, so the keyframes a switch asks for do not read as the layer's cost.
+            layerBitrates[layer] = rate == 0 || layerBitrates[layer] == 0 ? rate : 0.75 * layerBitrates[layer] + 0.25 * rate
         }
         bitrateSampleBytes = layerBytesReceived
         bitrateSampledAt = now

@@ -261,7 +261,7 @@ public final class Room: @unchecked Sendable {
         // A forwarding stream first (its cluster waits for a frame's end), else a paused one.
         let candidates = video.filter { $0.forwarder.currentLayer != nil } + video.filter { $0.forwarder.currentLayer == nil }
         for downTrack in candidates where downTrack.requestProbe(packets: packets, id: id, now: now) {
-            participant.downlinkEstimator.probeSent(id: id, packets: packets)
+            participant.downlinkEstimator.probeSent(id: id, packets: packets, now: now)
             participant.lastProbeAt = now
             participant.probesSent += 1
             return

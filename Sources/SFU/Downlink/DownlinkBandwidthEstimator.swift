@@ -35,8 +35,14 @@ public struct DownlinkBandwidthEstimator: Sendable {
         public var decreaseFactor = 0.85
         /// Multiplicative increase per second under normal use.
         public var increasePerSecond = 1.08
-        /// After a decrease, no other for this long (ns): one reaction per round trip or so.
-        public var decreaseInterval: UInt64 = 300_000_000
+        /// After a decrease, no other for this long (ns), and the loss and delay seen meanwhile
+        /// are not held against the new estimate: the queue built before it takes a while to
+        /// drain (a few hundred ms of buffer, one feedback interval, a keyframe for the lower
+        /// layer), and reacting to it again would cut the estimate far below the link.
+        public var decreaseInterval: UInt64 = 1_000_000_000
+        /// Packets sent this long (ns) after a probe cluster wait behind it at the bottleneck:
+        /// their delay is the probe's doing, not a trend.
+        public var probeShadow: UInt64 = 250_000_000
         /// REMB is used only when TWCC feedback has been silent this long (ns).
         public var transportFeedbackTimeout: UInt64 = 2_000_000_000
         public init() {}
@@ -52,6 +58,9 @@ public struct DownlinkBandwidthEstimator: Sendable {
     public private(set) var usage: Usage = .normal
     /// Bits per second the viewer acknowledged receiving, smoothed; nil before enough feedback.
     public private(set) var acknowledgedBitrate: Double?
+    /// The same over the last quarter second alone: while the link is congested, what gets
+    /// through is the bottleneck's rate, and the first reaction should go there at once.
+    public private(set) var recentAcknowledgedBitrate: Double?
     /// Share of fed-back packets lost over the last loss window (0...1).
     public private(set) var loss: Double = 0
     /// The last probe's measured rate (bits/s), for stats.
@@ -105,6 +114,7 @@ public struct DownlinkBandwidthEstimator: Sendable {
     private var probeLateLastArrival: Int64 = 0
 
     private var lastDecrease: UInt64?
+    private var probeSentAt: UInt64?
     private var lastUpdate: UInt64?
     public private(set) var lastTransportFeedback: UInt64?
 
@@ -141,17 +151,20 @@ public struct DownlinkBandwidthEstimator: Sendable {
         // A probe cluster leaves back to back and queues at the bottleneck on purpose: its own
         // spread is measured above, and the delay it causes is not a trend.
         if probeID != 0 { return }
+        let inProbeShadow = probeSentAt.map { sentAt >= $0 && sentAt - $0 < configuration.probeShadow } ?? false
         // Acknowledged rate.
         if ackWindowStart == nil { ackWindowStart = arrival }
         ackWindowBytes += size
         ackWindowEnd = max(ackWindowEnd, arrival)
-        if let start = ackWindowStart, ackWindowEnd - start >= 500_000 {
+        if let start = ackWindowStart, ackWindowEnd - start >= 250_000 {
             let rate = Double(ackWindowBytes) * 8 * 1_000_000 / Double(ackWindowEnd - start)
+            recentAcknowledgedBitrate = rate
             acknowledgedBitrate = acknowledgedBitrate.map { 0.6 * $0 + 0.4 * rate } ?? rate
             ackWindowStart = ackWindowEnd
             ackWindowBytes = 0
         }
         // Delay groups.
+        if inProbeShadow { return }
         if !groupOpen {
             groupFirstSend = sentAt
             groupLastSend = sentAt
@@ -183,19 +196,28 @@ public struct DownlinkBandwidthEstimator: Sendable {
     public mutating func feedbackEnded(now: UInt64) {
         lastTransportFeedback = now
         finishProbeIfComplete()
+        if let last = lastDecrease, now &- last < configuration.decreaseInterval {
+            // The queue from before the decrease drains: its losses are old news.
+            lossWindowPackets = 0
+            lossWindowLost = 0
+            lastUpdate = now
+            return
+        }
         if lossWindowPackets >= 50 {
             loss = Double(lossWindowLost) / Double(lossWindowPackets)
             lossWindowPackets = 0
             lossWindowLost = 0
             // From what actually arrived when that is less than the estimate (an estimate far
             // above the link would otherwise take many steps to come down).
-            if loss > 0.10, let acknowledged = acknowledgedBitrate {
-                decrease(to: min(estimate ?? acknowledged, acknowledged) * (1 - 0.5 * loss), now: now)
+            if loss > 0.10, let base = estimate ?? acknowledgedBitrate {
+                var target = base * (1 - 0.5 * loss)
+                if let recent = recentAcknowledgedBitrate { target = min(target, configuration.decreaseFactor * recent) }
+                decrease(to: target, now: now)
             }
         }
         switch usage {
         case .overusing:
-            if let acknowledged = acknowledgedBitrate {
+            if let acknowledged = recentAcknowledgedBitrate.map({ min($0, acknowledgedBitrate ?? $0) }) {
                 decrease(to: acknowledged * configuration.decreaseFactor, now: now)
             }
         case .normal where loss < 0.02:
@@ -206,8 +228,9 @@ public struct DownlinkBandwidthEstimator: Sendable {
         lastUpdate = now
     }
 
-    /// A probe cluster of `packets` padding packets went out under `id`.
-    public mutating func probeSent(id: UInt8, packets: Int) {
+    /// A probe cluster of `packets` padding packets went out under `id` (at about `now`).
+    public mutating func probeSent(id: UInt8, packets: Int, now: UInt64? = nil) {
+        probeSentAt = now
         probeID = id
         probeSize = packets
         probeSeen = 0
@@ -318,7 +341,10 @@ public struct DownlinkBandwidthEstimator: Sendable {
 
     private mutating func decrease(to target: Double, now: UInt64) {
         if let last = lastDecrease, now &- last < configuration.decreaseInterval { return }
-        let lowered = clamp(target)
+        // At most a halving per step, unless much of what was sent is being lost (then what
+        // arrives is what the link carries): right after a pause or a layer drop little is sent,
+        // and a keyframe's burst then reads as a tiny acknowledged rate, not as the link's.
+        let lowered = clamp(loss > 0.25 ? target : estimate.map { max(target, $0 / 2) } ?? target)
         if let current = estimate, lowered >= current { return }
         estimate = lowered
         lastDecrease = now
