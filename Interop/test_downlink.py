@@ -91,8 +91,10 @@ def viewer_state(stats, identity):
 
 
 def largest_gap(times, t0, t1):
+    """The longest stretch of [t0, t1] without a decoded frame (its ends count), and the frames."""
     inside = [t for t in times if t0 <= t <= t1]
-    return max((b - a for a, b in zip(inside, inside[1:])), default=float("inf")), len(inside)
+    edges = [t0] + inside + [t1]
+    return max(b - a for a, b in zip(edges, edges[1:])), len(inside)
 
 
 def test_weak_viewer_settles_low_pauses_video_keeps_audio_and_recovers(workdir, namespace):  # noqa: F811
@@ -155,6 +157,11 @@ def test_weak_viewer_settles_low_pauses_video_keeps_audio_and_recovers(workdir, 
     for t, name, state in samples:
         print(f"t={t:5.1f}s {name:9s} {state}")
     video = [t for t, _ in weak["video"]]
+    per_second = {}
+    for t, w in weak["video"]:
+        per_second.setdefault(int(t - phases["start"]), []).append(w)
+    print("weak viewer, decoded video frames per second (count x width): " + " ".join(
+        f"{k}s:{len(v)}x{max(v)}" for k, v in sorted(per_second.items())))
     t600, tlift, t150, tresume = phases["600k"], phases["lifted"], phases["150k"], phases["resumed"]
 
     # 600 kbit/s: LOW or MEDIUM within 5 s, then 20 s of smooth video.

@@ -14,6 +14,8 @@ public struct DownlinkAllocator: Sendable {
     public struct Configuration: Sendable, Equatable {
         /// How long (ns) a higher layer must fit before it is taken.
         public var upgradeHold: UInt64 = 2_000_000_000
+        /// A playing track is paused only when less than this share of its lowest layer fits.
+        public var keepLowest = 0.8
         public init() {}
     }
 
@@ -65,9 +67,13 @@ public struct DownlinkAllocator: Sendable {
         var fits = Array(repeating: -1, count: tracks.count)
         for index in order {
             guard tracks[index].desiredLayer != nil, let lowest = tracks[index].layerBitrates.first else { continue }
-            if lowest <= budget {
+            // Hysteresis on pausing: a track already playing keeps its lowest layer down to
+            // `keepLowest` of its measured rate (that rate includes the keyframes a switch just
+            // asked for); a paused one resumes only when the whole rate fits.
+            let playing = (granted[tracks[index].id] ?? -1) >= 0
+            if lowest * (playing ? configuration.keepLowest : 1) <= budget {
                 fits[index] = 0
-                budget -= lowest
+                budget -= min(lowest, budget)
             }
         }
         isDeficient = false

@@ -217,7 +217,11 @@ public struct DownlinkBandwidthEstimator: Sendable {
         }
         switch usage {
         case .overusing:
-            if let acknowledged = recentAcknowledgedBitrate.map({ min($0, acknowledgedBitrate ?? $0) }) {
+            // Only while we use most of the estimate (or lose packets): far below it (video
+            // paused, a low layer) the delay is a keyframe's or a probe's burst, and the rate that
+            // arrived says what we sent, not what the link holds.
+            if let acknowledged = recentAcknowledgedBitrate.map({ min($0, acknowledgedBitrate ?? $0) }),
+               estimate.map({ acknowledged >= 0.5 * $0 }) ?? true || loss > 0.10 {
                 decrease(to: acknowledged * configuration.decreaseFactor, now: now)
             }
         case .normal where loss < 0.02:
