@@ -14,6 +14,8 @@ public struct TransportCCFeedbackView {
     public let feedbackPacketCount: UInt8
     /// Reported packets that arrived (small or large delta).
     public let receivedCount: Int
+    /// The body, kept for `forEachPacket` (valid as long as the packet bytes are).
+    private let body: UnsafeRawBufferPointer
 
     public init(_ view: RTCPPacketView) throws(RTCPParseError) {
         let body = view.body
@@ -25,6 +27,7 @@ public struct TransportCCFeedbackView {
         packetStatusCount = body.u16(10)
         referenceTime = Int32(bitPattern: body.u24(12) << 8) >> 8
         feedbackPacketCount = body[15]
+        self.body = body
 
         // Each chunk costs 2 bytes of the body, so the walk ends within body.count / 2 chunks
         // whatever the counts claim.
@@ -66,5 +69,68 @@ public struct TransportCCFeedbackView {
         }
         guard offset + deltaBytes <= body.count else { throw bad }
         receivedCount = received
+    }
+
+    /// Calls `body` for every reported packet in sequence order: its transport-wide sequence
+    /// number and, when it arrived, its arrival time in microseconds on the receiver's clock
+    /// (reference time plus the running sum of deltas; only differences between arrivals mean
+    /// anything). Walks the chunks a second time instead of keeping arrays: no allocation, for a
+    /// send-side estimator on the media thread. The layout was checked by `init`.
+    public func forEachPacket(_ visit: (_ sequenceNumber: UInt16, _ arrivalMicroseconds: Int64?) -> Void) {
+        let statusCount = Int(packetStatusCount)
+        // First pass over the chunks to find where the deltas start.
+        var symbols = 0
+        var chunkEnd = 16
+        while symbols < statusCount {
+            let chunk = body.u16(chunkEnd)
+            chunkEnd += 2
+            let remaining = statusCount - symbols
+            if chunk & 0x8000 == 0 {
+                symbols += min(Int(chunk & 0x1FFF), remaining)
+            } else if chunk & 0x4000 == 0 {
+                symbols += min(14, remaining)
+            } else {
+                symbols += min(7, remaining)
+            }
+        }
+        var deltaOffset = chunkEnd
+        var arrival = Int64(referenceTime) * 64_000
+        var sequence = baseSequenceNumber
+        func report(_ symbol: Int) {
+            switch symbol {
+            case 1:
+                arrival += Int64(body[deltaOffset]) * 250
+                deltaOffset += 1
+                visit(sequence, arrival)
+            case 2:
+                arrival += Int64(Int16(bitPattern: body.u16(deltaOffset))) * 250
+                deltaOffset += 2
+                visit(sequence, arrival)
+            default:
+                visit(sequence, nil)
+            }
+            sequence &+= 1
+        }
+        symbols = 0
+        var offset = 16
+        while symbols < statusCount {
+            let chunk = body.u16(offset)
+            offset += 2
+            let remaining = statusCount - symbols
+            if chunk & 0x8000 == 0 {
+                let symbol = Int(chunk >> 13 & 0x3)
+                let run = min(Int(chunk & 0x1FFF), remaining)
+                for _ in 0..<run { report(symbol) }
+                symbols += run
+            } else if chunk & 0x4000 == 0 {
+                let count = min(14, remaining)
+                for i in 0..<count { report(Int(chunk >> (13 - i) & 0x1)) }
+                symbols += count
+            } else {
+                let count = min(7, remaining)
+                for i in 0..<count { report(Int(chunk >> (12 - 2 * i) & 0x3)) }
+                symbols += count
+            }
+        }
     }
 }

@@ -149,7 +149,13 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             midToTrackID = sending.mapValues(\.trackID)
         }
         let answer = try publisher.answer(offer: offer, mode: mode, acceptData: true)
-        if singlePeerConnection { answeredSlots() }
+        if singlePeerConnection {
+            answeredSlots()
+            // What we send on this connection carries transport-wide sequence numbers when the
+            // client's offer allowed them on the m-lines we send on.
+            participant.sendHistory.extensionID = publisher.negotiated
+                .first { $0.sending != nil && $0.transportCCExtensionID != nil }?.transportCCExtensionID ?? 0
+        }
         published.grow(to: offer.mediaSections.count)
         var added: [PublisherMedia] = []
         var removed: [String] = []
@@ -496,6 +502,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         guard let subscriber else { throw NegotiationError.malformedSDP("an answer on a single peer connection") }
         let answer = try SessionDescription(parsing: sdp)
         let sections = try subscriber.setAnswer(answer)
+        // Transport-wide sequence numbers on everything we send it, from now on (0: it declined).
+        participant.sendHistory.extensionID = SDPOfferer.transportCCExtensionID(of: answer) ?? 0
         offerInFlight = false
         for index in lines.indices where lines[index].offered {
             lines[index].offered = false
@@ -602,7 +610,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 "kind": "\(downTrack.track.kind)",
                 "packets": "\(downTrack.packetsSent)", "nackRetransmits": "\(downTrack.retransmissions)",
                 "nackMisses": "\(downTrack.retransmissionMisses)", "layerSwitches": "\(downTrack.layerSwitches)",
-                "nackItems": "\(participant.nackItems)", "pli": "\(participant.keyframeRequests)"])
+                "nackItems": "\(participant.nackItems)", "pli": "\(participant.keyframeRequests)",
+                "twccFeedback": "\(participant.transportFeedbackPackets)", "probes": "\(participant.probesSent)",
+                "estimate": "\(participant.downlinkEstimator.estimate.map { Int($0) } ?? -1)"])
         }
     }
 

@@ -54,13 +54,18 @@ public final class RoomMediaHub: @unchecked Sendable {
         // Dynacast downgrades wait out their delay; this is their timer.
         let now = room.clock()
         for member in members.values { member.announceDueLayers(now: now) }
-        if ticks % 2 == 0 {
-            room.sendPublisherFeedback(rembBitrate: Self.publisherBitrate)
-            for participant in room.allocateDownlinks() {
+        if ticks % 2 == 0 { room.sendPublisherFeedback(rembBitrate: Self.publisherBitrate) }
+        // Every tick: a viewer whose link just filled up should lose its top layer within half
+        // a second, before its queue drops its signalling too.
+        do {
+            let speaking = Set(speakers.speakers.map(\.participant))
+            for participant in room.allocateDownlinks(activeSpeakers: speaking) {
                 if let member = members[participant.sid] {
-                    member.logger.info("downlink layer cap changed", metadata: [
-                        "participant": "\(member.sid)", "cap": "\(participant.downlinkAllocator.cap)",
-                        "loss": "\(participant.downlinkLoss)"])
+                    member.logger.info("downlink caps changed", metadata: [
+                        "participant": "\(member.sid)",
+                        "caps": "\(participant.downTracks.filter { $0.track.kind == .video }.map { "\($0.forwarder.cap)" })",
+                        "estimate": "\(participant.downlinkEstimator.estimate.map { Int($0) } ?? -1)",
+                        "loss": "\(participant.downlinkEstimator.loss)"])
                 }
             }
         }

@@ -50,6 +50,13 @@ public struct RoomStats: Codable, Sendable {
         public var subscriptions: [Subscription]
         /// Loss the participant's receiver reports showed, 0...1.
         public var downlinkLoss: Double
+        /// Its downlink estimate, bits/s (nil: no limit known yet), and what fed it.
+        public var downlinkEstimate: Int? = nil
+        /// Transport-wide CC feedback packets it sent us (0: it gives none).
+        public var transportFeedback: Int = 0
+        /// Probe clusters sent to it, and the last probe's measured rate (bits/s).
+        public var probes: Int = 0
+        public var lastProbeBitrate: Int? = nil
     }
 
     public var room: String

@@ -54,9 +54,14 @@ struct RoomStatsSampler {
             }
             let hidden = member.permission.hidden
             if !hidden && tracks.isEmpty { viewers += 1 }
-            participants.append(RoomStats.Participant(sid: member.sid, identity: member.identity, door: member.door.rawValue,
-                                                      hidden: hidden, tracks: tracks, subscriptions: subscriptions,
-                                                      downlinkLoss: sfu.downlinkLoss))
+            var entry = RoomStats.Participant(sid: member.sid, identity: member.identity, door: member.door.rawValue,
+                                              hidden: hidden, tracks: tracks, subscriptions: subscriptions,
+                                              downlinkLoss: sfu.downlinkLoss)
+            entry.downlinkEstimate = sfu.downlinkEstimator.estimate.map { Int($0) }
+            entry.transportFeedback = sfu.transportFeedbackPackets
+            entry.probes = sfu.probesSent
+            entry.lastProbeBitrate = sfu.downlinkEstimator.lastProbeBitrate.map { Int(min($0, 1e12)) }
+            participants.append(entry)
         }
         // Counters of tracks and subscriptions that ended are forgotten.
         previous = previous.filter { seen.contains($0.key) }

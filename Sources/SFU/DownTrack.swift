@@ -22,10 +22,19 @@ public final class DownTrack {
     /// would be read with the subscriber's ids (a publisher's mid would route the packet to the
     /// wrong m-line), so they are hidden (see `ExtensionBlockMask`).
     public var hidesHeaderExtensions = false
+    /// The subscriber's transport-wide send history: when its extension is negotiated, every
+    /// packet sent gets the next transport-wide sequence number (see `TransportSequenceStamp`).
+    public var sendHistory: TransportSequenceHistory?
+    /// Padding packets still to send as a probe cluster after the next frame's last packet
+    /// (padding in the middle of a frame would split it), and the cluster's id.
+    private var probePending = 0
+    private var probeID: UInt8 = 0
 
     public private(set) var packetsSent: UInt32 = 0
     /// Payload octets sent (for sender reports).
     public private(set) var octetsSent: UInt32 = 0
+    /// Bytes on the wire (headers included, before SRTP), for the subscriber's send rate.
+    public private(set) var bytesSent: UInt64 = 0
     public private(set) var sendFailures = 0
     public private(set) var packetsDropped = 0
     public private(set) var packetsSkippedBeforeKeyframe = 0
@@ -112,22 +121,25 @@ public final class DownTrack {
         case .drop(let reason):
             if reason == .waitingForKeyframe { packetsSkippedBeforeKeyframe += 1 } else { packetsDropped += 1 }
         case .forward(let rewrite):
-            if send(packet, rewrite, vp8: info.vp8) {
+            if send(packet, rewrite, vp8: info.vp8, now: UInt64(bitPattern: info.arrival)) {
                 packetsSent &+= 1
                 octetsSent &+= UInt32(truncatingIfNeeded: packet.packet.payloadLength)
+                bytesSent &+= UInt64(packet.bytes.count)
             }
             let slot = Int(rewrite.sequenceNumber) & (Self.historySize - 1)
             history[slot] = SentPacket(outgoing: rewrite.sequenceNumber, incoming: info.sequenceNumber,
                                        layer: UInt8(truncatingIfNeeded: info.layer), valid: true, rewrite: rewrite)
             lastIncomingTimestamp = info.timestamp
             lastOutgoingTimestamp = rewrite.timestamp
+            if probePending > 0, rewrite.marker { sendProbe(now: UInt64(bitPattern: info.arrival)) }
         }
         return decision.keyframeNeeded
     }
 
     /// Rewrite, send, restore.
     @inline(__always)
-    private func send(_ packet: MutableRTPPacket, _ rewrite: Forwarder.Rewrite, vp8: VP8PayloadDescriptor?) -> Bool {
+    private func send(_ packet: MutableRTPPacket, _ rewrite: Forwarder.Rewrite, vp8: VP8PayloadDescriptor?,
+                      now: UInt64) -> Bool {
         let originalSSRC = packet.ssrc
         let originalPT = packet.payloadType
         let originalSequence = packet.sequenceNumber
@@ -143,8 +155,15 @@ public final class DownTrack {
             saved = VP8DescriptorRewriter.apply(fields, to: packet.payload, descriptor: vp8)
         }
         var mask = ExtensionBlockMask()
-        if hidesHeaderExtensions { mask.hide(in: packet.bytes) }
+        var stamp = TransportSequenceStamp()
+        if let history = sendHistory, history.isEnabled, TransportSequenceStamp.fits(packet.bytes) {
+            // The stamp hides the publisher's elements too.
+            stamp.write(history.record(size: packet.bytes.count, now: now), id: history.extensionID, in: packet.bytes)
+        } else if hidesHeaderExtensions {
+            mask.hide(in: packet.bytes)
+        }
         let sent = transport.sendRTP(UnsafeRawBufferPointer(packet.bytes))
+        stamp.restore(in: packet.bytes)
         mask.restore(in: packet.bytes)
         if let vp8 { VP8DescriptorRewriter.restore(saved, in: packet.payload, descriptor: vp8) }
         packet.ssrc = originalSSRC
@@ -160,19 +179,19 @@ public final class DownTrack {
 
     /// Answers a generic NACK item (lost `packetID` plus the 16 after it flagged in `bitmask`)
     /// from the packet cache of the layer each packet was sent from.
-    public func retransmit(packetID: UInt16, bitmask: UInt16) {
+    public func retransmit(packetID: UInt16, bitmask: UInt16, now: UInt64 = 0) {
         guard isStarted else { return }
-        retransmit(outgoing: packetID)
+        retransmit(outgoing: packetID, now: now)
         var mask = bitmask
         var i: UInt16 = 1
         while mask != 0 {
-            if mask & 1 != 0 { retransmit(outgoing: packetID &+ i) }
+            if mask & 1 != 0 { retransmit(outgoing: packetID &+ i, now: now) }
             mask >>= 1
             i += 1
         }
     }
 
-    private func retransmit(outgoing: UInt16) {
+    private func retransmit(outgoing: UInt16, now: UInt64) {
         let record = history[Int(outgoing) & (Self.historySize - 1)]
         guard record.valid, record.outgoing == outgoing, Int(record.layer) < track.caches.count else {
             retransmissionMisses += 1
@@ -181,9 +200,58 @@ public final class DownTrack {
         let sent: Bool? = track.caches[Int(record.layer)].withPacket(sequenceNumber: record.incoming) { bytes in
             guard let packet = try? MutableRTPPacket(bytes) else { return false }
             let vp8 = record.rewrite.vp8 != nil ? try? VP8PayloadDescriptor(parsing: packet.packet.payload) : nil
-            return send(packet, record.rewrite, vp8: vp8)
+            return send(packet, record.rewrite, vp8: vp8, now: now)
         }
         if sent == true { retransmissions += 1 } else { retransmissionMisses += 1 }
+    }
+
+    // MARK: Probing
+
+    /// Probe packets sent so far.
+    public private(set) var probePacketsSent = 0
+
+    /// Asks for a probe cluster of `packets` padding packets under `id`: sent after the next
+    /// frame's last packet, or now when nothing is being forwarded (paused: no frame to split).
+    /// Returns false when this DownTrack cannot carry one (no transport-wide sequence numbers, or
+    /// nothing sent yet to continue from).
+    @discardableResult
+    public func requestProbe(packets: Int, id: UInt8, now: UInt64) -> Bool {
+        guard let history = sendHistory, history.isEnabled, isActive, isStarted, packets > 0 else { return false }
+        probePending = packets
+        probeID = id
+        if forwarder.currentLayer == nil { sendProbe(now: now) }
+        return true
+    }
+
+    /// The cluster: padding-only packets (RFC 3550 padding, 255 octets, no payload) on this
+    /// stream's SSRC with sequence numbers of their own, each stamped and recorded for the
+    /// estimator. Back to back: how the bottleneck spreads them is its rate.
+    private func sendProbe(now: UInt64) {
+        let count = probePending
+        probePending = 0
+        guard let history = sendHistory, history.isEnabled,
+              let reserved = forwarder.reservePadding(count: count) else { return }
+        let (first, timestamp) = (reserved.sequenceNumber, reserved.timestamp)
+        let paddingLength = 255
+        let size = 12 + 8 + paddingLength
+        let bytes = UnsafeMutableRawBufferPointer(rebasing: history.paddingBuffer[0..<size])
+        bytes[0] = 0x80 | 0x20 | 0x10  // version 2, padding, extension
+        bytes[1] = payloadType & 0x7F
+        bytes.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
+        bytes.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+        bytes[12] = 0xBE; bytes[13] = 0xDE; bytes[14] = 0; bytes[15] = 1
+        for index in 20..<(size - 1) { bytes[index] = 0 }
+        bytes[size - 1] = UInt8(paddingLength)
+        for index in 0..<count {
+            let sequence = first &+ UInt16(truncatingIfNeeded: index)
+            bytes.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
+            let transportSequence = history.record(size: size, now: now, probeID: probeID)
+            bytes[16] = history.extensionID << 4 | 1
+            bytes[17] = UInt8(truncatingIfNeeded: transportSequence >> 8)
+            bytes[18] = UInt8(truncatingIfNeeded: transportSequence)
+            bytes[19] = 0
+            if transport.sendRTP(UnsafeRawBufferPointer(bytes)) { probePacketsSent += 1 }
+        }
     }
 
     /// A publisher sender report about `layer`: when that layer is the one forwarded, the

@@ -1,3 +1,5 @@
+import Media
+
 /// A participant's media side in a `Room`: its transport, the tracks it publishes and the
 /// DownTracks it receives. Loop-confined; owned by its `Room`.
 public final class Participant {
@@ -56,10 +58,25 @@ public final class Participant {
     /// block of the latest report.
     public private(set) var downlinkLoss: Double = 0
 
-    /// The layer cap its downlink allows (see `Room.allocateDownlinks`).
+    /// Shares its downlink estimate among its video tracks (see `Room.allocateDownlinks`).
     public internal(set) var downlinkAllocator = DownlinkAllocator()
-    /// Receiver reports since the last allocation: only fresh loss figures move the cap.
+    /// Its downlink estimate (TWCC feedback; REMB or receiver-report loss as fallbacks).
+    public internal(set) var downlinkEstimator = DownlinkBandwidthEstimator()
+    /// What its subscriber transport sent under each transport-wide sequence number; its
+    /// DownTracks stamp and record there once the extension is negotiated.
+    public let sendHistory = TransportSequenceHistory()
+    /// Receiver reports since the last allocation: only fresh loss figures move the estimate
+    /// of a viewer without TWCC or REMB.
     var freshReport = false
+    /// Probing: the last cluster's id and when it went, and the interval before the next.
+    var lastProbeID: UInt8 = 0
+    var lastProbeAt: UInt64?
+    public internal(set) var probesSent = 0
+    /// Octets its DownTracks had sent at the last allocation, and when (for the send rate).
+    var octetsAtAllocation: UInt64 = 0
+    var allocatedAt: UInt64?
+    /// Bits per second its DownTracks sent over the last allocation interval.
+    public internal(set) var sendBitrate: Double = 0
 
     /// The subscriber's latest REMB: the bitrate its receive-side estimator says it can take,
     /// bits/s (nil until one arrives), and when it came (the room's clock). For the downlink
@@ -67,6 +84,7 @@ public final class Participant {
     public private(set) var downlinkEstimate: UInt64?
     public private(set) var downlinkEstimateAt: UInt64?
     public private(set) var receiverEstimates = 0
+    private var firstReceiverEstimateAt: UInt64?
 
     /// Transport-wide CC feedback from the subscriber: how many came, and the latest.
     public private(set) var transportFeedbackPackets = 0
@@ -77,6 +95,25 @@ public final class Participant {
         downlinkEstimate = bitrate
         downlinkEstimateAt = now
         receiverEstimates += 1
+        // Only for a viewer that gives no TWCC feedback, and only once its receiver has watched
+        // the stream a while: libwebrtc's receive-side estimate starts far below what arrives.
+        let first = firstReceiverEstimateAt ?? now
+        firstReceiverEstimateAt = first
+        if !sendHistory.isEnabled, now &- first >= 5_000_000_000 {
+            downlinkEstimator.receiverEstimate(Double(bitrate), now: now)
+        }
+    }
+
+    /// Runs the estimator over one TWCC feedback: every reported packet's send time and size
+    /// come from the send history. No allocation.
+    func estimate(from feedback: TransportCCFeedbackView, now: UInt64) {
+        guard sendHistory.isEnabled else { return }
+        let history = sendHistory
+        feedback.forEachPacket { sequence, arrival in
+            guard let sent = history.lookup(sequence) else { return }
+            downlinkEstimator.packet(sentAt: sent.sentAt, size: Int(sent.size), arrival: arrival, probeID: sent.probeID)
+        }
+        downlinkEstimator.feedbackEnded(now: now)
     }
     func receivedTransportFeedback(_ record: TransportFeedbackRecord) {
         lastTransportFeedback = record

@@ -32,6 +32,13 @@ public final class PublishedTrack {
     public private(set) var bytesReceived = 0
     /// Bytes received per layer (dynacast shows here: a layer nobody needs stops arriving).
     public private(set) var layerBytesReceived: [Int]
+    /// Bits per second arriving per layer, smoothed (`sampleBitrates`): what forwarding that
+    /// layer costs a subscriber's downlink. 0 for a layer not arriving.
+    public private(set) var layerBitrates: [Double]
+    private var bitrateSampledAt: UInt64?
+    private var bitrateSampleBytes: [Int]
+    /// A screen share: the downlink allocator serves it first.
+    public var isScreenShare = false
     /// Reception per layer, for receiver reports and NACKs to the publisher.
     public private(set) var reception: [ReceptionStatistics]
     public private(set) var nacksSent = 0
@@ -86,6 +93,8 @@ public final class PublishedTrack {
         throttles = Array(repeating: KeyframeRequestThrottle(intervalNanoseconds: keyframeRequestInterval), count: self.layers.count)
         caches = (0..<self.layers.count).map { _ in PacketCache(capacity: cacheCapacity ?? (kind == .video ? 1024 : 128)) }
         layerBytesReceived = Array(repeating: 0, count: self.layers.count)
+        layerBitrates = Array(repeating: 0, count: self.layers.count)
+        bitrateSampleBytes = Array(repeating: 0, count: self.layers.count)
         reception = Array(repeating: ReceptionStatistics(), count: self.layers.count)
         codecIsVP8 = codec.isVP8
         codecIsH264 = codec.isH264
@@ -296,6 +305,39 @@ public final class PublishedTrack {
     public func takeAudioLevel() -> Int? {
         defer { audioLevelSum = 0; audioLevelCount = 0 }
         return audioLevelCount == 0 ? nil : audioLevelSum / audioLevelCount
+    }
+
+    /// Updates `layerBitrates` from the bytes received since the last sample (at most every
+    /// half second; the room's allocation tick calls it).
+    public func sampleBitrates(now: UInt64) {
+        guard let last = bitrateSampledAt else {
+            bitrateSampledAt = now
+            bitrateSampleBytes = layerBytesReceived
+            return
+        }
+        let elapsed = Double(now &- last) / 1e9
+        guard elapsed >= 0.5 else { return }
+        for layer in layers.indices {
+            let rate = Double(layerBytesReceived[layer] - bitrateSampleBytes[layer]) * 8 / elapsed
+            // A layer that stopped reads 0 at once; a running one is smoothed over a couple of
+            // seconds, so the keyframes a switch asks for do not read as the layer's cost.
+            layerBitrates[layer] = rate == 0 || layerBitrates[layer] == 0 ? rate : 0.75 * layerBitrates[layer] + 0.25 * rate
+        }
+        bitrateSampleBytes = layerBytesReceived
+        bitrateSampledAt = now
+    }
+
+    /// What forwarding `layer` costs, bits/s: measured, or assumed from its size when the layer
+    /// is not arriving; never less than a lower layer's.
+    public func bitrate(ofLayer layer: Int) -> Double {
+        var rate = 0.0
+        for index in 0...min(max(layer, 0), layers.count - 1) {
+            let measured = layerBitrates[index]
+            let own = measured > 0 ? measured
+                : kind == .audio ? 40_000 : DownlinkAllocator.assumedBitrate(height: layers[index].height, layer: index)
+            rate = max(rate, own)
+        }
+        return rate
     }
 
     /// Keyframe requests sent and suppressed by the throttle, over all layers.

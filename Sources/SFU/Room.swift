@@ -85,6 +85,7 @@ public final class Room: @unchecked Sendable {
         confined()
         let downTrack = DownTrack(track: track, subscriberID: subscriber.sid, ssrc: ssrc, payloadType: payloadType,
                                   transport: subscriber.subscriberTransport, active: active)
+        downTrack.sendHistory = subscriber.sendHistory
         track.add(downTrack)
         subscriber.downTracks.append(downTrack)
         if active { requestKeyframe(for: downTrack) }
@@ -189,22 +190,82 @@ public final class Room: @unchecked Sendable {
         }
     }
 
-    /// Moves each subscriber's layer cap with the loss its latest receiver report showed, and
-    /// asks for the keyframes the new caps need. Returns the subscribers whose cap changed.
+    /// Probe clusters: padding packets (275 octets each) back to back, 20 (5.5 KB) or 12 below
+    /// 300 kbit/s, where 5.5 KB would hold the viewer's audio up for 300 ms. The second half
+    /// must pass after a token bucket's burst (a few KB) is spent to measure the rate behind it.
+    public static func probePackets(estimate: Double?) -> Int { (estimate ?? .infinity) < 300_000 ? 12 : 20 }
+    /// A subscriber that could use more than its estimate is probed this often; less often
+    /// while probes find nothing more.
+    public static let probeInterval: UInt64 = 3_000_000_000
+    public static let probeIntervalAfterMiss: UInt64 = 5_000_000_000
+
+    /// Shares each subscriber's downlink estimate among its video tracks (`DownlinkAllocator`),
+    /// applies the caps (pausing or resuming video, asking for the keyframes new layers need),
+    /// and probes the downlink of a subscriber that would take more. Runs on the room's
+    /// periodic tick. Returns the subscribers whose caps changed.
     @discardableResult
-    public func allocateDownlinks() -> [Participant] {
+    public func allocateDownlinks(activeSpeakers: Set<String> = []) -> [Participant] {
         confined()
         let now = clock()
+        for participant in participants {
+            for track in participant.publishedTracks { track.sampleBitrates(now: now) }
+        }
         var changed: [Participant] = []
-        for participant in participants where participant.freshReport && !participant.downTracks.isEmpty {
-            participant.freshReport = false
-            guard let cap = participant.downlinkAllocator.update(loss: participant.downlinkLoss, now: now) else { continue }
-            for downTrack in participant.downTracks where downTrack.track.kind == .video {
+        for participant in participants where !participant.downTracks.isEmpty && !participant.isRelayCopy {
+            // The send rate over the interval: the loss-only fallback works from it.
+            let octets = participant.downTracks.reduce(UInt64(0)) { $0 + $1.bytesSent }
+            if let last = participant.allocatedAt, now > last {
+                participant.sendBitrate = Double(octets &- participant.octetsAtAllocation) * 8 / (Double(now - last) / 1e9)
+            }
+            participant.octetsAtAllocation = octets
+            participant.allocatedAt = now
+            if participant.freshReport {
+                participant.freshReport = false
+                participant.downlinkEstimator.receiverReportLoss(participant.downlinkLoss, sendBitrate: participant.sendBitrate, now: now)
+            }
+
+            let video = participant.downTracks.filter { $0.track.kind == .video }
+            let audioBitrate = participant.downTracks.filter { $0.track.kind == .audio }
+                .reduce(0.0) { $0 + $1.track.bitrate(ofLayer: 0) }
+            let tracks = video.map { downTrack in
+                let track = downTrack.track
+                let publisher = participants.first { $0.publishedTracks.contains { $0 === track } }
+                let priority = track.isScreenShare ? 2 : (publisher.map { activeSpeakers.contains($0.sid) } ?? false) ? 1 : 0
+                return DownlinkAllocator.Track(
+                    id: track.id, priority: priority,
+                    desiredLayer: downTrack.forwarder.selector.desiredLayer(for: downTrack.forwarder.settings),
+                    layerBitrates: track.layers.indices.map { track.bitrate(ofLayer: $0) })
+            }
+            let caps = participant.downlinkAllocator.allocate(
+                estimate: participant.downlinkEstimator.estimate, audioBitrate: audioBitrate, tracks: tracks, now: now)
+            var any = false
+            for (downTrack, cap) in zip(video, caps) where downTrack.forwarder.cap != cap {
+                any = true
                 if let layer = downTrack.setCap(cap, now: now) { downTrack.track.requestKeyframe(layer: layer, now: now) }
             }
-            changed.append(participant)
+            if any { changed.append(participant) }
+            probeIfWanted(participant, video: video, now: now)
         }
         return changed
+    }
+
+    /// A probe cluster on one of the subscriber's video streams when the allocator would give
+    /// it more than its estimate allows and the last probe is old enough.
+    private func probeIfWanted(_ participant: Participant, video: [DownTrack], now: UInt64) {
+        guard participant.downlinkAllocator.isDeficient, participant.sendHistory.isEnabled else { return }
+        let interval = participant.downlinkEstimator.lastProbeRaised ? Self.probeInterval : Self.probeIntervalAfterMiss
+        if let last = participant.lastProbeAt, now &- last < (participant.probesSent < 2 ? Self.probeInterval : interval) { return }
+        let packets = Self.probePackets(estimate: participant.downlinkEstimator.estimate)
+        participant.lastProbeID = participant.lastProbeID == 255 ? 1 : participant.lastProbeID + 1
+        let id = participant.lastProbeID
+        // A forwarding stream first (its cluster waits for a frame's end), else a paused one.
+        let candidates = video.filter { $0.forwarder.currentLayer != nil } + video.filter { $0.forwarder.currentLayer == nil }
+        for downTrack in candidates where downTrack.requestProbe(packets: packets, id: id, now: now) {
+            participant.downlinkEstimator.probeSent(id: id, packets: packets, now: now)
+            participant.lastProbeAt = now
+            participant.probesSent += 1
+            return
+        }
     }
 
     // MARK: Packets in (on the executor)
@@ -279,7 +340,7 @@ public final class Room: @unchecked Sendable {
             }
             for item in nack.items {
                 participant.countNACKItem()
-                downTrack.retransmit(packetID: item.packetID, bitmask: item.bitmask)
+                downTrack.retransmit(packetID: item.packetID, bitmask: item.bitmask, now: now)
             }
         case (RTCPPacketType.transportFeedback, TransportCCFeedback.format):
             let feedback = try TransportCCFeedbackView(view)
@@ -287,6 +348,7 @@ public final class Room: @unchecked Sendable {
                 receivedAt: now, baseSequenceNumber: feedback.baseSequenceNumber,
                 packetStatusCount: feedback.packetStatusCount, receivedCount: feedback.receivedCount,
                 feedbackPacketCount: feedback.feedbackPacketCount))
+            participant.estimate(from: feedback, now: now)
         case (RTCPPacketType.payloadFeedback, _), (RTCPPacketType.transportFeedback, _):
             participant.countUnknownFeedback()
         default:

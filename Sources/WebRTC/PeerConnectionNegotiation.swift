@@ -64,8 +64,9 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var ridExtensionID: UInt8?
     /// The audio level header extension id (RFC 6464), when accepted (audio ingest).
     public var audioLevelExtensionID: UInt8?
-    /// The transport-wide sequence number extension id, when accepted (ingest): we then send
-    /// transport-cc feedback for the sender's bandwidth estimator.
+    /// The transport-wide sequence number extension id, when accepted: on ingest we then send
+    /// transport-cc feedback for the sender's bandwidth estimator; on an m-line we send on
+    /// (one peer connection both ways) we write it and read the receiver's feedback.
     public var transportCCExtensionID: UInt8?
     /// What we send on this m-line (answers with `.send`).
     public var sending: OutgoingTrack?
@@ -309,8 +310,15 @@ public enum SDPAnswerer {
                         // offers got back: answering these without them would take the rid
                         // extension away from the camera it publishes next ("negotiates
                         // simulcast but does not negotiate the RID RTP header extension").
-                        // We send no extensions on them (see DownTrack.hidesHeaderExtensions).
+                        // We send one: the transport-wide sequence number the SFU writes over
+                        // the publisher's block (the rest are hidden, see DownTrack), with its
+                        // feedback, for the viewer's downlink estimate.
                         section.extmaps = offered.extmaps
+                        if let id = offered.extmapID(for: RTPHeaderExtensionURI.transportWideCC),
+                           offered.rtcpFeedback.contains(where: { $0.type == "transport-cc" }) {
+                            section.rtcpFeedback.append(SDPRTCPFeedback(payloadType: codec.payloadType, type: "transport-cc", parameter: nil))
+                            transportCCExtension = id
+                        }
                     }
                     if let sending {
                         section.msids = [SDPMediaStreamID(streamID: sending.streamID, trackID: sending.trackID)]

@@ -41,9 +41,15 @@ public struct AnsweredSection: Sendable, Equatable {
 /// `a=setup:actpass` (the answer picks our DTLS role), our gathered candidates inline.
 ///
 /// Each track m-line offers exactly the publisher's codec with its payload type, so forwarded
-/// packets need no payload type rewrite, and no header extensions: forwarded packets keep the
-/// publisher's extension ids, which would mean something else to the subscriber.
+/// packets need no payload type rewrite, and one header extension: the transport-wide sequence
+/// number (with `transport-cc` feedback), which the SFU writes over the publisher's extension
+/// block of every forwarded packet (the publisher's ids would mean something else to the
+/// subscriber) so the viewer's TWCC feedback drives its downlink estimate.
 public enum SDPOfferer {
+    /// The id of the transport-wide sequence number extension in our offers (any one-byte id;
+    /// the same on every m-line, as BUNDLE requires).
+    public static let transportCCExtensionID: UInt8 = 3
+
     public static func offer(_ sections: [OfferedSection], local: LocalTransportDescription, sessionID: String,
                              sessionVersion: UInt64, maxMessageSize: Int = SDPAnswerer.maxMessageSize) -> SessionDescription {
         var offer = SessionDescription(origin: SDPOrigin(sessionID: sessionID, sessionVersion: sessionVersion, address: "127.0.0.1"))
@@ -82,6 +88,15 @@ public enum SDPOfferer {
         return offer
     }
 
+    /// The transport-wide sequence number extension id the answer accepted (on any m-line; BUNDLE
+    /// makes it one transport); nil when the answerer left it out.
+    public static func transportCCExtensionID(of answer: SessionDescription) -> UInt8? {
+        for section in answer.mediaSections where !section.isRejected && section.kind != "application" {
+            if let id = section.extmapID(for: RTPHeaderExtensionURI.transportWideCC) { return id }
+        }
+        return nil
+    }
+
     /// Checks an answer against the offer it answers: same m-lines in the same order, ICE and
     /// DTLS parameters present. Returns the remote transport and each m-line's fate.
     public static func read(answer: SessionDescription, to offer: SessionDescription)
@@ -115,6 +130,10 @@ public enum SDPOfferer {
             section.fmtps = [SDPFmtp(payloadType: codec.payloadType, parameters: codec.parameters)]
         }
         section.rtcpFeedback = codec.feedback
+        section.extmaps = [SDPExtmap(id: transportCCExtensionID, uri: RTPHeaderExtensionURI.transportWideCC)]
+        if !section.rtcpFeedback.contains(where: { $0.type == "transport-cc" }) {
+            section.rtcpFeedback.append(SDPRTCPFeedback(payloadType: codec.payloadType, type: "transport-cc", parameter: nil))
+        }
         return section
     }
 }

@@ -149,6 +149,15 @@ import Testing
                 #expect((full == nil) == (inPlace == nil), "\(mutated)")
                 if let full, let inPlace {
                     #expect(full.receiveDeltas.count(where: { $0 != nil }) == inPlace.receivedCount)
+                    // The in-place walk gives every packet's arrival as the full parser does.
+                    var walked: [Int64?] = []
+                    var sequences: [UInt16] = []
+                    inPlace.forEachPacket { sequence, arrival in
+                        sequences.append(sequence)
+                        walked.append(arrival)
+                    }
+                    #expect(walked == full.arrivalTimesMicroseconds)
+                    #expect(sequences == (0..<full.receiveDeltas.count).map { full.baseSequenceNumber &+ UInt16($0) })
                 }
             }
         }

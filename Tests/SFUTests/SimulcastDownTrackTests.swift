@@ -116,23 +116,7 @@ import Testing
     }
 }
 
-@Suite struct DownlinkAllocatorTests {
-    @Test func lowersOnLossAndRaisesAfterSustainedRecovery() {
-        var a = DownlinkAllocator()
-        let s: UInt64 = 1_000_000_000
-        #expect(a.update(loss: 0.05, now: 1 * s) == nil && a.cap == .unlimited)  // between thresholds: hold
-        #expect(a.update(loss: 0.2, now: 2 * s) == .upTo(1))
-        #expect(a.update(loss: 0.2, now: 3 * s) == nil, "at most one step per 2 s")
-        #expect(a.update(loss: 0.2, now: 4 * s) == .upTo(0))
-        #expect(a.update(loss: 0.5, now: 7 * s) == nil && a.cap == .upTo(0), "never below the lowest layer")
-        #expect(a.update(loss: 0.0, now: 8 * s) == nil)
-        #expect(a.update(loss: 0.05, now: 10 * s) == nil, "a middling report restarts the wait")
-        #expect(a.update(loss: 0.0, now: 11 * s) == nil)
-        #expect(a.update(loss: 0.0, now: 15 * s) == nil)
-        #expect(a.update(loss: 0.0, now: 16 * s) == .upTo(1))
-        #expect(a.update(loss: 0.0, now: 21 * s) == .unlimited)
-    }
-
+@Suite struct DownlinkCapTests {
     @Test func aCappedSubscriberGetsTheLowerLayer() {
         let vp8 = TrackCodec(name: "VP8", payloadType: 96, clockRate: 90000)
         let track = PublishedTrack(kind: .video, codec: vp8, ssrc: nil,

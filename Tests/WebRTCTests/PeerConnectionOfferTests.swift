@@ -29,7 +29,11 @@ import Testing
         #expect(video.direction == .sendonly && video.setup == .actpass)
         #expect(video.msids.first?.streamID == "PA_x|TR_a" && video.msids.first?.trackID == "TR_a")
         #expect(video.ssrcList == [1111] && video.codecs.map(\.name) == ["VP8"])
-        #expect(video.extmaps.isEmpty)  // forwarded packets keep the publisher's extension ids
+        // One extension: the transport-wide sequence number the SFU writes over the publisher's
+        // block, with the feedback that reports on it.
+        #expect(video.extmaps == [SDPExtmap(id: SDPOfferer.transportCCExtensionID, uri: RTPHeaderExtensionURI.transportWideCC)])
+        #expect(video.rtcpFeedback.contains { $0.type == "transport-cc" && $0.payloadType == Self.vp8.payloadType })
+        #expect(stopped.extmaps == video.extmaps, "one id across the bundle")
         #expect(stopped.direction == .inactive && stopped.msids.isEmpty && stopped.ssrcs.isEmpty)
         #expect(parsed.mediaSections.allSatisfy { $0.iceUfrag == "ufrA" && $0.candidates.count == 1 })
     }
@@ -48,6 +52,11 @@ import Testing
         let (transport, sections) = try SDPOfferer.read(answer: answer, to: offer)
         #expect(transport.ufrag == "ufrB" && transport.localSetup == .active)
         #expect(sections.map(\.accepted) == [true, true])
+        // Our answerer accepts transport-cc (with its feedback) on a receiving m-line.
+        #expect(SDPOfferer.transportCCExtensionID(of: answer) == SDPOfferer.transportCCExtensionID)
+        var declined = answer
+        for index in declined.mediaSections.indices { declined.mediaSections[index].extmaps = [] }
+        #expect(SDPOfferer.transportCCExtensionID(of: declined) == nil)
         // libwebrtc answers `active`: then we are the DTLS server.
         var active = answer
         for index in active.mediaSections.indices { active.mediaSections[index].setup = .active }

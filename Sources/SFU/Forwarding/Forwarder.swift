@@ -273,6 +273,12 @@ public struct Forwarder: Sendable {
         return Update(streamStateChange: change, keyframeNeeded: targetLayer != currentLayer ? targetLayer : nil)
     }
 
+    /// Outgoing sequence numbers for `count` padding packets (probes) sent now; see
+    /// `RTPMunger.reservePadding`.
+    public mutating func reservePadding(count: Int) -> (sequenceNumber: UInt16, timestamp: UInt32)? {
+        munger.reservePadding(count: count)
+    }
+
     // MARK: Per packet
 
     public mutating func process(_ packet: Packet) -> Decision {

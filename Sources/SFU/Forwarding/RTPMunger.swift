@@ -138,6 +138,21 @@ public struct RTPMunger: Sendable {
         return timestampIn.extend(UInt64(timestamp), bits: 32) - timestampOffset
     }
 
+    /// Takes `count` outgoing sequence numbers for padding packets of our own (bandwidth
+    /// probes) sent after the highest one: the stream continues after them. Late packets from
+    /// before the padding can no longer be mapped (the subscriber NACKs them instead, and the
+    /// DownTrack's history answers with the numbers they were sent under). Returns the first
+    /// number and the timestamp to give them (the newest frame's); nil before the first anchor.
+    public mutating func reservePadding(count: Int) -> (sequenceNumber: UInt16, timestamp: UInt32)? {
+        guard count > 0, let highest = highestOutgoingSequence, let timestamp = highestOutgoingTimestamp else { return nil }
+        highestOutgoingSequence = highest + Int64(count)
+        if isAnchored {
+            sequenceOffset -= Int64(count)
+            if let highestIn = sequenceIn.highest { oldestMappable = max(oldestMappable, highestIn) }
+        }
+        return (UInt16(truncatingIfNeeded: highest + 1), UInt32(truncatingIfNeeded: timestamp))
+    }
+
     // MARK: Per packet
 
     /// Maps a packet of the anchored stream. `paddingOnly` packets are skipped when in order (and

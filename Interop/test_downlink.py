@@ -1,0 +1,203 @@
+"""Viewers on weak links (#23): a LiveKit Python SDK viewer (libwebrtc, Interop/lk_downlink_viewer.py)
+runs in a network namespace whose downlink is shaped with a token bucket on the host side of its
+veth pair:
+
+    tc qdisc replace dev <host veth> root tbf rate 600kbit burst 1600 latency 300ms
+
+(a real queue with a real rate: up to 300 ms of packets wait in it, the rest are dropped; netem is
+not available here). The host publishes simulcast 1280x720 VP8 and a microphone tone from the root
+namespace; a second viewer there has no limit. Sluice writes transport-wide sequence numbers on
+what it forwards to each viewer, reads their TWCC feedback into a per-viewer estimate, and its
+allocator picks each viewer's layers (pausing video when even the lowest one does not fit).
+
+Timeline (one server, one publisher, ~75 s): unlimited 8 s -> 600 kbit/s 25 s -> unlimited 12 s
+-> 150 kbit/s 14 s -> unlimited 12 s."""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+from livekit import api, rtc
+
+from conftest import API_KEY, API_SECRET
+from lk_rtc import Tone, VideoPattern, connect, publish_audio, publish_video, token
+from test_restrictive_networks import namespace, serve  # noqa: F401 (fixture)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOM = "weak-links"
+
+
+class NoisyPattern(VideoPattern):
+    """A picture an encoder cannot squeeze: a third of it is fresh noise every frame, so each
+    simulcast layer runs near its bitrate ceiling (a plain colour's 1280x720 layer would fit in
+    a few hundred kbit/s and no limit here would bite)."""
+
+    def __init__(self, width, height, colour, fps=15):
+        super().__init__(width, height, colour, fps)
+        self.rng = np.random.default_rng(23)
+
+    async def run(self, seconds):
+        start = time.monotonic()
+        band = self.height // 3
+        while time.monotonic() - start < seconds:
+            self.buffer[:band, :, :3] = self.rng.integers(0, 256, (band, self.width, 3), dtype=np.uint8)
+            frame = rtc.VideoFrame(self.width, self.height, rtc.VideoBufferType.RGBA, self.buffer.tobytes())
+            self.source.capture_frame(frame, timestamp_us=int((start + self.sent / self.fps) * 1_000_000))
+            self.sent += 1
+            await asyncio.sleep(max(0, start + self.sent / self.fps - time.monotonic()))
+
+
+def layer_bitrates(stats):
+    """The host camera's per-layer bitrate in (kbit/s) from /admin/stats."""
+    for room in stats.get("rooms", []):
+        for p in room.get("participants", []):
+            for t in p.get("tracks", []):
+                if t.get("kind") == "video":
+                    return [round(layer.get("bitrateIn", 0) / 1000) for layer in t.get("layers", [])]
+    return None
+
+
+def shape(ns, rate):
+    subprocess.run(["tc", "qdisc", "replace", "dev", ns.host_if, "root", "tbf", "rate", rate, "burst", "1600",
+                    "latency", "300ms"], check=True, capture_output=True)
+
+
+def unshape(ns):
+    subprocess.run(["tc", "qdisc", "del", "dev", ns.host_if, "root"], capture_output=True)
+
+
+def admin_stats(server):
+    bearer = api.AccessToken(API_KEY, API_SECRET).with_identity("ops").with_grants(api.VideoGrants(room_list=True)).to_jwt()
+    request = urllib.request.Request(server.http_url + "/admin/stats", headers={"Authorization": "Bearer " + bearer})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def viewer_state(stats, identity):
+    """The viewer's video subscription (layer, paused) and downlink figures from /admin/stats."""
+    for room in stats.get("rooms", [stats]) if isinstance(stats, dict) else stats:
+        for p in room.get("participants", []):
+            if p.get("identity") != identity:
+                continue
+            video = [s for s in p.get("subscriptions", []) if s.get("kind") == "video"]
+            return {"layer": video[0].get("layer") if video else None, "paused": bool(video and video[0].get("paused")),
+                    "estimate": p.get("downlinkEstimate"), "twcc": p.get("transportFeedback"), "probes": p.get("probes"),
+                    "probe_rate": p.get("lastProbeBitrate")}
+    return None
+
+
+def largest_gap(times, t0, t1):
+    """The longest stretch of [t0, t1] without a decoded frame (its ends count), and the frames."""
+    inside = [t for t in times if t0 <= t <= t1]
+    edges = [t0] + inside + [t1]
+    return max(b - a for a, b in zip(edges, edges[1:])), len(inside)
+
+
+def test_weak_viewer_settles_low_pauses_video_keeps_audio_and_recovers(workdir, namespace):  # noqa: F811
+    ns = namespace
+    server = serve(workdir, ns, "")
+    phases = {}
+    samples = []
+    total = 8 + 25 + 12 + 14 + 12
+
+    async def go():
+        host = await connect(server, "host", ROOM)
+        pattern, tone = NoisyPattern(1280, 720, (200, 120, 40), fps=15), Tone()
+        await publish_video(host, "camera", rtc.TrackSource.SOURCE_CAMERA, pattern, simulcast=True)
+        await publish_audio(host, tone)
+        sending = [asyncio.ensure_future(pattern.run(total + 40)), asyncio.ensure_future(tone.run(total + 40))]
+        script = os.path.join(HERE, "lk_downlink_viewer.py")
+        weak = await asyncio.create_subprocess_exec(
+            *ns.prefix, sys.executable, script, f"ws://{ns.host_ip}:{server.port}", token("weak", ROOM, can_publish=False),
+            str(total), stdout=asyncio.subprocess.PIPE)
+        clean = await asyncio.create_subprocess_exec(
+            sys.executable, script, server.ws_url, token("clean", ROOM, can_publish=False), str(total),
+            stdout=asyncio.subprocess.PIPE)
+        line = json.loads((await asyncio.wait_for(weak.stdout.readline(), 40)).decode())
+        assert line.get("event") == "connected", line
+
+        async def phase(name, seconds, action):
+            action()
+            phases[name] = time.time()
+            end = time.time() + seconds
+            while time.time() < end:
+                stats = await asyncio.to_thread(admin_stats, server)
+                state = viewer_state(stats, "weak")
+                if state is not None:
+                    state["layers_kbps"] = layer_bitrates(stats)
+                samples.append((round(time.time() - phases["start"], 1), name, state))
+                await asyncio.sleep(1)
+
+        phases["start"] = time.time()
+        audio_sent_at = {}
+        await phase("unlimited", 8, lambda: None)
+        await phase("600k", 25, lambda: shape(ns, "600kbit"))
+        await phase("lifted", 12, lambda: unshape(ns))
+        audio_sent_at["150k"] = tone.sent
+        await phase("150k", 14, lambda: shape(ns, "150kbit"))
+        audio_sent_at["resumed"] = tone.sent
+        await phase("resumed", 12, lambda: unshape(ns))
+        out_weak = (await asyncio.wait_for(weak.communicate(), 60))[0].decode().splitlines()
+        out_clean = (await asyncio.wait_for(clean.communicate(), 60))[0].decode().splitlines()
+        for task in sending:
+            task.cancel()
+        await host.disconnect()
+        return json.loads(out_weak[-1]), json.loads(out_clean[-1]), audio_sent_at
+
+    try:
+        weak, clean, audio_sent = asyncio.run(go())
+    finally:
+        unshape(ns)
+        server.stop()
+
+    for t, name, state in samples:
+        print(f"t={t:5.1f}s {name:9s} {state}")
+    video = [t for t, _ in weak["video"]]
+    per_second = {}
+    for t, w in weak["video"]:
+        per_second.setdefault(int(t - phases["start"]), []).append(w)
+    print("weak viewer, decoded video frames per second (count x width): " + " ".join(
+        f"{k}s:{len(v)}x{max(v)}" for k, v in sorted(per_second.items())))
+    t600, tlift, t150, tresume = phases["600k"], phases["lifted"], phases["150k"], phases["resumed"]
+
+    # 600 kbit/s: LOW or MEDIUM within 5 s, then 20 s of smooth video.
+    settled = [w for t, w in weak["video"] if t600 + 5 <= t <= t600 + 25]
+    gap, frames = largest_gap(video, t600 + 5, t600 + 25)
+    print(f"\n600 kbit/s: widths after 5 s {sorted(set(settled))}; {frames} frames in the next 20 s, "
+          f"longest gap {gap * 1000:.0f} ms")
+    # Lifted: HIGH within 10 s.
+    high_after = next((t - tlift for t, w in weak["video"] if t >= tlift and w == 1280), None)
+    print(f"limit lifted: first 1280-wide frame after {high_after} s")
+    # 150 kbit/s: video paused, audio kept.
+    paused_seen = [t for t, name, s in samples if name == "150k" and s and s["paused"]]
+    video_in_pause = sum(t150 + 5 <= t <= tresume for t in video)
+    audio_window = [t for t in weak["audio"] if t150 + 2 <= t <= tresume]
+    audio_expected = 100 * (tresume - t150 - 2)  # 10 ms frames
+    print(f"150 kbit/s: server reported the video PAUSED at {paused_seen[:1]}; {video_in_pause} video frames "
+          f"decoded from 5 s in; audio {len(audio_window)} frames of {audio_expected:.0f} sent "
+          f"({100 * len(audio_window) / audio_expected:.0f}%)")
+    resumed_after = next((t - tresume for t in video if t >= tresume), None)
+    print(f"limit lifted again: video back after {resumed_after} s")
+    # The unshaped viewer: HIGH once the publisher's encoder reached it, and then all along.
+    first_high = next((t for t, w in clean["video"] if w == 1280), None)
+    clean_widths = sorted({w for t, w in clean["video"] if first_high and t >= first_high})
+    print(f"unlimited viewer: first 1280-wide frame {first_high and first_high - phases['start']:.1f} s in, "
+          f"widths after that {clean_widths}, {len(clean['video'])} frames")
+    print(f"weak viewer inbound stats {weak['inbound']}")
+    probes = max((s["probes"] or 0 for _, _, s in samples if s), default=0)
+    print(f"probes sent to the weak viewer: {probes}; TWCC feedback packets "
+          f"{max((s['twcc'] or 0 for _, _, s in samples if s), default=0)}")
+
+    assert settled and max(settled) <= 640, sorted(set(settled))
+    assert gap <= 0.3, gap
+    assert high_after is not None and high_after <= 10, high_after
+    assert paused_seen, samples
+    assert video_in_pause <= 5, video_in_pause
+    assert len(audio_window) > 0.9 * audio_expected, (len(audio_window), audio_expected)
+    assert resumed_after is not None and resumed_after <= 10, resumed_after
+    assert first_high is not None and clean_widths == [1280], clean_widths
+    assert probes > 0
