@@ -6,8 +6,10 @@
 /// A fixed ring allocated once: recording a packet is a counter increment and one slot store,
 /// no allocation and no lock (loop-confined like the rest of the room).
 public final class TransportSequenceHistory {
-    /// Slots in the ring: 4096 packets is ~10 s at 2.5 Mbit/s, far more than feedback lags.
-    public static let capacity = 4096
+    /// Slots in the ring: 1024 packets is ~3 s of a 2.5 Mbit/s video plus audio, many times the
+    /// ~100 ms between two feedbacks (a later one only names newer packets). The ring is per
+    /// viewer and fully written, so its size is memory per viewer (16 KiB at 1024).
+    public static let capacity = 1024
 
     /// The extension id the subscriber's answer accepted; 0 while not negotiated (nothing is
     /// stamped or recorded then).
