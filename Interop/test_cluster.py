@@ -113,6 +113,31 @@ def test_three_nodes_one_room_any_door(cluster):
               f"{time.monotonic() - removed_at:.2f} s")
         assert "v-c1" not in {p.identity for p in listed.participants}
 
+        # A recording started through C records the room that lives on A; StopEgress through B
+        # reaches A too, and B's ListEgress reads its end from the shared state.
+        egress = await apis["c"].egress.start_room_composite_egress(api.RoomCompositeEgressRequest(
+            room_name="sale", audio_only=True,
+            file_outputs=[api.EncodedFileOutput(file_type=api.EncodedFileType.OGG, filepath="cluster-sale")]))
+        await asyncio.sleep(3)
+        await apis["b"].egress.stop_egress(api.StopEgressRequest(egress_id=egress.egress_id))
+        ended = None
+        for _ in range(50):
+            items = (await apis["b"].egress.list_egress(api.ListEgressRequest(egress_id=egress.egress_id))).items
+            if items and items[0].status == api.EgressStatus.EGRESS_COMPLETE:
+                ended = items[0]
+                break
+            await asyncio.sleep(0.2)
+        assert ended is not None, f"egress did not complete: {items}"
+        recorded = [os.path.join(root, f) for root, _, files in os.walk(os.path.join(a.workdir, "recordings"))
+                    for f in files if f.startswith("cluster-sale")]
+        assert recorded, f"nothing recorded on node A: {ended}"
+        path = recorded[0]
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name",
+                                "-of", "csv=p=0", path], capture_output=True, text=True)
+        print(f"room composite via C, stopped via B: {api.EgressStatus.Name(ended.status)} on node A, "
+              f"ffprobe {probe.stdout.split()}")
+        assert "opus" in probe.stdout, probe.stdout + probe.stderr
+
         # Node C dies. Its viewer v-c0 comes back through B as a client would (a fresh join);
         # v-c2 does not come back, and the shared list must drop its session.
         c.kill()
