@@ -53,7 +53,7 @@ def cluster(workdir, redis_server):
     for name, node in nodes.items():
         alive = node.alive()
         node.stop()
-        if name != "c":
+        if name == "b":  # A and C are killed by the test
             assert alive, f"node {name} died during the test:\n" + node.read_log()
 
 
@@ -166,11 +166,31 @@ def test_three_nodes_one_room_any_door(cluster):
             await asyncio.sleep(0.5)
             assert viewers[identity].frames["camera"] > before, f"{identity} stopped decoding"
 
+        # The room's own node dies: the shared state closes its room and fails its recording.
+        egress = await apis["b"].egress.start_room_composite_egress(api.RoomCompositeEgressRequest(
+            room_name="sale", audio_only=True,
+            file_outputs=[api.EncodedFileOutput(file_type=api.EncodedFileType.OGG, filepath="lost-sale")]))
+        await asyncio.sleep(1)
+        a.kill()
+        killed_at = time.monotonic()
+        failed, closed = None, None
+        while time.monotonic() - killed_at < 20 and (failed is None or closed is None):
+            items = (await apis["b"].egress.list_egress(api.ListEgressRequest(egress_id=egress.egress_id))).items
+            if failed is None and items and items[0].status == api.EgressStatus.EGRESS_FAILED:
+                failed = (time.monotonic() - killed_at, items[0].error)
+            rooms = (await apis["b"].room.list_rooms(api.ListRoomsRequest())).rooms
+            if closed is None and not rooms:
+                closed = time.monotonic() - killed_at
+            await asyncio.sleep(0.2)
+        print(f"SIGKILL of A (the room's node): room gone from B's ListRooms after {closed} s; "
+              f"its egress FAILED after {failed}")
+        assert closed is not None and failed is not None and "node-a" in failed[1], (closed, failed)
+
         sending.cancel()
         for v in [back, viewers["v-b0"], viewers["v-b1"]]:
             await v.close()
         await asyncio.wait_for(viewers["v-c2"].close(), 5)
-        await host.disconnect()
+        await asyncio.wait_for(host.disconnect(), 5)
         for lk in apis.values():
             await lk.aclose()
     asyncio.run(go())
