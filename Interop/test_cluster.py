@@ -15,6 +15,7 @@ import pytest
 from livekit import api, rtc
 
 from conftest import API_KEY, API_SECRET, SluiceServer, free_port
+from test_webhooks import Receiver
 from lk_rtc import Tone, VideoPattern, Viewer, publish_audio, publish_video, token, wait_for
 
 
@@ -37,7 +38,14 @@ def redis_server(workdir):
 
 
 @pytest.fixture
-def cluster(workdir, redis_server):
+def webhooks():
+    receiver = Receiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def cluster(workdir, redis_server, webhooks):
     nodes = {}
     for index, name in enumerate(["a", "b", "c"]):
         directory = os.path.join(workdir, f"node-{name}")
@@ -46,7 +54,8 @@ def cluster(workdir, redis_server):
         nodes[name] = SluiceServer(directory, extra_config=(
             f"rtc:\n  port_range_start: {start}\n  port_range_end: {start + 1999}\n"
             f"redis:\n  address: 127.0.0.1:{redis_server}\n"
-            f"cluster:\n  node_id: node-{name}\n"))
+            f"cluster:\n  node_id: node-{name}\n"
+            f"webhook:\n  urls: [http://127.0.0.1:{webhooks.port}/]\n"))
     for node in nodes.values():
         node.start()
     yield nodes
@@ -71,7 +80,7 @@ async def join(node, identity, room="sale", **grants):
     return viewer
 
 
-def test_three_nodes_one_room_any_door(cluster):
+def test_three_nodes_one_room_any_door(cluster, webhooks):
     a, b, c = cluster["a"], cluster["b"], cluster["c"]
 
     async def go():
@@ -98,6 +107,19 @@ def test_three_nodes_one_room_any_door(cluster):
         assert [r.name for r in rooms_b.rooms] == ["sale"]
         assert identities == ["host", "v-b0", "v-b1", "v-c0", "v-c1", "v-c2"]
         old_sids = {p.identity: p.sid for p in listed.participants}
+
+        # Webhooks: every node is configured with the same URL, each event arrives once.
+        verifier = api.WebhookReceiver(api.TokenVerifier(API_KEY, API_SECRET))
+        await asyncio.sleep(1)
+        events = []
+        while not webhooks.got.empty():
+            body, auth, _ = webhooks.got.get()
+            events.append(verifier.receive(body, auth))
+        joined = sorted(e.participant.identity for e in events if e.event == "participant_joined")
+        started = [e.room.name for e in events if e.event == "room_started"]
+        print(f"webhooks: room_started {started}, participant_joined {joined}")
+        assert started == ["sale"], started
+        assert joined == identities, joined
 
         # RemoveParticipant called on B removes a viewer connected through C.
         await apis["b"].room.remove_participant(api.RoomParticipantIdentity(room="sale", identity="v-c1"))
