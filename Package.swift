@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Operating: Prometheus metrics (its registry; the values are read at scrape time).
@@ -49,8 +50,13 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // gunzip for the `/rtc/v1` join request.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // hiredis: the cluster's shared state and bus (the `redis:` block).
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // What Swift cannot call directly (GLib macros, varargs, callback trampolines).
         .target(name: "CShims", dependencies: ["CNice", "COpenSSL", "CUsrsctp", "CCurl"]),
+
+        // MARK: Redis client (hiredis behind a thread of its own)
+        .target(name: "Redis", dependencies: ["CHiredis"]),
 
         // MARK: Pure Swift packet formats (RTP, RTCP, SDP, payload descriptors). No I/O.
         .target(name: "Media"),
@@ -102,7 +108,10 @@ let package = Package(
 
         // MARK: HTTP/WebSocket/Twirp server
         .target(name: "SluiceServer", dependencies: [
-            "MediaPlane", "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress", "CCurl", "CShims", "CZlib",
+            "MediaPlane", "Signal", "SFU", "Store", "Auth", "LiveKitProto", "WebRTC", "Egress", "CCurl", "CShims", "CZlib", "Redis",
+            // Node to node: API calls forwarded to a room's node, signalling relayed to it.
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "WSClient", package: "swift-websocket"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "Yams", package: "Yams"),
@@ -142,6 +151,7 @@ let package = Package(
         // MARK: Tests, next to their layer
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "SignalTests", dependencies: ["Signal", "Store", "Auth", "LiveKitProto"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "Media"]),

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 mode="${1:-system}"
 
 SYSTEM_PKGS=(pkg-config libnice-dev libsrtp2-dev libssl-dev libusrsctp-dev libsqlite3-dev
-             libavformat-dev libavcodec-dev libswscale-dev libcurl4-openssl-dev zlib1g-dev)
+             libavformat-dev libavcodec-dev libswscale-dev libcurl4-openssl-dev zlib1g-dev libhiredis-dev)
 # nodejs runs LiveKit's Node server SDK (from shared/clients/node-server-sdk) in Interop/node/.
-TEST_PKGS=(ffmpeg protobuf-compiler iproute2 iptables procps nodejs prometheus chromium chromium-driver coturn)
+TEST_PKGS=(ffmpeg protobuf-compiler iproute2 iptables procps nodejs prometheus chromium chromium-driver coturn redis-server)
 
 pkgs=("${SYSTEM_PKGS[@]}")
 [ "$mode" = test ] && pkgs+=("${TEST_PKGS[@]}")

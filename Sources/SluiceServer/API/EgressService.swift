@@ -27,6 +27,8 @@ struct EgressService: Sendable {
     let rooms: RoomManager
     let media: any EgressMediaPlane
     let manager: EgressManager
+    /// In a cluster, ListEgress adds the other nodes' egresses from the shared state.
+    var cluster: ClusterNode? = nil
 
     /// LiveKit's default names when a request gives no filepath (the extension follows the container).
     static let defaultTrackName = "{room_name}-{track_id}-{time}"
@@ -192,6 +194,15 @@ struct EgressService: Sendable {
             res.items = try await manager.list(roomName: req.roomName.isEmpty ? nil : req.roomName,
                                                egressID: req.egressID.isEmpty ? nil : req.egressID,
                                                activeOnly: req.active)
+            if let cluster, let shared = try? await cluster.listEgress() {
+                let here = Set(res.items.map(\.egressID))
+                res.items += shared.filter { info in
+                    !here.contains(info.egressID)
+                        && (req.roomName.isEmpty || info.roomName == req.roomName)
+                        && (req.egressID.isEmpty || info.egressID == req.egressID)
+                        && (!req.active || [.egressStarting, .egressActive, .egressEnding].contains(info.status))
+                }
+            }
             return res
         }
         r.register("StopEgress", Livekit_StopEgressRequest.self) { req, claims in

@@ -13,6 +13,9 @@ struct RoomService: Sendable {
     let media: MediaSessions?
     /// Set while draining: CreateRoom is refused (Twirp `unavailable`, HTTP 503).
     var drain: DrainState? = nil
+    /// In a cluster, ListRooms and ListParticipants read every node's rooms from the shared state
+    /// (the other methods reach the room's node through `ClusterTwirpRouting`).
+    var cluster: ClusterNode? = nil
 
     func router() -> TwirpRouter {
         var r = TwirpRouter(service: "livekit.RoomService")
@@ -38,7 +41,11 @@ struct RoomService: Sendable {
         r.register("ListRooms", Livekit_ListRoomsRequest.self) { req, claims in
             try require(claims.grant.mayListRooms, "roomList")
             var res = Livekit_ListRoomsResponse()
-            res.rooms = await rooms.listRooms(names: req.names).map(\.proto)
+            if let cluster {
+                res.rooms = try await sharedState { try await cluster.listRooms(names: req.names) }
+            } else {
+                res.rooms = await rooms.listRooms(names: req.names).map(\.proto)
+            }
             return res
         }
         r.register("DeleteRoom", Livekit_DeleteRoomRequest.self) { req, claims in
@@ -54,7 +61,14 @@ struct RoomService: Sendable {
         r.register("ListParticipants", Livekit_ListParticipantsRequest.self) { req, claims in
             try requireAdmin(claims, room: req.room)
             var res = Livekit_ListParticipantsResponse()
-            res.participants = try await call { try await rooms.participants(roomName: req.room) }
+            if let cluster {
+                guard let participants = try await sharedState({ try await cluster.participants(room: req.room) }) else {
+                    throw TwirpError(.notFound, RoomError.notFound(req.room).description)
+                }
+                res.participants = participants
+            } else {
+                res.participants = try await call { try await rooms.participants(roomName: req.room) }
+            }
             return res
         }
         r.register("GetParticipant", Livekit_RoomParticipantIdentity.self) { req, claims in
@@ -146,6 +160,15 @@ struct RoomService: Sendable {
     private func requireAdmin(_ claims: AccessTokenClaims, room: String) throws(TwirpError) {
         guard claims.grant.mayAdminister(room: room) else {
             throw TwirpError(.permissionDenied, "access token lacks the roomAdmin grant for room \"\(room)\"")
+        }
+    }
+
+    /// A read of the cluster's shared state; Redis being away is the caller's 503, not a 500.
+    private func sharedState<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw TwirpError(.unavailable, "the cluster's shared state (Redis) is unavailable: \(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import Redis
 import Foundation
 import Yams
 
@@ -146,6 +147,15 @@ public enum ConfigLoader {
                     case "s3": config.recordingsS3 = try s3(v, key: "recordings.s3")
                     case "session_limits": config.recordingLimits = try limits(v, key: "recordings.session_limits")
                     default: throw v.unknown("recordings.\(k)")
+                    }
+                }
+            case "redis": config.redis = try redis(value, key: "redis")
+            case "cluster":
+                for (k, v) in try Mapping(value.node, key: "cluster").entries {
+                    switch k {
+                    case "node_id": config.cluster.nodeID = try v.string("cluster.node_id")
+                    case "advertise_url": config.cluster.advertiseURL = try v.string("cluster.advertise_url")
+                    default: throw v.unknown("cluster.\(k)")
                     }
                 }
             default:
@@ -297,6 +307,42 @@ public enum ConfigLoader {
     }
 
     /// `turn:`: the TURN server next to Sluice.
+    /// LiveKit's `redis:` block (address, username, password, db, use_tls, sentinel_*).
+    private static func redis(_ value: Value, key: String) throws -> RedisSettings {
+        var redis = RedisSettings()
+        for (k, v) in try Mapping(value.node, key: key).entries {
+            let path = "\(key).\(k)"
+            switch k {
+            case "address":
+                redis.address = try v.nonEmptyString(path)
+                guard RedisSettings.hostPort(redis.address) != nil else {
+                    throw ConfigError(key: path, line: v.line, "must be host:port, got \"\(redis.address)\"")
+                }
+            case "username": redis.username = try v.string(path)
+            case "password": redis.password = try v.string(path)
+            case "db": redis.db = Int(try v.uint32(path))
+            case "use_tls":
+                redis.useTLS = try v.bool(path)
+                if redis.useTLS {
+                    throw ConfigError(key: path, line: v.line, "is not supported: this build's hiredis (Debian's 0.14) has no TLS; "
+                                      + "reach Redis over a private network or a TLS tunnel (stunnel, spiped)")
+                }
+            case "sentinel_master_name": redis.sentinelMasterName = try v.string(path)
+            case "sentinel_addresses": redis.sentinelAddresses = try v.strings(path)
+            case "sentinel_username": redis.sentinelUsername = try v.string(path)
+            case "sentinel_password": redis.sentinelPassword = try v.string(path)
+            // LiveKit's cluster-mode keys: Redis Cluster is a different protocol from one server.
+            case "cluster_addresses", "max_redirects":
+                throw ConfigError(key: path, line: v.line, "Redis Cluster is not supported; give one server (address) or sentinels")
+            default: throw v.unknown(path)
+            }
+        }
+        if !redis.sentinelAddresses.isEmpty && redis.sentinelMasterName.isEmpty {
+            throw ConfigError(key: "\(key).sentinel_master_name", line: value.line, "is required with sentinel_addresses")
+        }
+        return redis
+    }
+
     private static func turn(_ value: Value, key: String) throws -> ServerConfig.TURN {
         var turn = ServerConfig.TURN()
         for (k, v) in try Mapping(value.node, key: key).entries {

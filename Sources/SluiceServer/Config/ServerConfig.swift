@@ -1,3 +1,5 @@
+import Redis
+
 /// Sluice's configuration, shaped like livekit.yaml where the two overlap.
 ///
 /// Every field has an embedded default so `sluice serve --dev` runs with no file at all.
@@ -122,6 +124,20 @@ public struct ServerConfig: Sendable, Equatable {
     /// `recordings.session_limits`: LiveKit egress's limits; an egress that reaches one ends
     /// EGRESS_LIMIT_REACHED with what it recorded so far.
     public var recordingLimits = RecordingLimits()
+    /// `redis:`: the cluster's shared state. nil (no block): a single node, as before.
+    public var redis: RedisSettings?
+    /// `cluster:`: how this node names and advertises itself to the others (used with `redis`).
+    public var cluster = Cluster()
+
+    /// Sluice's own keys for a node of a cluster (LiveKit derives both from the machine).
+    public struct Cluster: Sendable, Equatable {
+        /// This node's id in the registry; empty: a random `ND_…` at each start.
+        public var nodeID = ""
+        /// The base URL other nodes reach this node's signalling and API at (`http://10.0.0.5:7880`);
+        /// empty: `http://<rtc.node_ip or the first bind address>:<port>`.
+        public var advertiseURL = ""
+        public init() {}
+    }
 
     /// Seconds (0: no limit) and bytes, with LiveKit egress's `session_limits` key names.
     public struct RecordingLimits: Sendable, Equatable {

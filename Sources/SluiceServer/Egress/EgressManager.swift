@@ -78,6 +78,15 @@ actor EgressManager {
     private var persisting: Task<Void, Never>?
     /// Webhooks, chained likewise: egress_started before egress_updated before egress_ended.
     private var notifying: Task<Void, Never>?
+    /// In a cluster: writes each egress's state to the shared state, in order (see `shareState`).
+    private var sharer: (@Sendable (Livekit_EgressInfo) async -> Void)?
+    private var sharing: Task<Void, Never>?
+
+    /// Every later state of every egress also goes to `writer` (the cluster's shared state), so
+    /// any node lists it and a reaper can fail it if this node dies.
+    func shareState(with writer: @escaping @Sendable (Livekit_EgressInfo) async -> Void) {
+        sharer = writer
+    }
 
     init(store: SluiceStore, rooms: RoomManager, media: any EgressMediaPlane, webhooks: WebhookNotifier?,
          recordingsPath: String, uploads: Uploads = Uploads(), limits: ServerConfig.RecordingLimits = .init(),
@@ -842,6 +851,13 @@ actor EgressManager {
         guard let bytes: [UInt8] = try? info.serializedBytes() else { return }
         let record = EgressRecord(egressID: info.egressID, roomSid: info.roomID, roomName: info.roomName,
                                   status: info.status.rawValue, info: bytes, updatedAtMs: info.updatedAt / 1_000_000)
+        if let sharer {
+            let previousShare = sharing
+            sharing = Task {
+                await previousShare?.value
+                await sharer(info)
+            }
+        }
         let previous = persisting, store = self.store, logger = self.logger
         persisting = Task {
             await previous?.value

@@ -1,3 +1,4 @@
+import Redis
 import MediaPlane
 import Auth
 import Foundation
@@ -26,6 +27,9 @@ public final class SluiceApplication: Sendable {
     let egress: EgressManager
     /// Set on the first SIGTERM when `shutdown.drain_timeout` is configured.
     let drain = DrainState()
+
+    /// This node's membership of a cluster, when `redis` is configured.
+    let cluster: ClusterNode?
 
     /// The demo web app's routes, when `webapp` is enabled.
     let webApp: WebAppRoutes?
@@ -66,6 +70,25 @@ public final class SluiceApplication: Sendable {
                                     uploads: EgressManager.Uploads(config.recordingsS3), limits: config.recordingLimits,
                                     logger: logger)
         self.webApp = config.webapp.isEnabled ? try WebAppRoutes(config: config) : nil
+        if let redis = config.redis {
+            let id = config.cluster.nodeID.isEmpty ? "ND_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12))
+                : config.cluster.nodeID
+            self.cluster = ClusterNode(id: id, url: Self.advertisedURL(config), redis: RedisClient(settings: redis),
+                                       rooms: rooms, logger: logger)
+        } else {
+            self.cluster = nil
+        }
+    }
+
+    /// The base URL other nodes reach this one at.
+    static func advertisedURL(_ config: ServerConfig) -> String {
+        if !config.cluster.advertiseURL.isEmpty {
+            return config.cluster.advertiseURL.hasSuffix("/") ? String(config.cluster.advertiseURL.dropLast()) : config.cluster.advertiseURL
+        }
+        var host = config.rtc.nodeIP.isEmpty ? (config.bindAddresses.first ?? "127.0.0.1") : config.rtc.nodeIP
+        if host == "0.0.0.0" || host == "::" { host = "127.0.0.1" }
+        if host.contains(":") { host = "[\(host)]" }
+        return "http://\(host):\(config.port)"
     }
 
     /// Connects room events to webhooks. Idempotent enough for one call at start.
@@ -126,17 +149,29 @@ public final class SluiceApplication: Sendable {
         }
 
         let twirpServices = [
-            RoomService(rooms: rooms, media: mediaSessions, drain: drain).router(),
-            EgressService(rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions), manager: egress).router(),
+            RoomService(rooms: rooms, media: mediaSessions, drain: drain, cluster: cluster).router(),
+            EgressService(rooms: rooms, media: SFUEgressMedia(sessions: mediaSessions), manager: egress, cluster: cluster).router(),
         ] + UnservedServices.routers
         let byName = Dictionary(uniqueKeysWithValues: twirpServices.map { ($0.service, $0) })
         let tokens = self.tokens
         let logger = self.logger
+        let clusterRouting = cluster.map { ClusterTwirpRouting(node: $0, tokens: tokens, logger: logger) }
         router.post("/twirp/:service/:method") { request, context in
             let serviceName = context.parameters.get("service") ?? ""
             let method = context.parameters.get("method") ?? ""
             guard let service = byName[serviceName] else {
                 return TwirpRouter.errorResponse(TwirpError(.badRoute, "unknown service \(serviceName)"))
+            }
+            var request = request
+            if let clusterRouting {
+                // The body is read once here to find the call's room; the local router reads it again.
+                guard let body = try? await request.body.collect(upTo: TwirpRouter.maxBodySize) else {
+                    return TwirpRouter.errorResponse(TwirpError(.malformed, "request body too large or unreadable"))
+                }
+                if let answer = await clusterRouting.forwardIfElsewhere(request, service: serviceName, method: method, body: body) {
+                    return answer
+                }
+                request = Request(head: request.head, body: .init(buffer: body))
             }
             return await service.respond(to: request, method: method, tokens: tokens, logger: logger)
         }
@@ -176,7 +211,7 @@ public final class SluiceApplication: Sendable {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits, drain: drain),
                        rooms: rooms, media: mediaSessions, resumable: resumableSessions, resources: resourceLimits,
                        singlePeerConnection: config.rtc.singlePeerConnection, iceServers: ICEServerDirectory(config: config),
-                       logger: logger)
+                       logger: logger, cluster: cluster)
     }
 
     /// Raises the open-file limit and says what the server can hold: descriptors and the UDP
@@ -220,6 +255,12 @@ public final class SluiceApplication: Sendable {
         await egress.observeRooms()
         try await rooms.restore()
         var services: [any Service] = []
+        if let cluster {
+            // A Redis that cannot be reached or refuses the login stops the start with its reason.
+            try await cluster.join()
+            await egress.shareState { info in await cluster.publishEgress(info) }
+            services.append(ClusterNodeService(node: cluster))
+        }
         for address in config.bindAddresses {
             let signal = signalEndpoint
             let app = Application(

@@ -25,6 +25,14 @@ struct RTCAdmission: Sendable {
     var resources: ResourceLimits?
     var drain: DrainState?
 
+    /// The room a request's valid token names, without any other check: where a cluster routes it.
+    func roomName(target: String, authorization: String?) -> String? {
+        let query = RTCQuery(target: target)
+        guard let token = AccessToken.bearer(authorization) ?? query.accessToken,
+              let claims = try? tokens.verify(token), let room = claims.grant.room, !room.isEmpty else { return nil }
+        return room
+    }
+
     func admit(target: String, authorization: String?) async -> Result<Admitted, Refusal> {
         let query = RTCQuery(target: target)
         // The Rust SDK sends the token only as a header, the JS SDK only in the query.

@@ -23,6 +23,8 @@ struct SignalEndpoint: Sendable {
     /// TURN servers given to each client with its own credentials.
     var iceServers = ICEServerDirectory(config: ServerConfig())
     let logger: Logger
+    /// Set in a cluster: requests for rooms that live on another node are relayed there.
+    var cluster: ClusterNode? = nil
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
     static let maxMessageSize = 1 << 20
@@ -38,6 +40,15 @@ struct SignalEndpoint: Sendable {
         case .v1: return .refuse(status: 404, reason: Self.v1NotServedReason)
         default: return .refuse(status: 404, reason: "not found")
         }
+        switch await clusterRoute(target: target, authorization: authorization) {
+        case .none: break
+        case .some(.failure(let refusal)): return .refuse(status: refusal.status, reason: refusal.reason)
+        case .some(.success(let relay)):
+            if let refusal = await relay.admission(target: target, authorization: authorization) { return refusal }
+            return .upgrade { inbound, outbound, _ in
+                await relay.run(target: target, authorization: authorization, inbound: inbound, outbound: outbound)
+            }
+        }
         switch await admission.admit(target: target, authorization: authorization) {
         case .failure(let refusal):
             return .refuse(status: refusal.status, reason: refusal.reason)
@@ -45,6 +56,20 @@ struct SignalEndpoint: Sendable {
             return .upgrade { inbound, outbound, _ in
                 await self.run(admitted, inbound: inbound, outbound: outbound)
             }
+        }
+    }
+
+    /// In a cluster: the relay to the node a request's room lives on (placing a new room on the
+    /// least-loaded node first), nil to serve it here. A token that does not verify is served
+    /// here too, so it gets the single node's refusal.
+    private func clusterRoute(target: String, authorization: String?) async -> Result<SignalRelay, RTCAdmission.Refusal>? {
+        guard let cluster, let room = admission.roomName(target: target, authorization: authorization) else { return nil }
+        do {
+            guard case .remote(let owner) = try await cluster.route(room: room, place: true) else { return nil }
+            return .success(SignalRelay(owner: owner, nodeID: cluster.id, maxFrameSize: Self.maxMessageSize, logger: logger))
+        } catch {
+            logger.warning("cluster: no room placement", metadata: ["room": "\(room)", "error": "\(error)"])
+            return .failure(RTCAdmission.Refusal(status: 503, reason: "the cluster's shared state (Redis) is unavailable; retry shortly"))
         }
     }
 
@@ -303,6 +328,15 @@ struct SignalEndpoint: Sendable {
             return response
         }
         let target = request.uri.description
+        switch await clusterRoute(target: target, authorization: request.headers[.authorization]) {
+        case .none: break
+        case .some(.failure(let refusal)): return Self.text(refusal.reason, status: HTTPResponse.Status(code: refusal.status))
+        case .some(.success(let relay)):
+            // The owner's own answer: its admission decides.
+            let refusal = await relay.admission(target: target, authorization: request.headers[.authorization])
+            if case .refuse(let status, let reason) = refusal { return Self.text(reason, status: HTTPResponse.Status(code: status)) }
+            return upgradeAttempt ? Self.text("expected a WebSocket upgrade", status: .badRequest) : Self.text("success", status: .ok)
+        }
         switch await admission.admit(target: target, authorization: request.headers[.authorization]) {
         case .failure(let refusal):
             return Self.text(refusal.reason, status: HTTPResponse.Status(code: refusal.status))
