@@ -98,7 +98,7 @@ def largest_gap(times, t0, t1):
     return max(b - a for a, b in zip(edges, edges[1:])), len(inside)
 
 
-# Known failure (issue #23), kept out of CI until fixed, run by hand: in 2 of the last 5 runs the
+# Known failure (issue #23), kept out of CI until fixed, run by hand: in 4 of 5 runs on 2026-12-03 the
 # weak viewer's own signalling WebSocket, which shares the shaped 600 kbit/s link, starved while
 # the HIGH layer still filled the bucket; the SDK's ping timed out (we tell clients 7 s), its
 # resume was refused (StateMismatch) and the full reconnect left a 4-9 s video gap. The server's
