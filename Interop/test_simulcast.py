@@ -98,6 +98,13 @@ async def layer_bytes(track):
     return out
 
 
+# kbit/s. The flat test pattern's f layer runs at 46-80 kbit/s depending on how far the
+# publisher's encoder has ramped up (CI saw 46 two seconds after the first 1280-wide frame):
+# "flowing" is judged against the near-zero bar, not against a guess at the encoder's rate.
+STOPPED = 10
+FLOWING = 3 * STOPPED
+
+
 def test_dynacast_stops_unwanted_layers_and_restores_them(server):
     async def go():
         host = await connect(server, "host", "dyn", options=rtc.RoomOptions(dynacast=True))
@@ -122,7 +129,7 @@ def test_dynacast_stops_unwanted_layers_and_restores_them(server):
         stopped = None
         while time.monotonic() - t < 8:
             r = await rate(1.0)
-            if r.get("f", 0) < 10:  # kbit/s: near zero
+            if r.get("f", 0) < STOPPED:
                 stopped = time.monotonic() - t
                 break
         low_only = await rate()
@@ -132,10 +139,10 @@ def test_dynacast_stops_unwanted_layers_and_restores_them(server):
         print(f"\npublisher kbit/s per rid, viewer on HIGH: {everyone_high}")
         print(f"viewer on LOW: f stopped after {stopped} s; then {low_only}")
         print(f"viewer back on HIGH: {back}")
-        assert everyone_high["f"] > 50
+        assert everyone_high["f"] > FLOWING
         assert stopped is not None and stopped <= 5.0
         assert low_only["q"] > 5  # the low layer keeps flowing (a flat test pattern needs little)
-        assert back["f"] > 50
+        assert back["f"] > FLOWING
         sending.cancel()
         for task in tasks:
             task.cancel()
