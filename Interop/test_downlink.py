@@ -201,6 +201,16 @@ def test_weak_viewer_settles_low_pauses_video_keeps_audio_and_recovers(workdir, 
     print(f"probes sent to the weak viewer: {probes}; TWCC feedback packets "
           f"{max((s['twcc'] or 0 for _, _, s in samples if s), default=0)}")
 
+    # Connection quality (LiveKit's ConnectionQualityUpdate as the SDK reports it; 0 POOR, 1 GOOD,
+    # 2 EXCELLENT, 3 LOST): a viewer whose video the estimate pauses is rated poor.
+    def quality_at(t):
+        return next((q for at, q in reversed(weak["quality"]) if at <= t), None)
+    print("weak viewer's connection quality over time: " + " ".join(
+        f"{at - phases['start']:.0f}s:{q}" for at, q in weak["quality"]))
+    print(f"quality at the end of each phase: unlimited {quality_at(t600)}, 600k {quality_at(tlift)}, "
+          f"lifted {quality_at(t150)}, 150k {quality_at(tresume)}")
+    assert quality_at(tresume) in (0, 3), weak["quality"]
+
     assert settled and max(settled) <= 640, sorted(set(settled))
     assert gap <= 0.3, gap
     assert high_after is not None and high_after <= 10, high_after

@@ -88,6 +88,47 @@ def test_viewers_pick_layers_and_switch_without_gaps(server, codec):
     asyncio.run(go())
 
 
+def test_twenty_layer_switches_without_freezes(server):
+    """LOW <-> HIGH 20 times in a row: each switch lands (frames of the new size), and the
+    viewer never waits more than 250 ms for a frame: the forwarder keeps sending the current
+    layer until the target layer's keyframe arrives."""
+    async def go():
+        host = await connect(server, "host", "switch")
+        pattern = VideoPattern(1280, 720, (40, 40, 180), fps=15)
+        track = rtc.LocalVideoTrack.create_video_track("camera", pattern.source)
+        await asyncio.wait_for(host.local_participant.publish_track(track, rtc.TrackPublishOptions(
+            source=rtc.TrackSource.SOURCE_CAMERA, simulcast=True, video_codec=rtc.VideoCodec.VP8)), 15)
+        sending = asyncio.ensure_future(pattern.run(60))
+        tasks = []
+        room, pub, log = await viewer(server, "switcher", "switch", tasks)
+        pub.set_video_quality(rtc.VideoQuality.VIDEO_QUALITY_HIGH)
+        assert await wait_for(lambda: any(f[1] == 1280 for f in log.frames), 15), log.frames[-3:]
+        await asyncio.sleep(1)
+        start = time.monotonic()
+        times = []
+        for n in range(20):
+            quality, width = ((rtc.VideoQuality.VIDEO_QUALITY_LOW, 320) if n % 2 == 0
+                              else (rtc.VideoQuality.VIDEO_QUALITY_HIGH, 1280))
+            at = time.monotonic()
+            pub.set_video_quality(quality)
+            landed = await wait_for(lambda: any(f[1] == width for f in log.since(at)), 4)
+            times.append(next(f[0] for f in log.since(at) if f[1] == width) - at if landed else None)
+            await asyncio.sleep(0.4)
+        end = time.monotonic()
+        gap = log.largest_gap(start, end)
+        print(f"\n20 switches LOW<->HIGH in {end - start:.1f} s, {len([f for f in log.frames if start <= f[0] <= end])} "
+              f"frames; longest frame gap {gap * 1000:.0f} ms")
+        print("per-switch times (s): " + ", ".join("-" if t is None else f"{t:.2f}" for t in times))
+        sending.cancel()
+        for task in tasks:
+            task.cancel()
+        await room.disconnect()
+        await host.disconnect()
+        assert all(t is not None for t in times), times
+        assert gap < 0.25, gap
+    asyncio.run(go())
+
+
 async def layer_bytes(track):
     """Bytes the publisher's libwebrtc has sent per rid (its outbound-rtp stats)."""
     out = {}
