@@ -37,6 +37,11 @@ public final class PublishedTrack {
     public private(set) var layerBitrates: [Double]
     private var bitrateSampledAt: UInt64?
     private var bitrateSampleBytes: [Int]
+    /// Bytes of first arrivals that carry media, per layer: what `layerBitrates` is made of.
+    /// A publisher probing its uplink pads (empty packets) or, with RTX, resends old packets
+    /// as redundant payload: a 150 kbit/s layer then arrives at ~1 Mbit/s, and an allocator
+    /// that took that for the layer's cost paused a viewer whose link held it easily.
+    private var layerMediaBytes: [Int]
     /// A screen share: the downlink allocator serves it first.
     public var isScreenShare = false
     /// Reception per layer, for receiver reports and NACKs to the publisher.
@@ -95,6 +100,7 @@ public final class PublishedTrack {
         layerBytesReceived = Array(repeating: 0, count: self.layers.count)
         layerBitrates = Array(repeating: 0, count: self.layers.count)
         bitrateSampleBytes = Array(repeating: 0, count: self.layers.count)
+        layerMediaBytes = Array(repeating: 0, count: self.layers.count)
         reception = Array(repeating: ReceptionStatistics(), count: self.layers.count)
         codecIsVP8 = codec.isVP8
         codecIsH264 = codec.isH264
@@ -135,10 +141,13 @@ public final class PublishedTrack {
         bytesReceived += bytes.count
         layerBytesReceived[layer] += bytes.count
         let cached = caches[layer].insert(UnsafeRawBufferPointer(bytes), sequenceNumber: packet.sequenceNumber)
+        let carriesMedia = packet.packet.payloadLength > 0
         switch reception[layer].receive(sequenceNumber: packet.sequenceNumber) {
         case .inOrder:
+            if carriesMedia { layerMediaBytes[layer] += bytes.count }
             reception[layer].receiveTimestamp(packet.timestamp, now: now, clockRate: codec.clockRate)
         case .gap(let first, let count):
+            if carriesMedia { layerMediaBytes[layer] += bytes.count }
             reception[layer].receiveTimestamp(packet.timestamp, now: now, clockRate: codec.clockRate)
             // Ask the publisher again for what went missing upstream (one FCI covers 17).
             if count <= 17 { requestRetransmission(layer: layer, first: first, count: count) }
@@ -312,18 +321,18 @@ public final class PublishedTrack {
     public func sampleBitrates(now: UInt64) {
         guard let last = bitrateSampledAt else {
             bitrateSampledAt = now
-            bitrateSampleBytes = layerBytesReceived
+            bitrateSampleBytes = layerMediaBytes
             return
         }
         let elapsed = Double(now &- last) / 1e9
         guard elapsed >= 0.5 else { return }
         for layer in layers.indices {
-            let rate = Double(layerBytesReceived[layer] - bitrateSampleBytes[layer]) * 8 / elapsed
+            let rate = Double(layerMediaBytes[layer] - bitrateSampleBytes[layer]) * 8 / elapsed
             // A layer that stopped reads 0 at once; a running one is smoothed over a couple of
             // seconds, so the keyframes a switch asks for do not read as the layer's cost.
             layerBitrates[layer] = rate == 0 || layerBitrates[layer] == 0 ? rate : 0.75 * layerBitrates[layer] + 0.25 * rate
         }
-        bitrateSampleBytes = layerBytesReceived
+        bitrateSampleBytes = layerMediaBytes
         bitrateSampledAt = now
     }
 
