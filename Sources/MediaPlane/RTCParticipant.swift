@@ -640,6 +640,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 "kind": "\(downTrack.track.kind)",
                 "packets": "\(downTrack.packetsSent)", "nackRetransmits": "\(downTrack.retransmissions)",
                 "nackMisses": "\(downTrack.retransmissionMisses)",
+                "nackSuppressed": "\(downTrack.retransmissionsSuppressed)",
                 "rtxPackets": "\(downTrack.retransmissionStream?.packetsSent ?? -1)", "layerSwitches": "\(downTrack.layerSwitches)",
                 "nackItems": "\(participant.nackItems)", "pli": "\(participant.keyframeRequests)",
                 "twccFeedback": "\(participant.transportFeedbackPackets)", "probes": "\(participant.probesSent)",

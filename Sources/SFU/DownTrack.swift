@@ -43,6 +43,8 @@ public final class DownTrack {
     public private(set) var packetsSkippedBeforeKeyframe = 0
     public private(set) var retransmissions = 0
     public private(set) var retransmissionMisses = 0
+    /// NACKed packets not sent again: resent too recently, too often, or too old to help.
+    public private(set) var retransmissionsSuppressed = 0
     public private(set) var senderReportsSent = 0
     public private(set) var layerSwitches = 0
     /// Interarrival jitter the subscriber's latest receiver report gave for this stream, in RTP
@@ -66,6 +68,11 @@ public final class DownTrack {
         var incoming: UInt16 = 0
         var layer: UInt8 = 0
         var valid = false
+        /// Times it was sent again, and when (milliseconds of the room clock, wrapping), and when
+        /// it was first sent: a NACK for it is answered by `RetransmissionPolicy`.
+        var resends: UInt8 = 0
+        var sentAtMs: UInt32 = 0
+        var resentAtMs: UInt32 = 0
         var rewrite = Forwarder.Rewrite(sequenceNumber: 0, timestamp: 0, marker: false)
     }
 
@@ -131,7 +138,9 @@ public final class DownTrack {
             }
             let slot = Int(rewrite.sequenceNumber) & (Self.historySize - 1)
             history[slot] = SentPacket(outgoing: rewrite.sequenceNumber, incoming: info.sequenceNumber,
-                                       layer: UInt8(truncatingIfNeeded: info.layer), valid: true, rewrite: rewrite)
+                                       layer: UInt8(truncatingIfNeeded: info.layer), valid: true,
+                                       sentAtMs: RetransmissionPolicy.milliseconds(UInt64(bitPattern: info.arrival)),
+                                       rewrite: rewrite)
             lastIncomingTimestamp = info.timestamp
             lastOutgoingTimestamp = rewrite.timestamp
             if probePending > 0, rewrite.marker { sendProbe(now: UInt64(bitPattern: info.arrival)) }
@@ -214,11 +223,20 @@ public final class DownTrack {
     }
 
     private func retransmit(outgoing: UInt16, now: UInt64) {
-        let record = history[Int(outgoing) & (Self.historySize - 1)]
+        let slot = Int(outgoing) & (Self.historySize - 1)
+        let record = history[slot]
         guard record.valid, record.outgoing == outgoing, Int(record.layer) < track.caches.count else {
             retransmissionMisses += 1
             return
         }
+        let nowMs = RetransmissionPolicy.milliseconds(now)
+        guard RetransmissionPolicy.shouldResend(resends: record.resends, sentAtMs: record.sentAtMs,
+                                                resentAtMs: record.resentAtMs, nowMs: nowMs) else {
+            retransmissionsSuppressed += 1
+            return
+        }
+        history[slot].resends = record.resends &+ 1
+        history[slot].resentAtMs = nowMs
         let sent: Bool? = track.caches[Int(record.layer)].withPacket(sequenceNumber: record.incoming) { bytes in
             guard let packet = try? MutableRTPPacket(bytes) else { return false }
             let vp8 = record.rewrite.vp8 != nil ? try? VP8PayloadDescriptor(parsing: packet.packet.payload) : nil

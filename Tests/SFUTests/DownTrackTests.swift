@@ -101,6 +101,24 @@ func feed(_ track: PublishedTrack, _ packet: [UInt8], now: UInt64 = 0) -> [UInt8
         track.cache.withPacket(sequenceNumber: 101) { #expect(try! RTPPacket(UnsafeRawBufferPointer($0)).ssrc == 0xAAAA) }
     }
 
+    @Test func aPacketAskedForAgainAndAgainIsResentAtMostThreeTimesAndNotWhenStale() {
+        let publisher = RecordingTransport(), subscriber = RecordingTransport()
+        let track = PublishedTrack(kind: .audio, codec: opus, ssrc: 0xAAAA, publisherTransport: publisher)
+        let down = DownTrack(track: track, subscriberID: "PA_x", ssrc: 0xBBBB, payloadType: 111,
+                             transport: subscriber, initialSequence: 10)
+        track.add(down)
+        let ms: UInt64 = 1_000_000, start: UInt64 = 5_000 * ms
+        for seq in UInt16(100)...101 { _ = feed(track, rtp(seq: seq, pt: 111, payload: [UInt8(seq)]), now: start) }
+        subscriber.rtp.removeAll()
+        // The receiver asks for 10 (its first packet) every 40 ms: answered at 0, 120 and 240 ms
+        // (not within 100 ms of the last resend), then no more (three resends).
+        for ask in 0..<10 { down.retransmit(packetID: 10, bitmask: 0, now: start + UInt64(ask) * 40 * ms) }
+        #expect(subscriber.rtp.count == 3 && down.retransmissions == 3 && down.retransmissionsSuppressed == 7)
+        // Packet 11, first asked for 1.2 s after it was sent: too late to help.
+        down.retransmit(packetID: 11, bitmask: 0, now: start + 1_200 * ms)
+        #expect(subscriber.rtp.count == 3 && down.retransmissionsSuppressed == 8)
+    }
+
     @Test func nackIsAnsweredAsRTXWhenNegotiated() {
         let publisher = RecordingTransport(), subscriber = RecordingTransport()
         let track = PublishedTrack(kind: .audio, codec: opus, ssrc: 0xAAAA, publisherTransport: publisher)

@@ -72,7 +72,7 @@ import Testing
 
         // NACK for the switch packet is answered from the high layer's cache with the same rewrite.
         subscriber.rtp.removeAll()
-        down.retransmit(packetID: 106, bitmask: 0)
+        down.retransmit(packetID: 106, bitmask: 0, now: now)
         #expect(sent(subscriber).map(\.seq) == [106] && sent(subscriber).map(\.pictureID) == [506])
         #expect(down.retransmissions == 1)
 
