@@ -21,7 +21,6 @@ import time
 import urllib.request
 
 import numpy as np
-import pytest
 from livekit import api, rtc
 
 from conftest import API_KEY, API_SECRET
@@ -98,14 +97,11 @@ def largest_gap(times, t0, t1):
     return max(b - a for a, b in zip(edges, edges[1:])), len(inside)
 
 
-# Known failure (issue #23), kept out of CI until fixed, run by hand: in 4 of 5 runs on 2026-12-03 the
-# weak viewer's own signalling WebSocket, which shares the shaped 600 kbit/s link, starved while
-# the HIGH layer still filled the bucket; the SDK's ping timed out (we tell clients 7 s), its
-# resume was refused (StateMismatch) and the full reconnect left a 4-9 s video gap. The server's
-# side was right throughout (layer 0, estimate 309-423 kbit/s). The fix is in the product
-# (resume after a ping timeout, and not starving signalling), not in this test.
-@pytest.mark.skipif(os.environ.get("CI") == "true",
-                    reason="known failure under #23: the starved signalling's resume is refused (see comment)")
+# Issue #23's earlier failure (4 of 5 runs on 2026-12-02): the weak viewer's signalling starved on
+# the shaped link, the SDK's ping timed out and its resume was refused (StateMismatch) because the
+# server still saw the old WebSocket open; the full reconnect left a 4-9 s video gap. Fixed in the
+# product: NACKs no longer flood the link (RetransmissionPolicy), and a resume takes over a
+# session whose old connection still looks open (test_resume's silent-path test).
 def test_weak_viewer_settles_low_pauses_video_keeps_audio_and_recovers(workdir, namespace):  # noqa: F811
     ns = namespace
     server = serve(workdir, ns, "")

@@ -16,6 +16,8 @@ class CuttableProxy:
     def __init__(self, target_port):
         self.target_port = target_port
         self.writers = []
+        self.connections = []
+        self.stalled = set()  # connections whose bytes are swallowed, both ways
 
     async def start(self):
         self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
@@ -29,17 +31,27 @@ class CuttableProxy:
             writer.close()
             return
         self.writers += [writer, up_writer]
+        connection = object()
+        self.connections.append(connection)
 
         async def pump(src, dst):
             try:
                 while data := await src.read(65536):
+                    if connection in self.stalled:
+                        continue
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, asyncio.CancelledError):
                 pass
             finally:
-                dst.close()
+                if connection not in self.stalled:  # a dead path does not carry the close either
+                    dst.close()
         await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def stall(self):
+        """Every open connection goes silent, both ways, without closing: a path that died (a
+        phone leaving Wi-Fi). New connections work."""
+        self.stalled.update(self.connections)
 
     def cut(self):
         for w in self.writers:
@@ -85,3 +97,42 @@ def test_cut_websocket_resumes_and_media_keeps_flowing(server):
     asyncio.run(go())
     log = server.read_log()
     assert "session resumed" in log, log[-2000:]
+
+
+def test_resume_takes_over_a_session_whose_old_connection_went_silent(server):
+    """The old WebSocket's path dies silently: the server still sees it open (it would notice
+    only at its 15 s ping timeout) when the SDK, after its own 7 s ping timeout, resumes on a new
+    connection. The resume takes the session over; nobody sees the viewer leave."""
+    async def go():
+        proxy = await CuttableProxy(server.port).start()
+        host = await connect(server, "host", "takeover")
+        pattern = VideoPattern(320, 240, (220, 160, 20), fps=15)
+        await publish_video(host, "camera", rtc.TrackSource.SOURCE_CAMERA, pattern)
+        sending = asyncio.ensure_future(pattern.run(40))
+        left = []
+        host.on("participant_disconnected", lambda p: left.append(p.identity))
+        room = rtc.Room()
+        viewer = Viewer(room)
+        events = []
+        room.on("reconnecting", lambda: events.append(("reconnecting", time.monotonic())))
+        room.on("reconnected", lambda: events.append(("reconnected", time.monotonic())))
+        await asyncio.wait_for(room.connect(f"ws://127.0.0.1:{proxy.port}", token("viewer", "takeover", can_publish=False)), 20)
+        assert await wait_for(lambda: viewer.frames["camera"] >= 20, 10), viewer.frames
+        stalled_at = time.monotonic()
+        proxy.stall()
+        resumed = await wait_for(lambda: any(e == "reconnected" for e, _ in events), 25)
+        after_resume = viewer.frames["camera"]
+        await asyncio.sleep(3)
+        flowing = viewer.frames["camera"] - after_resume
+        print(f"\nevents after the stall: {[(e, round(t - stalled_at, 2)) for e, t in events]}; "
+              f"frames in 3 s after resuming: {flowing}; host saw leave: {left}")
+        assert resumed, events
+        assert flowing >= 30, flowing
+        assert "viewer" not in left
+        sending.cancel()
+        await viewer.close()
+        await host.disconnect()
+        proxy.close()
+    asyncio.run(go())
+    log = server.read_log()
+    assert "signal connection superseded by a resume" in log, log[-2000:]

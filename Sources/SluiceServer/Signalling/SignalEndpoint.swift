@@ -102,6 +102,8 @@ struct SignalEndpoint: Sendable {
                 live = joined
             }
             let sink = live.sink, session = live.session
+            let connection = ResumableSessions.Connection(identity: live.identity, roomName: live.roomName)
+            await resumable.attach(connection, sid: live.media.sid)
             let bridge = ParticipantMediaBridge(session: session, media: live.media, sink: sink, logger: logger)
             if let offer = admitted.publisherOffer, live.media.singlePeerConnection {
                 // livekit-client sends its first offer with the join request: answered after the
@@ -129,16 +131,20 @@ struct SignalEndpoint: Sendable {
                     }
                 }
             }
-            await self.readUntilClosed(inbound, into: session, bridge: bridge, sink: sink, json: json)
+            await self.readUntilClosed(inbound, into: session, bridge: bridge, sink: sink, json: json,
+                                       connection: connection)
             watchdog.cancel()
             if !sink.isClosed, !(await session.isEnded) {
-                // The socket dropped without a leave: the media keeps flowing while the client
-                // gets a few seconds to resume on a new socket.
+                // The socket dropped without a leave (or the client resumed on a new one before
+                // this one looked closed): the media keeps flowing while the client gets a few
+                // seconds to resume on a new socket.
                 sink.detach()
                 socket.close()
-                logger.info("signal connection lost; waiting for resume",
+                logger.info(connection.isTakenOver ? "signal connection superseded by a resume" : "signal connection lost; waiting for resume",
                             metadata: ["participant": "\(live.media.sid)", "room": "\(live.roomName)"])
-                if await resumable.park(live, sid: live.media.sid) { return }
+                if await resumable.park(live, sid: live.media.sid, from: connection) { return }
+            } else {
+                await resumable.detach(connection, sid: live.media.sid)
             }
             await session.end(reason: .clientInitiated)
             await media.closeParticipant(live.media)
@@ -244,12 +250,13 @@ struct SignalEndpoint: Sendable {
     /// half-open in FIN-WAIT-2) and its media objects forever (issue #20's soak: fds above the
     /// baseline after everyone left).
     private func readUntilClosed(_ inbound: WebSocketInboundStream, into session: SignalSession, bridge: ParticipantMediaBridge,
-                                 sink: SwitchableSignalSink, json: JSONMode) async {
+                                 sink: SwitchableSignalSink, json: JSONMode, connection: ResumableSessions.Connection) async {
         await withTaskGroup(of: Void.self) { reading in
             reading.addTask { await self.read(inbound, into: session, bridge: bridge, sink: sink, json: json) }
             reading.addTask {
-                while !Task.isCancelled, !sink.isClosed { try? await Task.sleep(for: .seconds(1)) }
-                guard !Task.isCancelled else { return }
+                // Also stops reading when a resume on a new connection takes the session over.
+                while !Task.isCancelled, !sink.isClosed, !connection.isTakenOver { try? await Task.sleep(for: .seconds(1)) }
+                guard !Task.isCancelled, !connection.isTakenOver else { return }
                 try? await Task.sleep(for: Self.closingGrace)
             }
             await reading.next()
