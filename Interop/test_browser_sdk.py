@@ -380,6 +380,16 @@ def test_browser_sdk_publishes_and_views(workdir, name):
             print(f"viewer page LOW -> HIGH: frameWidth {low['frameWidth']}x{low['frameHeight']} -> "
                   f"{high['frameWidth']}x{high['frameHeight']} (frames decoded {low['framesDecoded']} -> {high['framesDecoded']})")
             assert high["framesDecoded"] > low["framesDecoded"]
+            if name == "2.18.10":
+                # 20 switches in a row (issue #23): each lands, and the page never waits more
+                # than 250 ms for a presented frame (requestVideoFrameCallback times).
+                driver.set_script_timeout(150)
+                result = viewer.js_async("window.switchMany(20).then(arguments[arguments.length - 1])")
+                print(f"viewer page: 20 switches LOW<->HIGH in {result['seconds']:.1f} s, {result['frames']} frames presented, "
+                      f"longest gap {result['gap']:.0f} ms; per switch (ms): "
+                      + ", ".join("-" if t is None else f"{t:.0f}" for t in result["times"]))
+                assert all(t is not None for t in result["times"]), result["times"]
+                assert result["gap"] < 250, result
 
         # How they connected: sockets, validate fetches, peer connections.
         for who, s in states.items():

@@ -157,6 +157,20 @@ private func run(_ estimator: inout DownlinkBandwidthEstimator, link: inout Bott
         #expect(allocator.allocate(estimate: 3_000_000, audioBitrate: 40_000, tracks: [track], now: 5 * s) == [.unlimited])
     }
 
+    @Test func aViewerAskingForMoreWithinTheEstimateGetsItAtOnce() {
+        var allocator = DownlinkAllocator()
+        let high = DownlinkAllocator.Track(id: "a", desiredLayer: 2, layerBitrates: simulcast)
+        var low = high
+        low.desiredLayer = 0
+        #expect(allocator.allocate(estimate: 5_000_000, audioBitrate: 40_000, tracks: [high], now: s) == [.unlimited])
+        #expect(allocator.allocate(estimate: 5_000_000, audioBitrate: 40_000, tracks: [low], now: 2 * s) == [.upTo(0)])
+        // LOW -> HIGH in the player: the estimate had no say in LOW, so no hold.
+        #expect(allocator.allocate(estimate: 5_000_000, audioBitrate: 40_000, tracks: [high], now: 2 * s + 1) == [.unlimited])
+        // Held by the estimate instead: the hold applies.
+        #expect(allocator.allocate(estimate: 600_000, audioBitrate: 40_000, tracks: [high], now: 3 * s) == [.upTo(1)])
+        #expect(allocator.allocate(estimate: 5_000_000, audioBitrate: 40_000, tracks: [high], now: 3 * s + 1) == [.upTo(1)])
+    }
+
     @Test func aDipDuringTheHoldRestartsNothingButCapsTheUpgrade() {
         var allocator = DownlinkAllocator()
         let track = DownlinkAllocator.Track(id: "a", desiredLayer: 2, layerBitrates: simulcast)

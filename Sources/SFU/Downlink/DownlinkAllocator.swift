@@ -42,6 +42,8 @@ public struct DownlinkAllocator: Sendable {
     public private(set) var granted: [String: Int] = [:]
     /// A higher layer that fits, and since when.
     private var pendingUpgrade: [String: (layer: Int, since: UInt64)] = [:]
+    /// What each track's subscriber asked for at the last allocation.
+    private var lastDesired: [String: Int] = [:]
     /// True when the last allocation gave some track less than it asked for because of the
     /// estimate: more bandwidth would be used, so probing for it is worth it.
     public private(set) var isDeficient = false
@@ -55,6 +57,10 @@ public struct DownlinkAllocator: Sendable {
     public mutating func allocate(estimate: Double?, audioBitrate: Double, tracks: [Track], now: UInt64) -> [LayerSelector.Cap] {
         granted = granted.filter { entry in tracks.contains { $0.id == entry.key } }
         pendingUpgrade = pendingUpgrade.filter { entry in tracks.contains { $0.id == entry.key } }
+        defer {
+            lastDesired.removeAll(keepingCapacity: true)
+            for track in tracks { if let desired = track.desiredLayer { lastDesired[track.id] = desired } }
+        }
         guard let estimate else {
             isDeficient = false
             for track in tracks { granted[track.id] = track.layerBitrates.count - 1 }
@@ -103,7 +109,11 @@ public struct DownlinkAllocator: Sendable {
             }
             let target = fits[index]
             var layer = granted[track.id] ?? target
-            if target <= layer {
+            // The layer held was the subscriber's own ask, not the estimate's limit: a higher
+            // ask that fits now is the viewer's choice (LOW -> HIGH in a player), not a passing
+            // spike in the estimate, and is served at once.
+            let heldByAsk = lastDesired[track.id].map { layer >= 0 && layer >= min($0, top) } ?? false
+            if target <= layer || heldByAsk {
                 layer = target
                 pendingUpgrade[track.id] = nil
             } else if let pending = pendingUpgrade[track.id] {
