@@ -348,6 +348,11 @@ def test_browser_sdk_publishes_and_views(workdir, name):
         print(f"viewer page decoded {video['framesDecoded']} video frames ({video['frameWidth']}x{video['frameHeight']}), "
               f"{audio_frames(audio)} audio frames of 10 ms (energy {audio.get('totalAudioEnergy')})")
         assert states["host"]["camera"] == {"width": 1280, "height": 720}
+        # Sluice's answer gave the browser's camera an RTX stream on every simulcast layer
+        # (issue #23: publishers repair on RTX, unwrapped on arrival).
+        outbound = states["host"].get("cameraOutbound") or []
+        print(f"host page camera outbound-rtp: {outbound}")
+        assert outbound and all(o["rtxSsrc"] for o in outbound), outbound
         assert (audio.get("totalAudioEnergy") or 0) > 0, "the fake microphone beeps: silence means nothing was decoded"
         if full:
             deadline = time.monotonic() + 45

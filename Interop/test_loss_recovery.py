@@ -2,6 +2,7 @@
 at random (iptables `statistic --mode random`; no netem here), and NACKs answered as RTX recover
 the media."""
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -21,8 +22,11 @@ def sh(*args):
     subprocess.run(args, check=True, capture_output=True)
 
 
-@pytest.fixture
-def lossy_namespace():
+@contextlib.contextmanager
+def lossy_link(chain):
+    """A network namespace on a veth pair where 5% of the UDP in one direction is dropped at
+    random: `INPUT` loses what reaches the namespace (a viewer's downlink), `OUTPUT` what leaves
+    it (a publisher's uplink); media, RTCP and STUN alike."""
     if os.geteuid() != 0:
         pytest.fail("this test creates a network namespace and needs root (CI runs as root)")
     n = random.randint(10, 250)
@@ -37,8 +41,7 @@ def lossy_namespace():
         sh("ip", "netns", "exec", ns, "ip", "addr", "add", f"{ns_ip}/24", "dev", ns_if)
         sh("ip", "netns", "exec", ns, "ip", "link", "set", ns_if, "up")
         sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
-        # 5% of the UDP reaching the viewer is lost (media, RTCP and STUN alike).
-        sh("ip", "netns", "exec", ns, "iptables", "-A", "INPUT", "-p", "udp", "-m", "statistic",
+        sh("ip", "netns", "exec", ns, "iptables", "-A", chain, "-p", "udp", "-m", "statistic",
            "--mode", "random", "--probability", "0.05", "-j", "DROP")
         yield ns, host_ip
     finally:
@@ -46,13 +49,29 @@ def lossy_namespace():
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
-def test_viewer_with_five_percent_loss_still_decodes(workdir, lossy_namespace):
-    ns, host_ip = lossy_namespace
+@pytest.fixture
+def lossy_namespace():
+    with lossy_link("INPUT") as link:
+        yield link
+
+
+@pytest.fixture
+def lossy_uplink():
+    with lossy_link("OUTPUT") as link:
+        yield link
+
+
+def serve_on(workdir, host_ip):
+    """A server listening on loopback and on the namespace's link."""
     server = SluiceServer(workdir)
-    # Listen on loopback and on the namespace's link, so the viewer inside reaches us.
     text = open(server.config_path).read().replace("bind_addresses: [127.0.0.1]", f"bind_addresses: [127.0.0.1, {host_ip}]")
     open(server.config_path, "w").write(text)
-    server.start()
+    return server.start()
+
+
+def test_viewer_with_five_percent_loss_still_decodes(workdir, lossy_namespace):
+    ns, host_ip = lossy_namespace
+    server = serve_on(workdir, host_ip)
     seconds = 12
 
     async def go():
@@ -103,3 +122,45 @@ def test_viewer_with_five_percent_loss_still_decodes(workdir, lossy_namespace):
     assert rtx_sent > 0, lossy_video[0]
     repaired = [i for i in lossy["inbound"] if i["rtx_ssrc"] and i["retransmitted_packets_received"] > 0]
     assert repaired, lossy["inbound"]
+
+
+def test_publisher_with_five_percent_uplink_loss_is_repaired(workdir, lossy_uplink):
+    """5% of the publisher's UDP toward the server is lost: the server, the publisher's receiver,
+    NACKs what went missing, libwebrtc in the publisher resends it, and a clean viewer decodes
+    the video whole. (The Python SDK offers no RTX for what it publishes, its offer lists VP8
+    alone, so its resends come on the media stream; browsers offer RTX, test_browser_sdk checks
+    that the host page's camera is answered with it.)"""
+    ns, host_ip = lossy_uplink
+    server = serve_on(workdir, host_ip)
+    seconds = 12
+
+    async def go():
+        publisher = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", ns, sys.executable, os.path.join(HERE, "lk_publisher.py"), f"ws://{host_ip}:{server.port}",
+            token("host", "lossy-up"), str(seconds), stdout=asyncio.subprocess.PIPE)
+        published = json.loads((await asyncio.wait_for(publisher.stdout.readline(), 30)).decode())
+        assert published.get("event") == "published", published
+        viewer = await asyncio.create_subprocess_exec(
+            sys.executable, os.path.join(HERE, "lk_viewer.py"), server.ws_url, token("viewer", "lossy-up", can_publish=False),
+            str(seconds - 2), stdout=asyncio.subprocess.PIPE)
+        seen = json.loads((await asyncio.wait_for(viewer.communicate(), seconds + 40))[0].decode().splitlines()[-1])
+        sent = json.loads((await asyncio.wait_for(publisher.communicate(), seconds + 40))[0].decode().splitlines()[-1])
+        return seen, sent
+
+    try:
+        seen, sent = asyncio.run(go())
+        time.sleep(1)
+    finally:
+        server.stop()
+    times = seen["times"]
+    window = [t for t in times if times[0] + 1 <= t <= times[-1]]
+    span = times[-1] - times[0] - 1
+    publications = [line for line in open(server.log_path).read().splitlines() if "publication stats" in line]
+    print(f"\nviewer decoded {len(window)} frames in {span:.1f} s ({len(window) / span:.1f}/s; the publisher pushes 15/s)")
+    print(f"publisher getStats: {sent['outbound']}")
+    for line in publications:
+        print(line[line.find("kind="):])
+    assert len(window) >= 0.9 * 15 * span, (len(window), span)
+    video = [line for line in publications if "kind=video" in line]
+    assert video and int(video[0].split("nacksSent=")[1].split()[0]) > 0, publications
+    assert any(o["nack_count"] > 0 and o["retransmitted_packets_sent"] > 0 for o in sent["outbound"]), sent["outbound"]

@@ -151,6 +151,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             midToTrackID = sending.mapValues(\.trackID)
         }
         let answer = try publisher.answer(offer: offer, mode: mode, acceptData: true)
+        // Both descriptions in full at debug level: what a client offered and what it was
+        // answered is the first thing to read when a codec, RTX or an extension is missing.
+        logger.debug("publisher offer answered", metadata: ["participant": "\(sid)", "offer": "\(sdp)", "answer": "\(answer)"])
         if singlePeerConnection {
             answeredSlots()
             // What we send on this connection carries transport-wide sequence numbers when the
@@ -632,8 +635,16 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
 
     // MARK: Lifecycle
 
-    /// What each DownTrack did, logged when the participant leaves (loss recovery shows here).
+    /// What each DownTrack did, logged when the participant leaves (loss recovery shows here);
+    /// and what arrived on each track it published, with the retransmissions its connection
+    /// sent as RTX (counted per connection: RTX names the stream it repairs only once unwrapped).
     public func logSubscriptionStats() {
+        for case let track? in published.tracks {
+            logger.info("publication stats", metadata: [
+                "participant": "\(sid)", "identity": "\(identity)", "track": "\(track.id)", "kind": "\(track.kind)",
+                "packets": "\(track.packetsReceived)", "nacksSent": "\(track.nacksSent)",
+                "rtxReceived": "\(publisher.rtxPacketsReceived)", "rtxPadding": "\(publisher.rtxPaddingPackets)"])
+        }
         for downTrack in participant.downTracks {
             logger.info("subscription stats", metadata: [
                 "participant": "\(sid)", "identity": "\(identity)", "track": "\(downTrack.track.id)",
