@@ -16,6 +16,8 @@ public struct TransportCCFeedbackView {
     public let receivedCount: Int
     /// The body, kept for `forEachPacket` (valid as long as the packet bytes are).
     private let body: UnsafeRawBufferPointer
+    /// Where the receive deltas start in `body`: after the last status chunk.
+    private let deltasStart: Int
 
     public init(_ view: RTCPPacketView) throws(RTCPParseError) {
         let body = view.body
@@ -69,31 +71,17 @@ public struct TransportCCFeedbackView {
         }
         guard offset + deltaBytes <= body.count else { throw bad }
         receivedCount = received
+        deltasStart = offset
     }
 
     /// Calls `body` for every reported packet in sequence order: its transport-wide sequence
     /// number and, when it arrived, its arrival time in microseconds on the receiver's clock
     /// (reference time plus the running sum of deltas; only differences between arrivals mean
-    /// anything). Walks the chunks a second time instead of keeping arrays: no allocation, for a
-    /// send-side estimator on the media thread. The layout was checked by `init`.
+    /// anything). Walks the chunks again (`init` checked them and noted where the deltas start)
+    /// instead of keeping arrays: no allocation, for a send-side estimator on the media thread.
     public func forEachPacket(_ visit: (_ sequenceNumber: UInt16, _ arrivalMicroseconds: Int64?) -> Void) {
         let statusCount = Int(packetStatusCount)
-        // First pass over the chunks to find where the deltas start.
-        var symbols = 0
-        var chunkEnd = 16
-        while symbols < statusCount {
-            let chunk = body.u16(chunkEnd)
-            chunkEnd += 2
-            let remaining = statusCount - symbols
-            if chunk & 0x8000 == 0 {
-                symbols += min(Int(chunk & 0x1FFF), remaining)
-            } else if chunk & 0x4000 == 0 {
-                symbols += min(14, remaining)
-            } else {
-                symbols += min(7, remaining)
-            }
-        }
-        var deltaOffset = chunkEnd
+        var deltaOffset = deltasStart
         var arrival = Int64(referenceTime) * 64_000
         var sequence = baseSequenceNumber
         func report(_ symbol: Int) {
@@ -111,7 +99,7 @@ public struct TransportCCFeedbackView {
             }
             sequence &+= 1
         }
-        symbols = 0
+        var symbols = 0
         var offset = 16
         while symbols < statusCount {
             let chunk = body.u16(offset)

@@ -20,10 +20,10 @@ public final class DownTrack {
     /// The subscriber's transport negotiated header extensions of its own (a single peer
     /// connection that also publishes): the publisher's extensions, kept in forwarded packets,
     /// would be read with the subscriber's ids (a publisher's mid would route the packet to the
-    /// wrong m-line), so they are hidden (see `ExtensionBlockMask`).
+    /// wrong m-line), so they are hidden (see `ExtensionBlockRewrite`).
     public var hidesHeaderExtensions = false
     /// The subscriber's transport-wide send history: when its extension is negotiated, every
-    /// packet sent gets the next transport-wide sequence number (see `TransportSequenceStamp`).
+    /// packet sent gets the next transport-wide sequence number (see `ExtensionBlockRewrite.stamp`).
     public var sendHistory: TransportSequenceHistory?
     /// The RTX stream NACKs are answered on, once the subscriber's answer kept RTX for this
     /// track (video); nil: retransmissions go out again on the media stream.
@@ -192,17 +192,15 @@ public final class DownTrack {
     /// or with the publisher's extensions hidden; the bytes are as before on return.
     @inline(__always)
     private func transmit(_ bytes: UnsafeMutableRawBufferPointer, now: UInt64) -> Bool {
-        var mask = ExtensionBlockMask()
-        var stamp = TransportSequenceStamp()
-        if let history = sendHistory, history.isEnabled, TransportSequenceStamp.fits(bytes) {
+        var block = ExtensionBlockRewrite()
+        if let history = sendHistory, history.isEnabled, ExtensionBlockRewrite.blockStart(bytes) != nil {
             // The stamp hides the publisher's elements too.
-            stamp.write(history.record(size: bytes.count, now: now), id: history.extensionID, in: bytes)
+            _ = block.stamp(history.record(size: bytes.count, now: now), id: history.extensionID, in: bytes)
         } else if hidesHeaderExtensions {
-            mask.hide(in: bytes)
+            block.hide(in: bytes)
         }
         let sent = transport.sendRTP(UnsafeRawBufferPointer(bytes))
-        stamp.restore(in: bytes)
-        mask.restore(in: bytes)
+        block.restore(in: bytes)
         return sent
     }
 
