@@ -10,11 +10,12 @@ from livekit import rtc
 
 async def main(url, token, seconds):
     room = rtc.Room()
-    frames, sizes, first, times = [0], set(), [None], []
+    frames, sizes, first, times, video_tracks = [0], set(), [None], [], []
 
     def on_track(track, publication, participant):
         if track.kind != rtc.TrackKind.KIND_VIDEO:
             return
+        video_tracks.append(track)
 
         async def read():
             async for event in rtc.VideoStream(track):
@@ -28,7 +29,18 @@ async def main(url, token, seconds):
     await room.connect(url, token)
     print(json.dumps({"event": "connected", "at": time.time()}), flush=True)
     await asyncio.sleep(seconds)
-    print(json.dumps({"frames": frames[0], "first_frame_at": first[0], "sizes": sorted(sizes), "times": times}), flush=True)
+    # libwebrtc's own receive statistics (getStats): the RTX SSRC it repairs from and how many
+    # retransmissions arrived on it.
+    inbound = []
+    for track in video_tracks:
+        for stats in await track.get_stats():
+            if stats.HasField("inbound_rtp"):
+                i = stats.inbound_rtp.inbound
+                inbound.append({"ssrc": stats.inbound_rtp.stream.ssrc, "rtx_ssrc": i.rtx_ssrc,
+                                "retransmitted_packets_received": i.retransmitted_packets_received,
+                                "nack_count": i.nack_count, "packets_lost": stats.inbound_rtp.received.packets_lost})
+    print(json.dumps({"frames": frames[0], "first_frame_at": first[0], "sizes": sorted(sizes), "times": times,
+                      "inbound": inbound}), flush=True)
     await room.disconnect()
 
 

@@ -25,6 +25,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         var trackSid: String?
         var publisherSid: String
         var ssrc: UInt32
+        /// Video: the SSRC its retransmissions go out on when the client accepts RTX.
+        var rtxSSRC: UInt32?
         var downTrack: DownTrack?
         /// The client has answered an offer that contains this line's track.
         var answered = false
@@ -206,7 +208,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         for line in lines where !line.mid.isEmpty {
             guard let trackSid = line.trackSid else { continue }
             sending[line.mid] = OutgoingTrack(kind: line.kind, codecName: line.codec.name, codecParameters: line.codec.parameters,
-                                              ssrc: line.ssrc, streamID: "\(line.publisherSid)|\(trackSid)", trackID: trackSid,
+                                              ssrc: line.ssrc, rtxSSRC: line.rtxSSRC, streamID: "\(line.publisherSid)|\(trackSid)", trackID: trackSid,
                                               cname: line.publisherSid, tag: trackSid)
         }
         return sending
@@ -235,6 +237,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 if let media = publisher.negotiated.first(where: { $0.mid == line.mid }), media.sending != nil {
                     let downTrack = room.subscribe(participant, to: track, ssrc: line.ssrc, payloadType: media.codec.payloadType)
                     downTrack.hidesHeaderExtensions = true
+                    if let rtx = media.codec.rtxPayloadType, let rtxSSRC = media.sending?.rtxSSRC {
+                        downTrack.retransmissionStream = RetransmissionStream(payloadType: rtx, ssrc: rtxSSRC)
+                    }
                     downTrack.onStreamStateChange = streamStateReporter(publisherSid: line.publisherSid, trackSid: track.id)
                     if let settings = line.pendingSettings { room.setSettings(settings, for: downTrack) }
                     lines[index].downTrack = downTrack
@@ -292,6 +297,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             let track = room.publish(participant, kind: media.kind == .audio ? .audio : .video, codec: codec,
                                      ssrc: media.remoteSSRCs.first, layers: layers, id: info.sid)
             track.audioLevelExtensionID = media.audioLevelExtensionID
+            // A shared screen (text, slides) goes before cameras in each viewer's allocation.
+            track.isScreenShare = info.source == .screenShare
             // Our transport says when each receive batch ends (flushed below).
             track.defersFanOut = true
             published.bind(track, line: line, rids: media.rids)
@@ -374,13 +381,29 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                         SDPRTCPFeedback(payloadType: pt, type: "nack", parameter: "pli"),
                         SDPRTCPFeedback(payloadType: pt, type: "ccm", parameter: "fir")]
         }
+        let rtxPayloadType = track.kind == .video ? Self.rtxPayloadType(repairing: track.codec.payloadType, besides: lines) : nil
         let codec = NegotiatedCodec(payloadType: track.codec.payloadType, name: track.codec.name,
                                     clockRate: track.codec.clockRate, channels: track.codec.channels,
-                                    parameters: track.codec.parameters, feedback: feedback)
+                                    parameters: track.codec.parameters, feedback: feedback, rtxPayloadType: rtxPayloadType)
         lines.append(SubscriberLine(mid: singlePeerConnection ? "" : String(lines.count + 1),
                                     kind: track.kind == .audio ? .audio : .video,
                                     codec: codec, trackSid: track.id, publisherSid: publisher.sid, ssrc: ssrc,
+                                    rtxSSRC: track.kind == .video ? UInt32.random(in: 1...UInt32.max) : nil,
                                     downTrack: downTrack, pendingTrack: singlePeerConnection ? track : nil))
+    }
+
+    /// The RTX payload type offered for a codec sent with `primary`: `primary + 1` (libwebrtc's
+    /// own habit: codec even, RTX odd) unless another m-line of the bundle uses it, else the
+    /// first free dynamic one. A payload type means one codec across a BUNDLE group, and
+    /// existing m-lines keep theirs, so only the new line's choice moves.
+    static func rtxPayloadType(repairing primary: UInt8, besides lines: [SubscriberLine]) -> UInt8? {
+        var used: Set<UInt8> = [primary]
+        for line in lines {
+            used.insert(line.codec.payloadType)
+            if let rtx = line.codec.rtxPayloadType { used.insert(rtx) }
+        }
+        if primary < 127, primary >= 96, !used.contains(primary + 1) { return primary + 1 }
+        return (96...127).first { !used.contains($0) }
     }
 
     /// LiveKit's StreamStateUpdate for one subscription, when forwarding pauses or resumes.
@@ -453,7 +476,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             let line = lines[index]
             if let trackSid = line.trackSid {
                 let track = OutgoingTrack(kind: line.kind, codecName: line.codec.name, codecParameters: line.codec.parameters,
-                                          ssrc: line.ssrc, streamID: "\(line.publisherSid)|\(trackSid)", trackID: trackSid,
+                                          ssrc: line.ssrc, rtxSSRC: line.rtxSSRC, streamID: "\(line.publisherSid)|\(trackSid)", trackID: trackSid,
                                           cname: line.publisherSid, tag: trackSid)
                 sections.append(OfferedSection(mid: line.mid, content: .track(track, codec: line.codec)))
                 midToTrack[line.mid] = trackSid
@@ -509,6 +532,13 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             lines[index].offered = false
             let accepted = sections.first { $0.mid == lines[index].mid }?.accepted ?? false
             lines[index].answered = accepted
+            // RTX from now on where the answer kept the payload type we offered for it.
+            let line = lines[index]
+            if accepted, let downTrack = line.downTrack, downTrack.retransmissionStream == nil,
+               let rtxSSRC = line.rtxSSRC, let offered = line.codec.rtxPayloadType,
+               SDPOfferer.rtxPayloadType(in: answer, mid: line.mid, primary: line.codec.payloadType) == offered {
+                downTrack.retransmissionStream = RetransmissionStream(payloadType: offered, ssrc: rtxSSRC)
+            }
         }
         activateAnsweredDownTracks()
         if needsOffer { negotiateSubscriber() }
@@ -609,7 +639,8 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
                 "participant": "\(sid)", "identity": "\(identity)", "track": "\(downTrack.track.id)",
                 "kind": "\(downTrack.track.kind)",
                 "packets": "\(downTrack.packetsSent)", "nackRetransmits": "\(downTrack.retransmissions)",
-                "nackMisses": "\(downTrack.retransmissionMisses)", "layerSwitches": "\(downTrack.layerSwitches)",
+                "nackMisses": "\(downTrack.retransmissionMisses)",
+                "rtxPackets": "\(downTrack.retransmissionStream?.packetsSent ?? -1)", "layerSwitches": "\(downTrack.layerSwitches)",
                 "nackItems": "\(participant.nackItems)", "pli": "\(participant.keyframeRequests)",
                 "twccFeedback": "\(participant.transportFeedbackPackets)", "probes": "\(participant.probesSent)",
                 "estimate": "\(participant.downlinkEstimator.estimate.map { Int($0) } ?? -1)"])

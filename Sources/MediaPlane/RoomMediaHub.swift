@@ -94,13 +94,14 @@ public final class RoomMediaHub: @unchecked Sendable {
         for member in members.values { member.roomEvent(.speakersChanged(changed)) }
     }
 
-    /// ConnectionQualityUpdate for everyone: loss the server saw from each publisher, and loss
-    /// each subscriber reported.
+    /// ConnectionQualityUpdate for everyone: loss the server saw from each publisher, loss each
+    /// subscriber reported, and whether its downlink estimate carries what it asked for.
     private func sendConnectionQuality() {
         let samples = members.values.filter { !$0.permission.hidden }.map { member in
             ConnectionQualityScorer.Sample(participant: member.sid,
                                            upstreamLoss: member.publishedTracks.map(\.recentLoss).max() ?? 0,
-                                           downstreamLoss: member.participant.downlinkLoss)
+                                           downstreamLoss: member.participant.downlinkLoss,
+                                           downlink: member.participant.downlinkShortfall)
         }
         let ratings = connectionQuality.update(samples)
         guard !ratings.isEmpty else { return }

@@ -38,6 +38,11 @@ public struct RoomStats: Codable, Sendable {
         /// Interarrival jitter the viewer's latest receiver report gave for this stream, in
         /// milliseconds (0 until one arrives).
         public var jitterMs: Double
+        /// NACKed packets sent again, and the SSRC and count of those sent as RTX (nil: the
+        /// viewer did not negotiate RTX for it, repairs reuse the media stream).
+        public var retransmissions: Int = 0
+        public var rtxSSRC: UInt32? = nil
+        public var rtxPackets: Int = 0
     }
 
     public struct Participant: Codable, Sendable {

@@ -50,7 +50,10 @@ struct RoomStatsSampler {
                 return RoomStats.Subscription(trackSid: track.id, kind: track.kind.rawValue, layer: layer,
                                               width: size.map(\.width), height: size.map(\.height), bitrateOut: bitrate,
                                               paused: downTrack.forwarder.streamState == .paused,
-                                              jitterMs: downTrack.receiverJitterMs)
+                                              jitterMs: downTrack.receiverJitterMs,
+                                              retransmissions: downTrack.retransmissions,
+                                              rtxSSRC: downTrack.retransmissionStream?.ssrc,
+                                              rtxPackets: downTrack.retransmissionStream?.packetsSent ?? 0)
             }
             let hidden = member.permission.hidden
             if !hidden && tracks.isEmpty { viewers += 1 }

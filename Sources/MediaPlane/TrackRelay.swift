@@ -88,12 +88,15 @@ public final class TrackRelay: @unchecked Sendable {
         nonisolated(unsafe) let original = track
         nonisolated(unsafe) let member = publisher
         // What may still change on the track is read where it changes.
-        let (ssrc, audioLevelExtensionID) = try await sourceWorker.run { (original.ssrc, original.audioLevelExtensionID) }
+        let (ssrc, audioLevelExtensionID, isScreenShare) = try await sourceWorker.run {
+            (original.ssrc, original.audioLevelExtensionID, original.isScreenShare)
+        }
         let relayed: RelayedTrack = try await destinationWorker.run {
             destinationRoom.join(member)
             let mirror = destinationRoom.publish(member, kind: original.kind, codec: original.codec, ssrc: ssrc,
                                                  layers: original.layers, id: original.id)
             mirror.defersFanOut = true
+            mirror.isScreenShare = isScreenShare
             // The mirrors' audio levels feed the far hub's speaker detection.
             mirror.audioLevelExtensionID = audioLevelExtensionID
             let relayed = RelayedTrack(source: source, mirror: mirror, sourceWake: toSource)

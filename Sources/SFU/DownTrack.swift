@@ -25,6 +25,9 @@ public final class DownTrack {
     /// The subscriber's transport-wide send history: when its extension is negotiated, every
     /// packet sent gets the next transport-wide sequence number (see `TransportSequenceStamp`).
     public var sendHistory: TransportSequenceHistory?
+    /// The RTX stream NACKs are answered on, once the subscriber's answer kept RTX for this
+    /// track (video); nil: retransmissions go out again on the media stream.
+    public var retransmissionStream: RetransmissionStream?
     /// Padding packets still to send as a probe cluster after the next frame's last packet
     /// (padding in the middle of a frame would split it), and the cluster's id.
     private var probePending = 0
@@ -136,10 +139,11 @@ public final class DownTrack {
         return decision.keyframeNeeded
     }
 
-    /// Rewrite, send, restore.
+    /// Rewrite, send, restore. With `rtx`, what goes out is the rewritten packet's RTX form (a
+    /// copy in the stream's scratch buffer), not the packet itself.
     @inline(__always)
     private func send(_ packet: MutableRTPPacket, _ rewrite: Forwarder.Rewrite, vp8: VP8PayloadDescriptor?,
-                      now: UInt64) -> Bool {
+                      now: UInt64, repairingOn rtx: RetransmissionStream? = nil) -> Bool {
         let originalSSRC = packet.ssrc
         let originalPT = packet.payloadType
         let originalSequence = packet.sequenceNumber
@@ -154,17 +158,17 @@ public final class DownTrack {
         if let fields = rewrite.vp8, let vp8 {
             saved = VP8DescriptorRewriter.apply(fields, to: packet.payload, descriptor: vp8)
         }
-        var mask = ExtensionBlockMask()
-        var stamp = TransportSequenceStamp()
-        if let history = sendHistory, history.isEnabled, TransportSequenceStamp.fits(packet.bytes) {
-            // The stamp hides the publisher's elements too.
-            stamp.write(history.record(size: packet.bytes.count, now: now), id: history.extensionID, in: packet.bytes)
-        } else if hidesHeaderExtensions {
-            mask.hide(in: packet.bytes)
+        let sent: Bool
+        if let rtx {
+            if let copy = rtx.wrap(packet.packet) {
+                sent = transmit(copy, now: now)
+                if sent { rtx.countSent(bytes: copy.count) }
+            } else {
+                sent = false
+            }
+        } else {
+            sent = transmit(packet.bytes, now: now)
         }
-        let sent = transport.sendRTP(UnsafeRawBufferPointer(packet.bytes))
-        stamp.restore(in: packet.bytes)
-        mask.restore(in: packet.bytes)
         if let vp8 { VP8DescriptorRewriter.restore(saved, in: packet.payload, descriptor: vp8) }
         packet.ssrc = originalSSRC
         packet.payloadType = originalPT
@@ -172,6 +176,24 @@ public final class DownTrack {
         packet.timestamp = originalTimestamp
         packet.marker = originalMarker
         if !sent { sendFailures += 1 }
+        return sent
+    }
+
+    /// Sends `bytes` (a rewritten packet) stamped with the next transport-wide sequence number,
+    /// or with the publisher's extensions hidden; the bytes are as before on return.
+    @inline(__always)
+    private func transmit(_ bytes: UnsafeMutableRawBufferPointer, now: UInt64) -> Bool {
+        var mask = ExtensionBlockMask()
+        var stamp = TransportSequenceStamp()
+        if let history = sendHistory, history.isEnabled, TransportSequenceStamp.fits(bytes) {
+            // The stamp hides the publisher's elements too.
+            stamp.write(history.record(size: bytes.count, now: now), id: history.extensionID, in: bytes)
+        } else if hidesHeaderExtensions {
+            mask.hide(in: bytes)
+        }
+        let sent = transport.sendRTP(UnsafeRawBufferPointer(bytes))
+        stamp.restore(in: bytes)
+        mask.restore(in: bytes)
         return sent
     }
 
@@ -200,7 +222,7 @@ public final class DownTrack {
         let sent: Bool? = track.caches[Int(record.layer)].withPacket(sequenceNumber: record.incoming) { bytes in
             guard let packet = try? MutableRTPPacket(bytes) else { return false }
             let vp8 = record.rewrite.vp8 != nil ? try? VP8PayloadDescriptor(parsing: packet.packet.payload) : nil
-            return send(packet, record.rewrite, vp8: vp8, now: now)
+            return send(packet, record.rewrite, vp8: vp8, now: now, repairingOn: retransmissionStream)
         }
         if sent == true { retransmissions += 1 } else { retransmissionMisses += 1 }
     }
@@ -223,22 +245,31 @@ public final class DownTrack {
         return true
     }
 
-    /// The cluster: padding-only packets (RFC 3550 padding, 255 octets, no payload) on this
-    /// stream's SSRC with sequence numbers of their own, each stamped and recorded for the
-    /// estimator. Back to back: how the bottleneck spreads them is its rate.
+    /// The cluster: padding-only packets (RFC 3550 padding, 255 octets, no payload) with
+    /// sequence numbers of their own, each stamped and recorded for the estimator. Back to back:
+    /// how the bottleneck spreads them is its rate. With RTX they go on the RTX stream (as
+    /// libwebrtc's own probes do), so the media stream's numbering carries media only; without,
+    /// on this stream's SSRC with sequence numbers the forwarder sets aside.
     private func sendProbe(now: UInt64) {
         let count = probePending
         probePending = 0
-        guard let history = sendHistory, history.isEnabled,
-              let reserved = forwarder.reservePadding(count: count) else { return }
-        let (first, timestamp) = (reserved.sequenceNumber, reserved.timestamp)
+        guard let history = sendHistory, history.isEnabled else { return }
+        let first: UInt16, timestamp: UInt32, streamPayloadType: UInt8, streamSSRC: UInt32
+        if let rtx = retransmissionStream {
+            first = rtx.reserveSequenceNumbers(count)
+            (timestamp, streamPayloadType, streamSSRC) = (lastOutgoingTimestamp, rtx.payloadType, rtx.ssrc)
+        } else {
+            guard let reserved = forwarder.reservePadding(count: count) else { return }
+            (first, timestamp) = (reserved.sequenceNumber, reserved.timestamp)
+            (streamPayloadType, streamSSRC) = (payloadType, ssrc)
+        }
         let paddingLength = 255
         let size = 12 + 8 + paddingLength
         let bytes = UnsafeMutableRawBufferPointer(rebasing: history.paddingBuffer[0..<size])
         bytes[0] = 0x80 | 0x20 | 0x10  // version 2, padding, extension
-        bytes[1] = payloadType & 0x7F
+        bytes[1] = streamPayloadType & 0x7F
         bytes.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
-        bytes.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+        bytes.storeBytes(of: streamSSRC.bigEndian, toByteOffset: 8, as: UInt32.self)
         bytes[12] = 0xBE; bytes[13] = 0xDE; bytes[14] = 0; bytes[15] = 1
         for index in 20..<(size - 1) { bytes[index] = 0 }
         bytes[size - 1] = UInt8(paddingLength)

@@ -77,6 +77,8 @@ public final class Participant {
     var allocatedAt: UInt64?
     /// Bits per second its DownTracks sent over the last allocation interval.
     public internal(set) var sendBitrate: Double = 0
+    /// What the last allocation could give it (for its connection quality).
+    public internal(set) var downlinkShortfall: ConnectionQualityScorer.Downlink = .sufficient
 
     /// The subscriber's latest REMB: the bitrate its receive-side estimator says it can take,
     /// bits/s (nil until one arrives), and when it came (the room's clock). For the downlink

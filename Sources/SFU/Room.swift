@@ -244,6 +244,8 @@ public final class Room: @unchecked Sendable {
                 if let layer = downTrack.setCap(cap, now: now) { downTrack.track.requestKeyframe(layer: layer, now: now) }
             }
             if any { changed.append(participant) }
+            participant.downlinkShortfall = caps.contains(.paused) ? .paused
+                : participant.downlinkAllocator.isDeficient ? .reduced : .sufficient
             probeIfWanted(participant, video: video, now: now)
         }
         return changed

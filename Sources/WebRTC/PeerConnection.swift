@@ -56,6 +56,14 @@ public final class PeerConnection {
     private var ssrcRoutes: [UInt32: Int] = [:]
     private var midExtensionID: UInt8?
     private var ridExtensionID: UInt8?
+    private var repairedRidExtensionID: UInt8?
+    /// RTX SSRC -> the media SSRC it repairs: from FID groups, or learned (the media SSRC routed
+    /// to the same m-line and layer) with the stream's first packet.
+    private var rtxPrimaries: [UInt32: UInt32] = [:]
+    /// Retransmissions the peer sent as RTX (RFC 4588), delivered unwrapped as the original
+    /// packets; and padding-only RTX packets (its bandwidth probes), counted and dropped.
+    public private(set) var rtxPacketsReceived = 0
+    public private(set) var rtxPaddingPackets = 0
     /// Transport-wide congestion control towards the sender, when negotiated.
     private var transportCCExtensionID: UInt8?
     private var transportFeedback = TransportFeedbackRecorder()
@@ -320,14 +328,22 @@ public final class PeerConnection {
         for media in negotiated {
             mediaByLine[media.index] = media
             for ssrc in media.remoteSSRCs { routes[ssrc] = media.index << 3 }
+            for (rtx, primary) in media.remoteRTXSSRCs {
+                routes[rtx] = media.index << 3
+                rtxPrimaries[rtx] = primary
+            }
             if let id = media.midExtensionID { midExtensionID = id }
             if let id = media.ridExtensionID { ridExtensionID = id }
+            if let id = media.repairedRidExtensionID { repairedRidExtensionID = id }
             if let id = media.transportCCExtensionID { transportCCExtensionID = id }
             // Only m-lines the peer sends on can route by payload type (a single peer
             // connection also has our sending m-lines, with the same payload types).
             guard media.direction != .sendonly, media.direction != .inactive else { continue }
             let pt = Int(media.codec.payloadType & 0x7F)
             payloadTypeRoutes[pt] = payloadTypeRoutes[pt] == -1 ? media.index : -2
+            if let rtx = media.codec.rtxPayloadType.map({ Int($0 & 0x7F) }) {
+                payloadTypeRoutes[rtx] = payloadTypeRoutes[rtx] == -1 ? media.index : -2
+            }
         }
         // Keep learned routes whose m-line still receives.
         for (ssrc, route) in ssrcRoutes where routes[ssrc] == nil {
@@ -369,11 +385,38 @@ public final class PeerConnection {
             if feedbackTimer == nil { startTransportFeedback() }
         }
         let index = route >> 3
-        guard index < mediaByLine.count, let media = mediaByLine[index], packet.payloadType == media.codec.payloadType else {
+        guard index < mediaByLine.count, let media = mediaByLine[index] else {
             unexpectedPayloadTypePackets += 1
             return
         }
-        delegate?.peerConnection(self, didReceiveRTP: bytes, media: index, layer: route & 7)
+        if packet.payloadType == media.codec.payloadType {
+            delegate?.peerConnection(self, didReceiveRTP: bytes, media: index, layer: route & 7)
+        } else if packet.payloadType == media.codec.rtxPayloadType {
+            receiveRTX(bytes, packet, route: route, media: media)
+        } else {
+            unexpectedPayloadTypePackets += 1
+        }
+    }
+
+    /// An RTX packet: turned back into the packet it repairs, in place, and delivered as that
+    /// (the ingest side sees a late packet of the media stream, as without RTX).
+    private func receiveRTX(_ bytes: UnsafeMutableRawBufferPointer, _ packet: RTPPacket, route: Int, media: NegotiatedMedia) {
+        var primary = rtxPrimaries[packet.ssrc]
+        if primary == nil {
+            // The media stream routed to the same m-line and layer; until it has been seen, the
+            // repair has nothing to repair.
+            primary = ssrcRoutes.first { $0.value == route && $0.key != packet.ssrc && rtxPrimaries[$0.key] == nil }?.key
+            guard let primary else { unroutablePackets += 1; return }
+            rtxPrimaries[packet.ssrc] = primary
+        }
+        guard let primary, let range = RTXPacket.unwrapInPlace(bytes, primaryPayloadType: media.codec.payloadType,
+                                                                primarySSRC: primary) else {
+            rtxPaddingPackets += 1
+            return
+        }
+        rtxPacketsReceived += 1
+        delegate?.peerConnection(self, didReceiveRTP: UnsafeMutableRawBufferPointer(rebasing: bytes[range]),
+                                 media: route >> 3, layer: route & 7)
     }
 
     /// The m-line (and simulcast layer) of an SSRC not in the SDP: from the mid and rid header
@@ -388,7 +431,10 @@ public final class PeerConnection {
         guard !media.rids.isEmpty else { return index << 3 }
         // A simulcast m-line: the rid says which layer. Without it we cannot tell the layers
         // apart, so the packet waits for one that carries it.
-        guard let id = ridExtensionID, let rid = packet.headerExtension(id: id),
+        // RTX packets name the layer they repair with the repaired-rid extension instead.
+        let rid = ridExtensionID.flatMap { packet.headerExtension(id: $0) }
+            ?? repairedRidExtensionID.flatMap { packet.headerExtension(id: $0) }
+        guard let rid,
               let layer = media.rids.firstIndex(where: { Array($0.utf8).elementsEqual(rid) }), layer < 8 else { return -1 }
         return index << 3 | layer
     }

@@ -32,9 +32,14 @@ public struct NegotiatedCodec: Sendable, Equatable {
     public var channels: Int?
     public var parameters: String
     public var feedback: [SDPRTCPFeedback]
+    /// The RTX payload type (RFC 4588, `a=fmtp:<rtx> apt=<payloadType>`) agreed for this codec:
+    /// retransmissions travel on their own SSRC and sequence numbers, so the receiver's loss and
+    /// jitter statistics of the media stream stay clean. Nil: retransmissions reuse the media stream.
+    public var rtxPayloadType: UInt8?
 
     public init(payloadType: UInt8, name: String, clockRate: UInt32, channels: Int? = nil, parameters: String = "",
-                feedback: [SDPRTCPFeedback] = []) {
+                feedback: [SDPRTCPFeedback] = [], rtxPayloadType: UInt8? = nil) {
+        self.rtxPayloadType = rtxPayloadType
         self.payloadType = payloadType
         self.name = name
         self.clockRate = clockRate
@@ -55,6 +60,9 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var codec: NegotiatedCodec
     /// The offerer's media SSRCs for this m-line (RTX/FEC SSRCs excluded), from a=ssrc.
     public var remoteSSRCs: [UInt32]
+    /// The offerer's RTX SSRCs for this m-line -> the media SSRC each repairs (FID groups);
+    /// simulcast RTX streams are not listed (they are learned from the repaired-rid extension).
+    public var remoteRTXSSRCs: [UInt32: UInt32] = [:]
     /// The mid header extension id (RFC 8843), when we accepted it.
     public var midExtensionID: UInt8?
     /// Simulcast (RFC 8853): the offerer's rids, each one a layer, as it listed them; empty
@@ -62,6 +70,9 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var rids: [String] = []
     /// The rid header extension id (RFC 8852), when simulcast was accepted.
     public var ridExtensionID: UInt8?
+    /// The repaired-rid extension id (RFC 8852), when simulcast and RTX were accepted: an RTX
+    /// packet's layer.
+    public var repairedRidExtensionID: UInt8?
     /// The audio level header extension id (RFC 6464), when accepted (audio ingest).
     public var audioLevelExtensionID: UInt8?
     /// The transport-wide sequence number extension id, when accepted: on ingest we then send
@@ -79,6 +90,9 @@ public struct OutgoingTrack: Sendable, Equatable {
     public var codecName: String
     public var codecParameters: String
     public var ssrc: UInt32
+    /// The SSRC retransmissions are sent on (paired with `ssrc` by an FID group) when RTX is
+    /// negotiated for the m-line; video only.
+    public var rtxSSRC: UInt32?
     public var streamID: String
     public var trackID: String
     public var cname: String
@@ -86,7 +100,8 @@ public struct OutgoingTrack: Sendable, Equatable {
     public var tag: String
 
     public init(kind: NegotiatedKind, codecName: String, codecParameters: String = "", ssrc: UInt32,
-                streamID: String, trackID: String, cname: String, tag: String) {
+                rtxSSRC: UInt32? = nil, streamID: String, trackID: String, cname: String, tag: String) {
+        self.rtxSSRC = rtxSSRC
         self.kind = kind
         self.codecName = codecName
         self.codecParameters = codecParameters
@@ -129,8 +144,9 @@ public struct RemoteTransportDescription: Sendable, Equatable {
 /// rtcp-mux, ICE credentials and candidates gathered in advance (no trickle), sha-256 fingerprint.
 ///
 /// Codecs: Opus 48000/2 for audio; VP8 or H.264 (packetization-mode=1, constrained baseline
-/// 42e01f/42001f preferred) for video, in the offerer's preference order. RTX, RED, ULPFEC and
-/// data channels are not implemented and are left out (data m-lines are rejected with port 0).
+/// 42e01f/42001f preferred) for video, in the offerer's preference order, with the offered RTX
+/// payload type of the chosen codec (see `NegotiatedCodec.rtxPayloadType`). RED and ULPFEC are
+/// left out.
 public enum SDPAnswerer {
     public enum Mode: Sendable, Equatable {
         /// WHIP ingest: we receive every audio/video m-line (answer recvonly).
@@ -271,9 +287,21 @@ public enum SDPAnswerer {
                     }
                     section.rtcpFeedback = codec.feedback
                     section.direction = direction
+                    // RTX: accepted when the offer pairs an rtx payload type with the chosen codec,
+                    // on m-lines we receive (the publisher then repairs on its own RTX stream,
+                    // unwrapped on arrival, see PeerConnection) and on video m-lines we send with
+                    // an RTX SSRC.
+                    if kind == .video, let rtx = offered.rtxPayloadType(forPrimary: codec.payloadType),
+                       receiving || sending?.rtxSSRC != nil {
+                        chosen?.rtxPayloadType = rtx
+                        section.formats.append(String(rtx))
+                        section.rtpMaps.append(SDPRTPMap(payloadType: rtx, encodingName: "rtx", clockRate: codec.clockRate))
+                        section.fmtps.append(SDPFmtp(payloadType: rtx, parameters: "apt=\(codec.payloadType)"))
+                    }
                     var midExtension: UInt8?
                     var ridExtension: UInt8?
                     var rids: [String] = []
+                    var repairedRidExtension: UInt8?
                     if receiving, let id = offered.extmapID(for: RTPHeaderExtensionURI.mid) {
                         // Only on ingest: forwarded packets keep the publisher's extension ids, so
                         // we negotiate no extensions with subscribers (aiortc routes by SSRC/PT).
@@ -303,6 +331,11 @@ public enum SDPAnswerer {
                             section.rids = rids.map { SDPRid(id: $0, direction: .recv) }
                             section.simulcast = SDPSimulcast(recv: [rids.map { SDPSimulcast.Stream(rid: $0) }])
                             ridExtension = id
+                            if chosen?.rtxPayloadType != nil,
+                               let repairedID = offered.extmapID(for: RTPHeaderExtensionURI.repairedRid) {
+                                section.extmaps.append(SDPExtmap(id: repairedID, uri: RTPHeaderExtensionURI.repairedRid))
+                                repairedRidExtension = repairedID
+                            }
                         }
                     }
                     if case .publishAndSubscribe = mode, !receiving {
@@ -322,15 +355,18 @@ public enum SDPAnswerer {
                     }
                     if let sending {
                         section.msids = [SDPMediaStreamID(streamID: sending.streamID, trackID: sending.trackID)]
-                        section.ssrcs = [
-                            SDPSSRCAttribute(ssrc: sending.ssrc, attribute: "cname", value: sending.cname),
-                            SDPSSRCAttribute(ssrc: sending.ssrc, attribute: "msid", value: "\(sending.streamID) \(sending.trackID)"),
-                        ]
+                        section.ssrcs = SDPOfferer.ssrcAttributes(of: sending, withRTX: chosen?.rtxPayloadType != nil)
+                        if chosen?.rtxPayloadType != nil, let rtxSSRC = sending.rtxSSRC {
+                            section.ssrcGroups = [SDPSSRCGroup(semantics: "FID", ssrcs: [sending.ssrc, rtxSSRC])]
+                        }
                     }
                     negotiated.append(NegotiatedMedia(
-                        index: index, mid: mid, kind: kind, direction: direction, codec: codec,
-                        remoteSSRCs: rids.isEmpty ? mediaSSRCs(of: offered) : [], midExtensionID: midExtension,
-                        rids: rids, ridExtensionID: ridExtension, audioLevelExtensionID: audioLevelExtension,
+                        index: index, mid: mid, kind: kind, direction: direction, codec: chosen ?? codec,
+                        remoteSSRCs: rids.isEmpty ? mediaSSRCs(of: offered) : [],
+                        remoteRTXSSRCs: receiving && chosen?.rtxPayloadType != nil && rids.isEmpty ? rtxSSRCs(of: offered) : [:],
+                        midExtensionID: midExtension,
+                        rids: rids, ridExtensionID: ridExtension, repairedRidExtensionID: repairedRidExtension,
+                        audioLevelExtensionID: audioLevelExtension,
                         transportCCExtensionID: transportCCExtension, sending: sending))
                     bundle.append(mid)
                 }
@@ -434,6 +470,15 @@ public enum SDPAnswerer {
         }
         return NegotiatedCodec(payloadType: codec.payloadType, name: codec.name, clockRate: codec.clockRate,
                                channels: codec.channels, parameters: parameters, feedback: feedback)
+    }
+
+    /// The m-line's FID groups as RTX SSRC -> media SSRC.
+    static func rtxSSRCs(of media: SDPMediaSection) -> [UInt32: UInt32] {
+        var pairs: [UInt32: UInt32] = [:]
+        for group in media.ssrcGroups where group.semantics == "FID" && group.ssrcs.count == 2 {
+            pairs[group.ssrcs[1]] = group.ssrcs[0]
+        }
+        return pairs
     }
 
     /// SSRCs of the m-line without the repair streams named second in FID/FEC-FR groups.

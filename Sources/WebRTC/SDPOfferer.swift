@@ -40,7 +40,8 @@ public struct AnsweredSection: Sendable, Equatable {
 /// Builds offers in which we are the sender (JSEP offerer): BUNDLE over all m-lines, rtcp-mux,
 /// `a=setup:actpass` (the answer picks our DTLS role), our gathered candidates inline.
 ///
-/// Each track m-line offers exactly the publisher's codec with its payload type, so forwarded
+/// Each track m-line offers exactly the publisher's codec with its payload type (video adds an
+/// RTX payload type and an RTX SSRC in an FID group, for retransmissions), so forwarded
 /// packets need no payload type rewrite, and one header extension: the transport-wide sequence
 /// number (with `transport-cc` feedback), which the SFU writes over the publisher's extension
 /// block of every forwarded packet (the publisher's ids would mean something else to the
@@ -66,10 +67,11 @@ public enum SDPOfferer {
                 section = rtpSection(kind: track.kind, codec: codec)
                 section.direction = .sendonly
                 section.msids = [SDPMediaStreamID(streamID: track.streamID, trackID: track.trackID)]
-                section.ssrcs = [
-                    SDPSSRCAttribute(ssrc: track.ssrc, attribute: "cname", value: track.cname),
-                    SDPSSRCAttribute(ssrc: track.ssrc, attribute: "msid", value: "\(track.streamID) \(track.trackID)"),
-                ]
+                let withRTX = codec.rtxPayloadType != nil && track.rtxSSRC != nil
+                section.ssrcs = ssrcAttributes(of: track, withRTX: withRTX)
+                if withRTX, let rtxSSRC = track.rtxSSRC {
+                    section.ssrcGroups = [SDPSSRCGroup(semantics: "FID", ssrcs: [track.ssrc, rtxSSRC])]
+                }
             case .inactive(let kind, let codec):
                 section = rtpSection(kind: kind, codec: codec)
                 section.direction = .inactive
@@ -86,6 +88,24 @@ public enum SDPOfferer {
         }
         offer.groups = [SDPGroup(semantics: "BUNDLE", identifiers: sections.map(\.mid))]
         return offer
+    }
+
+    /// `a=ssrc` lines for a track we send: cname and msid of its media SSRC, and of its RTX SSRC
+    /// when `withRTX` (libwebrtc ties the RTX stream to its media stream by the FID group and
+    /// wants both described).
+    public static func ssrcAttributes(of track: OutgoingTrack, withRTX: Bool) -> [SDPSSRCAttribute] {
+        var ssrcs = [track.ssrc]
+        if withRTX, let rtxSSRC = track.rtxSSRC { ssrcs.append(rtxSSRC) }
+        return ssrcs.flatMap { ssrc in [
+            SDPSSRCAttribute(ssrc: ssrc, attribute: "cname", value: track.cname),
+            SDPSSRCAttribute(ssrc: ssrc, attribute: "msid", value: "\(track.streamID) \(track.trackID)"),
+        ] }
+    }
+
+    /// The RTX payload type the answer kept for the m-line `mid` whose codec is `payloadType`
+    /// (nil: the answerer declined RTX there, so retransmissions stay on the media stream).
+    public static func rtxPayloadType(in answer: SessionDescription, mid: String, primary payloadType: UInt8) -> UInt8? {
+        answer.mediaSections.first { $0.mid == mid && !$0.isRejected }?.rtxPayloadType(forPrimary: payloadType)
     }
 
     /// The transport-wide sequence number extension id the answer accepted (on any m-line; BUNDLE
@@ -130,6 +150,11 @@ public enum SDPOfferer {
             section.fmtps = [SDPFmtp(payloadType: codec.payloadType, parameters: codec.parameters)]
         }
         section.rtcpFeedback = codec.feedback
+        if kind == .video, let rtx = codec.rtxPayloadType {
+            section.formats.append(String(rtx))
+            section.rtpMaps.append(SDPRTPMap(payloadType: rtx, encodingName: "rtx", clockRate: codec.clockRate))
+            section.fmtps.append(SDPFmtp(payloadType: rtx, parameters: "apt=\(codec.payloadType)"))
+        }
         section.extmaps = [SDPExtmap(id: transportCCExtensionID, uri: RTPHeaderExtensionURI.transportWideCC)]
         if !section.rtcpFeedback.contains(where: { $0.type == "transport-cc" }) {
             section.rtcpFeedback.append(SDPRTCPFeedback(payloadType: codec.payloadType, type: "transport-cc", parameter: nil))

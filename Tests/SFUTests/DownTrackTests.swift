@@ -101,6 +101,43 @@ func feed(_ track: PublishedTrack, _ packet: [UInt8], now: UInt64 = 0) -> [UInt8
         track.cache.withPacket(sequenceNumber: 101) { #expect(try! RTPPacket(UnsafeRawBufferPointer($0)).ssrc == 0xAAAA) }
     }
 
+    @Test func nackIsAnsweredAsRTXWhenNegotiated() {
+        let publisher = RecordingTransport(), subscriber = RecordingTransport()
+        let track = PublishedTrack(kind: .audio, codec: opus, ssrc: 0xAAAA, publisherTransport: publisher)
+        let down = DownTrack(track: track, subscriberID: "PA_x", ssrc: 0xBBBB, payloadType: 111,
+                             transport: subscriber, initialSequence: 65534)
+        down.retransmissionStream = RetransmissionStream(payloadType: 112, ssrc: 0xDDDD, initialSequence: 65535)
+        track.add(down)
+        for seq in UInt16(100)...104 { _ = feed(track, rtp(seq: seq, ts: 5000, pt: 111, payload: [UInt8(seq), 9])) }
+        subscriber.rtp.removeAll()
+        // Subscriber numbering: 100->65534, 101->65535, 102->0, 103->1, 104->2.
+        down.retransmit(packetID: 65535, bitmask: 0b10)
+        #expect(subscriber.rtp.count == 2)
+        // RFC 4588: the RTX stream's own SSRC, payload type and sequence numbers; the original
+        // (outgoing) sequence number in front of the original payload.
+        subscriber.rtp[0].withUnsafeBytes {
+            let p = try! RTPPacket($0)
+            #expect(p.ssrc == 0xDDDD && p.payloadType == 112 && p.sequenceNumber == 65535)
+            #expect(Array(p.payload) == [0xFF, 0xFF, 101, 9])
+        }
+        subscriber.rtp[1].withUnsafeBytes {
+            let p = try! RTPPacket($0)
+            #expect(p.sequenceNumber == 0 && Array(p.payload) == [0x00, 0x01, 103, 9])
+        }
+        #expect(down.retransmissions == 2 && down.retransmissionStream?.packetsSent == 2)
+        // The receiver unwraps it into the packet first sent.
+        var copy = subscriber.rtp[0]
+        let restored = copy.withUnsafeMutableBytes { bytes -> [UInt8]? in
+            RTXPacket.unwrapInPlace(bytes, primaryPayloadType: 111, primarySSRC: 0xBBBB).map { Array(bytes[$0]) }
+        }
+        restored?.withUnsafeBytes {
+            let p = try! RTPPacket($0)
+            #expect(p.ssrc == 0xBBBB && p.sequenceNumber == 65535 && p.payloadType == 111 && Array(p.payload) == [101, 9])
+        }
+        #expect(restored != nil)
+        track.cache.withPacket(sequenceNumber: 101) { #expect(try! RTPPacket(UnsafeRawBufferPointer($0)).ssrc == 0xAAAA) }
+    }
+
     @Test func senderReportsAndGoodbye() {
         let subscriber = RecordingTransport()
         let track = PublishedTrack(kind: .audio, codec: opus, ssrc: 0xAAAA, publisherTransport: nil)

@@ -273,4 +273,29 @@ private func run(_ estimator: inout DownlinkBandwidthEstimator, link: inout Bott
         #expect(packets.allSatisfy { $0.2 == RTCPRoomFixture.downSSRC })
         #expect(f.subscriber.sendHistory.probePacketsSent == 5 && f.subscriber.sendHistory.packetsRecorded == 8)
     }
+
+    @Test func withRTXAProbeIsPaddingOnTheRTXStream() throws {
+        let f = RTCPRoomFixture()
+        f.subscriber.sendHistory.extensionID = 3
+        f.downTrack.retransmissionStream = RetransmissionStream(payloadType: 97, ssrc: 0x7777, initialSequence: 40)
+        var first = publisherPacket(seq: 300, key: true)
+        first.withUnsafeMutableBytes { f.room.receiveRTP($0, track: f.track, layer: 0) }
+        #expect(f.downTrack.requestProbe(packets: 4, id: 1, now: f.clock.now))
+        var next = publisherPacket(seq: 301, key: false)
+        next.withUnsafeMutableBytes { f.room.receiveRTP($0, track: f.track, layer: 0) }
+        let packets = try f.subscriberTransport.rtp.map { bytes in
+            try bytes.withUnsafeBytes { buffer in
+                let packet = try RTPPacket(buffer)
+                return (packet.sequenceNumber, packet.payloadLength, packet.ssrc, packet.payloadType)
+            }
+        }
+        #expect(packets.count == 6)
+        // The probe follows the frame's last packet (301).
+        let probes = packets[2..<6]
+        #expect(probes.allSatisfy { $0.1 == 0 && $0.2 == 0x7777 && $0.3 == 97 }, "padding only, on the RTX stream")
+        #expect(probes.map(\.0) == [40, 41, 42, 43])
+        // The media stream's numbering is untouched by the probe.
+        #expect(packets[0].2 == RTCPRoomFixture.downSSRC && packets[1].0 == packets[0].0 &+ 1)
+        #expect(f.subscriber.sendHistory.probePacketsSent == 4)
+    }
 }

@@ -93,8 +93,9 @@ let local = LocalTransportDescription(
         #expect(media[1].codec.name == "opus" && media[1].codec.payloadType == 96 && media[1].remoteSSRCs == [3545940734])
         #expect(answer.bundleMids == ["0", "1"])
         let v = answer.mediaSections[0]
-        #expect(v.formats == ["97"] && v.direction == .recvonly && v.setup == .passive && v.rtcpMux)
-        #expect(v.rtpMaps.map(\.encodingName) == ["VP8"], "no RTX without an RTX implementation")
+        #expect(v.formats.first == "97" && v.formats.count == 2 && v.direction == .recvonly && v.setup == .passive && v.rtcpMux)
+        #expect(v.rtpMaps.map(\.encodingName) == ["VP8", "rtx"], "the offered RTX is accepted (unwrapped on arrival)")
+        #expect(media[0].codec.rtxPayloadType.map { v.rtxPayloadType(forPrimary: 97) == $0 } == true)
         #expect(v.rtcpFeedback.map(\.sdpValue) == ["97 nack", "97 nack pli", "97 goog-remb"])
         #expect(v.extmaps == [SDPExtmap(id: 1, uri: RTPHeaderExtensionURI.mid)])
         #expect(v.iceUfrag == "srvU" && v.fingerprints == [SDPFingerprint(hashFunction: "sha-256", value: "AA:BB:CC")])

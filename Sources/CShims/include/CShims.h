@@ -174,4 +174,9 @@ typedef struct {
 /// Uploads `state`'s byte range as the request body (CURLOPT_UPLOAD with a known size).
 CURLcode sluice_curl_upload_file(CURL *curl, SluiceCurlFileBody *state, curl_off_t length);
 
+
+/// glibc's mallopt(M_MMAP_THRESHOLD, bytes): blocks of `bytes` and more are mapped on their own
+/// (see SluiceServer's MallocTuning). Returns 1 when taken, 0 otherwise.
+int sluice_malloc_set_mmap_threshold(int bytes);
+
 #endif

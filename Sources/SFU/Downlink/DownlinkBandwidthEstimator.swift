@@ -211,7 +211,13 @@ public struct DownlinkBandwidthEstimator: Sendable {
             // above the link would otherwise take many steps to come down).
             if loss > 0.10, let base = estimate ?? acknowledgedBitrate {
                 var target = base * (1 - 0.5 * loss)
-                if let recent = recentAcknowledgedBitrate { target = min(target, configuration.decreaseFactor * recent) }
+                // Not below what arrived over the last second or so: one quarter second that
+                // arrived thin (a starved receiver reading its socket in bursts, a keyframe's
+                // wait) must not cut the estimate far under the link; a link that really fell
+                // pulls the smoothed rate down within a second or two.
+                if let recent = recentAcknowledgedBitrate {
+                    target = min(target, configuration.decreaseFactor * max(recent, acknowledgedBitrate ?? recent))
+                }
                 decrease(to: target, now: now)
             }
         }
@@ -348,7 +354,10 @@ public struct DownlinkBandwidthEstimator: Sendable {
         // At most a halving per step, unless much of what was sent is being lost (then what
         // arrives is what the link carries): right after a pause or a layer drop little is sent,
         // and a keyframe's burst then reads as a tiny acknowledged rate, not as the link's.
-        let lowered = clamp(loss > 0.25 ? target : estimate.map { max(target, $0 / 2) } ?? target)
+        // With heavy loss, not below what arrived over the last second or so either: a starved
+        // receiver's bunched feedback can make one quarter second look nearly empty.
+        let floor = loss > 0.25 ? configuration.decreaseFactor * (acknowledgedBitrate ?? 0) : (estimate.map { $0 / 2 } ?? 0)
+        let lowered = clamp(max(target, floor))
         if let current = estimate, lowered >= current { return }
         estimate = lowered
         lastDecrease = now

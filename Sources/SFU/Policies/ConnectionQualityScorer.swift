@@ -1,5 +1,6 @@
-/// How good a participant's connection is, from the loss its media suffers both ways: what we
-/// lost of what it publishes, and what it reports losing of what we send it.
+/// How good a participant's connection is, from the loss its media suffers both ways (what we
+/// lost of what it publishes, and what it reports losing of what we send it) and from what its
+/// downlink estimate lets it receive.
 ///
 /// Each report is one feedback interval's loss, and a single interval is a weak witness (one
 /// burst, one late receiver report). So the loss the rating uses moves down to a worse figure
@@ -17,17 +18,27 @@ public struct ConnectionQualityScorer: Sendable {
         public static func < (a: Quality, b: Quality) -> Bool { a.rawValue < b.rawValue }
     }
 
+    /// What its downlink estimate lets it receive, from the last allocation: everything it asked
+    /// for, less (some video on a lower layer than asked), or not even every lowest layer (video
+    /// paused). A viewer whose link cannot carry what it wants has a worse connection even when
+    /// the allocator keeps its loss low by sending less.
+    public enum Downlink: Int, Sendable, Equatable {
+        case sufficient, reduced, paused
+    }
+
     public struct Sample: Sendable, Equatable {
         public var participant: String
         /// Loss (0...1) over the last interval of the worst track it publishes; 0 when none.
         public var upstreamLoss: Double
         /// Loss (0...1) it reported in its latest receiver report about what we send it.
         public var downstreamLoss: Double
+        public var downlink: Downlink
 
-        public init(participant: String, upstreamLoss: Double, downstreamLoss: Double) {
+        public init(participant: String, upstreamLoss: Double, downstreamLoss: Double, downlink: Downlink = .sufficient) {
             self.participant = participant
             self.upstreamLoss = upstreamLoss
             self.downstreamLoss = downstreamLoss
+            self.downlink = downlink
         }
     }
 
@@ -76,8 +87,9 @@ public struct ConnectionQualityScorer: Sendable {
                 state.loss = agreed
             }
             next[sample.participant] = state
-            ratings.append(Rating(participant: sample.participant, quality: quality(loss: state.loss),
-                                  score: Self.score(loss: state.loss)))
+            ratings.append(Rating(participant: sample.participant,
+                                  quality: min(quality(loss: state.loss), Self.ceiling(sample.downlink)),
+                                  score: min(Self.score(loss: state.loss), Self.scoreCeiling(sample.downlink))))
         }
         states = next
         return ratings
@@ -85,6 +97,25 @@ public struct ConnectionQualityScorer: Sendable {
 
     public func quality(loss: Double) -> Quality {
         loss < excellentLoss ? .excellent : loss < poorLoss ? .good : .poor
+    }
+
+    /// The best a viewer can be rated with that downlink: reduced video is good at most, paused
+    /// video poor (the allocator already waits for an estimate to hold before changing either,
+    /// so no extra hysteresis here).
+    static func ceiling(_ downlink: Downlink) -> Quality {
+        switch downlink {
+        case .sufficient: .excellent
+        case .reduced: .good
+        case .paused: .poor
+        }
+    }
+
+    static func scoreCeiling(_ downlink: Downlink) -> Float {
+        switch downlink {
+        case .sufficient: 5
+        case .reduced: 3.5
+        case .paused: 2
+        }
     }
 
     /// 5 without loss, one point less per 2.5% lost, never under 1.

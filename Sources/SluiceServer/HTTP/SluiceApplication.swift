@@ -249,6 +249,9 @@ public final class SluiceApplication: Sendable {
 
     /// Runs until SIGINT/SIGTERM: one HTTP listener per bind address plus the idle-room sweeper.
     public func run() async throws {
+        if MallocTuning.apply() {
+            logger.debug("malloc maps blocks of \(MallocTuning.mmapThreshold) bytes and more on their own (see MallocTuning)")
+        }
         reportCapacity()
         await connectWebhooks()
         await egress.recoverInterrupted()

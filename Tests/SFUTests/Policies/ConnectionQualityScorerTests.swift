@@ -83,4 +83,21 @@ import Testing
         // A's history went with it: back as new, one bad report is not enough.
         #expect(scorer.update([Self.sample(0.3, 0, "PA_a")]).first?.quality == .excellent)
     }
+
+    @Test func aDownlinkThatCannotCarryWhatIsAskedForLowersTheRating() {
+        var scorer = ConnectionQualityScorer()
+        func rate(_ downlink: ConnectionQualityScorer.Downlink, loss: Double = 0) -> ConnectionQualityScorer.Rating? {
+            scorer.update([ConnectionQualityScorer.Sample(participant: "PA_v", upstreamLoss: 0, downstreamLoss: loss,
+                                                          downlink: downlink)]).first
+        }
+        #expect(rate(.sufficient)?.quality == .excellent)
+        let reduced = rate(.reduced)
+        #expect(reduced?.quality == .good && reduced?.score == 3.5)
+        let paused = rate(.paused)
+        #expect(paused?.quality == .poor && paused?.score == 2)
+        // Loss still counts on top: heavy loss with a reduced downlink is poor.
+        _ = rate(.reduced, loss: 0.3)
+        #expect(rate(.reduced, loss: 0.3)?.quality == .poor)
+        #expect(rate(.sufficient)?.quality == .poor, "the loss recovers slowly, not the downlink's share")
+    }
 }
