@@ -108,7 +108,7 @@ let package = Package(
 
         // MARK: Media plane: rooms' media on their workers, every door's participants in them
         .target(name: "MediaPlane", dependencies: [
-            "SFU", "WebRTC", "Media", "Signal", "LiveKitProto",
+            "SFU", "WebRTC", "Media", "Signal", "LiveKitProto", "EdgeRelay", "EdgeLink",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

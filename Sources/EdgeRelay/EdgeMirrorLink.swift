@@ -23,6 +23,10 @@ public final class EdgeMirrorLink: @unchecked Sendable {
         let id: UInt16
         let source: RelaySource
         var relayed: RelayedTrack?
+        /// Who publishes the mirror on the edge (the stand-in for the track's publisher) and
+        /// where its viewers' feedback goes; set by `mirror`.
+        var publisher: SFU.Participant?
+        var feedback: RelayFeedbackTransport?
         init(id: UInt16, source: RelaySource) {
             self.id = id
             self.source = source
@@ -74,9 +78,12 @@ public final class EdgeMirrorLink: @unchecked Sendable {
     }
 
     /// Subscribes to `trackID` at the origin (once: a second call returns the same mirror) and
-    /// publishes its mirror into the edge's room, as `publisher`'s track. The subscribe is
-    /// repeated until the origin answers, so a lost datagram costs one retry interval.
-    public func mirror(_ trackID: String, timeout: Duration = .seconds(5)) async throws -> RelayedTrack {
+    /// publishes its mirror into the edge's room, as `publisher`'s track (the link's own
+    /// publisher when nil: an edge room's stand-in for the track's real publisher, otherwise).
+    /// The subscribe is repeated until the origin answers, so a lost datagram costs one retry
+    /// interval.
+    public func mirror(_ trackID: String, publisher: SFU.Participant? = nil, feedback: RelayFeedbackTransport? = nil,
+                       timeout: Duration = .seconds(5)) async throws -> RelayedTrack {
         let (id, message, mirror) = state.withLock { state -> (UInt16, EdgeLinkControl?, Mirror) in
             let (id, message) = state.subscriptions.subscribe(trackID)
             if let existing = state.mirrors[id] { return (id, message, existing) }
@@ -97,11 +104,18 @@ public final class EdgeMirrorLink: @unchecked Sendable {
             }
         }
         let answered = shape!
+        if !answered.isVideo {
+            // Audio has one layer and no dynacast: the edge wants it while it mirrors it (a
+            // refresh restating "no layer wanted" would otherwise stop it at the origin).
+            if let message = state.withLock({ $0.subscriptions.want(id, highest: 0) }) { endpoint.sendControl(message) }
+        }
         let toOrigin = makeFeedbackWake(mirror)
-        nonisolated(unsafe) let member = publisher
-        let room = self.room, feedback = self.feedback
+        nonisolated(unsafe) let member = publisher ?? self.publisher
+        let room = self.room, feedback = feedback ?? self.feedback
         return try await worker.run {
             if let relayed = mirror.relayed { return relayed }
+            mirror.publisher = member
+            mirror.feedback = feedback
             room.join(member)
             let track = room.publish(member, kind: answered.isVideo ? .video : .audio,
                                      codec: TrackCodec(name: answered.codecName, payloadType: answered.payloadType,
@@ -133,11 +147,12 @@ public final class EdgeMirrorLink: @unchecked Sendable {
         }
         if let message = removed.0 { endpoint.sendControl(message) }
         guard let mirror = removed.1 else { return }
-        nonisolated(unsafe) let member = publisher
-        let room = self.room, feedback = self.feedback
+        nonisolated(unsafe) let fallback = publisher
+        let room = self.room, fallbackFeedback = self.feedback
         _ = try? await worker.run {
             guard let relayed = mirror.relayed else { return }
-            feedback.remove(relayed)
+            let member = mirror.publisher ?? fallback
+            (mirror.feedback ?? fallbackFeedback).remove(relayed)
             nonisolated(unsafe) let track = relayed.mirror
             room.unpublish(member, track: track)
             mirror.relayed = nil
@@ -145,6 +160,36 @@ public final class EdgeMirrorLink: @unchecked Sendable {
     }
 
     public func close() { endpoint.close() }
+
+    /// What one mirrored track cost the link and gave the node's viewers (for /admin/edge).
+    public struct TrackCounters: Sendable, Encodable {
+        public var track: String
+        /// Packets per layer (by layer index) that arrived over the link: each layer once per
+        /// node, whatever the number of viewers here.
+        public var receivedPerLayer: [String: UInt64]
+        /// Viewers on this node receiving the mirror, and the packets sent to them in all.
+        public var viewers: Int
+        public var forwardedLocally: UInt64
+    }
+
+    /// Every mirrored track's counters (one hop onto the room's worker).
+    public func counters() async -> [TrackCounters] {
+        let entries = state.withLock { state in
+            state.subscriptions.entries.compactMap { id, entry in state.mirrors[id].map { (id, entry.track, $0) } }
+        }
+        var result: [TrackCounters] = []
+        for (id, track, mirror) in entries {
+            let received = endpoint.received.perLayer(subscription: id)
+            let local = (try? await worker.run { () -> (Int, UInt64) in
+                guard let downTracks = mirror.relayed?.mirror.downTracks else { return (0, 0) }
+                return (downTracks.count, downTracks.reduce(0) { $0 + UInt64($1.packetsSent) })
+            }) ?? (0, 0)
+            result.append(TrackCounters(track: track,
+                                        receivedPerLayer: Dictionary(uniqueKeysWithValues: received.map { ("\($0.key)", $0.value) }),
+                                        viewers: local.0, forwardedLocally: local.1))
+        }
+        return result.sorted { $0.track < $1.track }
+    }
 
     /// Drains a mirror's ring on the worker, one job per burst.
     private func makeDrainWake(_ id: UInt16) -> RelayWake {

@@ -45,6 +45,21 @@ public final class EdgeOriginLink: @unchecked Sendable {
         (try? await worker.run { [self] in sinks.count }) ?? 0
     }
 
+    /// Per subscribed track (for /admin/edge): packets per layer sent to this edge, and
+    /// packets per layer the track received from its publisher here (what a node that got
+    /// each layer once cannot exceed).
+    public func sentCounters() async -> [(track: String, sent: [UInt8: UInt64], published: [UInt8: UInt64])] {
+        let subscribed = (try? await worker.run { [self] in
+            sinks.map { id, entry in
+                (id, entry.track.id, Dictionary(uniqueKeysWithValues: entry.track.reception.enumerated().map {
+                    (UInt8(clamping: $0.offset), UInt64($0.element.received))
+                }))
+            }
+        }) ?? []
+        return subscribed.map { (track: $0.1, sent: endpoint.sent.perLayer(subscription: $0.0), published: $0.2) }
+            .sorted { $0.track < $1.track }
+    }
+
     private func handle(_ message: EdgeLinkControl) {
         switch message {
         case .subscribe(let id, let trackID):
