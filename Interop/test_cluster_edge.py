@@ -1,0 +1,111 @@
+"""The edge relay (issue #21): viewers on nodes B and C of a room that lives on node A are served
+by their own node, from one copy of each of A's tracks relayed over a sealed node-to-node link.
+
+Judged by LiveKit's Python SDK (a simulcast host on A, three viewers each on B and C decoding its
+video and audio) and livekit-api's ListParticipants; the per-layer packet counters of
+/admin/edge on each node show each layer crossing to a node once, whatever its viewers.
+"""
+import asyncio
+import json
+import urllib.request
+
+import numpy as np
+from livekit import api, rtc
+
+from conftest import API_KEY, API_SECRET
+from test_cluster import cluster, lkapi, redis_server, webhooks  # noqa: F401 (fixtures)
+from lk_rtc import Tone, VideoPattern, Viewer, publish_audio, publish_video, token, wait_for
+
+
+class HearingViewer(Viewer):
+    """Also counts audio frames that carry the tone (the decoder conceals with silence when no
+    packet comes, so a count of audio frames alone would not show audio arriving)."""
+
+    async def _read(self, track, name):
+        if track.kind == rtc.TrackKind.KIND_VIDEO:
+            return await super()._read(track, name)
+        async for event in rtc.AudioStream(track):
+            self.frames[name] += 1
+            if np.abs(np.frombuffer(event.frame.data, dtype=np.int16)).max() > 1000:
+                self.frames[name + " (tone)"] += 1
+
+
+async def join(node, identity):
+    r = rtc.Room()
+    viewer = HearingViewer(r)
+    await asyncio.wait_for(r.connect(node.ws_url, token(identity, "sale", can_publish=False)), 20)
+    return viewer
+
+
+def admin_edge(node):
+    bearer = api.AccessToken(API_KEY, API_SECRET).with_identity("ops").with_grants(api.VideoGrants(room_list=True)).to_jwt()
+    request = urllib.request.Request(node.http_url + "/admin/edge", headers={"Authorization": "Bearer " + bearer})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return json.loads(r.read())
+
+
+def test_edge_nodes_serve_their_viewers_from_one_copy(cluster):
+    a, b, c = cluster["a"], cluster["b"], cluster["c"]
+
+    async def go():
+        host = rtc.Room()
+        await asyncio.wait_for(host.connect(a.ws_url, token("host", "sale")), 20)
+        camera, tone = VideoPattern(1280, 720, (200, 30, 30), fps=15), Tone()
+        await publish_video(host, "camera", rtc.TrackSource.SOURCE_CAMERA, camera, simulcast=True)
+        await publish_audio(host, tone)
+        sending = asyncio.gather(camera.run(60), tone.run(60))
+
+        viewers = {}
+        for identity, node in [("v-b0", b), ("v-b1", b), ("v-b2", b), ("v-c0", c), ("v-c1", c), ("v-c2", c)]:
+            viewers[identity] = await join(node, identity)
+        assert await wait_for(lambda: all(v.frames["camera"] >= 30 and v.frames["mic (tone)"] >= 100 for v in viewers.values()), 25), \
+            {k: dict(v.frames) for k, v in viewers.items()}
+        print("\ndecoded on edge nodes B and C (room on A):", {k: dict(v.frames) for k, v in viewers.items()},
+              "video sizes:", {k: v.sizes.get("camera") for k, v in viewers.items()})
+
+        listed = await lkapi(c).room.list_participants(api.ListParticipantsRequest(room="sale"))
+        identities = sorted(p.identity for p in listed.participants)
+        print(f"ListParticipants on C: {identities}")
+        assert identities == ["host", "v-b0", "v-b1", "v-b2", "v-c0", "v-c1", "v-c2"]
+
+        # Counters: the edges first, then the origin, so what an edge received cannot exceed what
+        # the origin had received from the publisher (or sent that edge) by the later reading.
+        await asyncio.sleep(2)
+        edges = {"node-b": admin_edge(b), "node-c": admin_edge(c)}
+        origin = admin_edge(a)
+        print("origin A:", json.dumps(origin["origin"], sort_keys=True))
+        sent = {(link["edgeNode"], t["track"]): t for link in origin["origin"] for t in link["tracks"]}
+        for node, body in edges.items():
+            print(f"edge {node}:", json.dumps(body["edge"], sort_keys=True))
+            rooms = [r for r in body["edge"] if r["room"] == "sale"]
+            assert len(rooms) == 1 and rooms[0]["origin"] == "node-a", body
+            tracks = rooms[0]["tracks"]
+            assert len(tracks) == 2, tracks  # the camera and the microphone
+            layered = 0
+            for track in tracks:
+                assert track["viewers"] == 3, track
+                assert track["forwardedLocally"] > 0, track
+                at_origin = sent[(node, track["track"])]
+                received = track["receivedPerLayer"]
+                assert received, track
+                for layer, packets in received.items():
+                    published = at_origin["publishedPerLayer"].get(layer, 0)
+                    # Once per node: three viewers here, yet no more packets of a layer than the
+                    # publisher sent of it (three copies would be ~3x).
+                    assert 0 < packets <= published, (node, track["track"], layer, packets, published)
+                    assert packets <= at_origin["sentPerLayer"].get(layer, 0), (node, track, at_origin)
+                    sent_here = at_origin["sentPerLayer"].get(layer, 0)
+                    print(f"  {node} {track['track']} layer {layer}: received {packets}, A sent this edge {sent_here}, "
+                          f"A got {published} from the publisher ({packets / published:.2f}x); "
+                          f"forwarded to the 3 viewers here: {track['forwardedLocally']}")
+                    # Loopback loses nothing: what A sent arrived (but for the last few ms between readings).
+                    assert packets >= 0.9 * sent_here, (node, track["track"], layer, packets, sent_here)
+                layered = max(layered, len(received))
+            assert layered >= 2, f"the camera's simulcast layers did not all reach {node}: {tracks}"
+
+        sending.cancel()
+        for v in viewers.values():
+            await v.close()
+        await host.disconnect()
+
+    asyncio.run(go())
