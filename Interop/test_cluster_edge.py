@@ -109,3 +109,49 @@ def test_edge_nodes_serve_their_viewers_from_one_copy(cluster):
         await host.disconnect()
 
     asyncio.run(go())
+
+
+def test_browser_viewer_on_an_edge_node(cluster):
+    """livekit-client 2.18.10 in Chromium: a host page on A publishes its fake camera (1280x720,
+    simulcast) and microphone; a viewer page on B (the edge) decodes both, and its LOW -> HIGH
+    switch travels over the link (B asks A for the layers its viewer wants)."""
+    from test_browser_sdk import PageServer, audio_frames, media_of, open_page, start_browser, wait
+    a, b = cluster["a"], cluster["b"]
+    version = "2.18.10"
+    pages = PageServer([version])
+    driver = None
+    try:
+        driver = start_browser()
+        host = open_page(driver, "host", pages, version, a.ws_url, token("host", "web-sale", can_publish=True),
+                         "web-sale", "host", first=True)
+        wait([host], "host published", lambda s: s["host"]["phase"] == "published", 60)
+        viewer = open_page(driver, "viewer", pages, version, b.ws_url, token("viewer", "web-sale", can_publish=False),
+                           "web-sale", "viewer")
+        both = [host, viewer]
+
+        def decoding(s):
+            v = s["viewer"]
+            return (media_of(v, "host", "video").get("framesDecoded", 0) > 60
+                    and audio_frames(media_of(v, "host", "audio")) > 60)
+        states = wait(both, "viewer page on B decodes video and audio", decoding, 60)
+        video, audio = media_of(states["viewer"], "host", "video"), media_of(states["viewer"], "host", "audio")
+        print(f"\nviewer page on edge B decoded {video['framesDecoded']} video frames ({video['frameWidth']}x{video['frameHeight']}), "
+              f"{audio_frames(audio)} audio frames (energy {audio.get('totalAudioEnergy')}); sockets {states['viewer']['sockets']}")
+        assert (audio.get("totalAudioEnergy") or 0) > 0
+        assert states["viewer"]["remoteIdentities"] == ["host"]
+        edge = admin_edge(b)["edge"]
+        assert [r["room"] for r in edge] == ["web-sale"] and all(t["viewers"] == 1 for t in edge[0]["tracks"]), edge
+
+        assert viewer.js("return window.setQuality('LOW')") == 1
+        states = wait(both, "viewer on LOW", lambda s: 0 < (media_of(s["viewer"], "host", "video").get("frameWidth") or 0) <= 320, 30)
+        low = media_of(states["viewer"], "host", "video")
+        assert viewer.js("return window.setQuality('HIGH')") == 1
+        states = wait(both, "viewer on HIGH", lambda s: (media_of(s["viewer"], "host", "video").get("frameWidth") or 0) >= 1280, 30)
+        high = media_of(states["viewer"], "host", "video")
+        print(f"viewer page on B LOW -> HIGH: {low['frameWidth']}x{low['frameHeight']} -> {high['frameWidth']}x{high['frameHeight']}")
+        print("edge B counters:", json.dumps(admin_edge(b)["edge"], sort_keys=True))
+        assert high["framesDecoded"] > low["framesDecoded"]
+    finally:
+        if driver:
+            driver.quit()
+        pages.close()
