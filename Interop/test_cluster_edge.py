@@ -7,6 +7,7 @@ video and audio) and livekit-api's ListParticipants; the per-layer packet counte
 """
 import asyncio
 import json
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -102,6 +103,21 @@ def test_edge_nodes_serve_their_viewers_from_one_copy(cluster):
                     assert packets >= 0.9 * sent_here, (node, track["track"], layer, packets, sent_here)
                 layered = max(layered, len(received))
             assert layered >= 2, f"the camera's simulcast layers did not all reach {node}: {tracks}"
+
+        # The origin opens links only for live nodes of the cluster, with a token for the room.
+        def ask_link(node_id, bearer):
+            request = urllib.request.Request(f"{a.http_url}/edge/link?room=sale&node={node_id}", method="POST",
+                                             headers={"Authorization": "Bearer " + bearer})
+            try:
+                with urllib.request.urlopen(request, timeout=5) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                return e.code
+        refused = (ask_link("node-x", token("v-x", "sale", can_publish=False)),
+                   ask_link("node-b", token("v-x", "other", can_publish=False)),
+                   ask_link("node-b", "not-a-token"))
+        print(f"/edge/link on A: made-up node -> {refused[0]}, token for another room -> {refused[1]}, bad token -> {refused[2]}")
+        assert refused == (403, 403, 401), refused
 
         sending.cancel()
         for v in viewers.values():

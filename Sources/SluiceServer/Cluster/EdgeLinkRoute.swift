@@ -11,6 +11,9 @@ import NIOCore
 struct EdgeLinkRoute: Sendable {
     let origins: EdgeOrigins
     let tokens: AccessToken
+    /// The registry: only a live node of the cluster gets a link (each costs a socket and a
+    /// thread, so a token holder must not be able to open one per made-up node id).
+    let cluster: ClusterNode
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/edge/link") { request, _ in await self.answer(request) }
@@ -28,6 +31,9 @@ struct EdgeLinkRoute: Sendable {
             return Self.plain(.forbidden, "the token does not grant joining \(room)")
         }
         do {
+            guard node != cluster.id, try await cluster.liveNodes().contains(where: { $0.id == node }) else {
+                return Self.plain(.forbidden, "\(node) is not a live node of this cluster")
+            }
             let port = try await origins.open(room: room, edgeNode: node)
             return Self.plain(.ok, "\(port)")
         } catch EdgeOrigins.OpenError.noMediaRoom {

@@ -208,7 +208,7 @@ public final class SluiceApplication: Sendable {
         }
         WHIPRoutes(app: self).register(on: router)
         AdminRoutes(media: mediaSessions, tokens: tokens, edgeOrigins: edgeOrigins, edgeRooms: edgeRooms).register(on: router)
-        if let edgeOrigins { EdgeLinkRoute(origins: edgeOrigins, tokens: tokens).register(on: router) }
+        if let edgeOrigins, let cluster { EdgeLinkRoute(origins: edgeOrigins, tokens: tokens, cluster: cluster).register(on: router) }
         RecordingDownload(egress: egress, tokens: tokens, recordingsPath: config.recordingsPath).register(on: router)
         webApp?.register(on: router)
         return router
