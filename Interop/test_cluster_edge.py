@@ -34,6 +34,9 @@ class HearingViewer(Viewer):
 async def join(node, identity):
     r = rtc.Room()
     viewer = HearingViewer(r)
+    viewer.messages = []
+    r.on("data_received", lambda packet: viewer.messages.append(
+        (packet.participant.identity if packet.participant else None, packet.data.decode())))
     await asyncio.wait_for(r.connect(node.ws_url, token(identity, "sale", can_publish=False)), 20)
     return viewer
 
@@ -103,6 +106,25 @@ def test_edge_nodes_serve_their_viewers_from_one_copy(cluster):
                     assert packets >= 0.9 * sent_here, (node, track["track"], layer, packets, sent_here)
                 layered = max(layered, len(received))
             assert layered >= 2, f"the camera's simulcast layers did not all reach {node}: {tracks}"
+
+        # Data packets (a sale's chat): the host's reach every edge's viewers; a viewer's on C
+        # reaches the host on A and the viewers on B (through A) and on C.
+        host_heard = []
+        host.on("data_received", lambda packet: host_heard.append(
+            (packet.participant.identity if packet.participant else None, packet.data.decode())))
+        await host.local_participant.publish_data(b"price drop", reliable=True, topic="chat")
+        await viewers["v-c0"].room.local_participant.publish_data(b"I'll take it", reliable=True, topic="chat")
+        everyone_heard = lambda: all(("host", "price drop") in v.messages for v in viewers.values()) and \
+            all(("v-c0", "I'll take it") in v.messages for k, v in viewers.items() if k != "v-c0") and \
+            ("v-c0", "I'll take it") in host_heard
+        heard = await wait_for(everyone_heard, 5)
+        print(f"chat: host heard {host_heard}; v-b1 heard {viewers['v-b1'].messages}; v-c2 heard {viewers['v-c2'].messages}")
+        assert heard, {k: v.messages for k, v in viewers.items()}
+
+        # The host on A sees its whole audience (the edges' viewers, from the shared state).
+        audience = sorted(p.identity for p in host.remote_participants.values())
+        print(f"host on A sees {audience}")
+        assert audience == ["v-b0", "v-b1", "v-b2", "v-c0", "v-c1", "v-c2"]
 
         # The origin opens links only for live nodes of the cluster, with a token for the room.
         def ask_link(node_id, bearer):

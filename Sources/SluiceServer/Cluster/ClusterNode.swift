@@ -173,7 +173,8 @@ actor ClusterNode {
         for room in open where !edgeRooms.contains(room.name) {
             names.insert(room.name)
             var list = Livekit_ListParticipantsResponse()
-            list.participants = (try? await rooms.participants(roomName: room.name)) ?? []
+            // Its own members only: the edges' viewers it shows its members are the edges' to share.
+            list.participants = (try? await rooms.localParticipants(roomName: room.name)) ?? []
             let key = ClusterKeys.room(room.name)
             try await redis.command([
                 Array("HSET".utf8), Array(key.utf8),
@@ -223,6 +224,19 @@ actor ClusterNode {
     }
 
     // MARK: Edge rooms
+
+    /// The viewers every live edge node serves of `room` (the origin shows them to its members).
+    func edgeViewers(room: String) async throws -> [Livekit_ParticipantInfo] {
+        let edges = try await redis.command("HGETALL", ClusterKeys.roomEdges(room)).array
+        var viewers: [Livekit_ParticipantInfo] = []
+        for index in stride(from: 0, to: edges.count - 1, by: 2) {
+            guard let node = edges[index].text, node != id, let list = edges[index + 1].bytes,
+                  try await redis.command("EXISTS", ClusterKeys.node(node)).integer == 1,
+                  let decoded = try? Livekit_ListParticipantsResponse(serializedBytes: list) else { continue }
+            viewers += decoded.participants
+        }
+        return viewers
+    }
 
     /// Marks `room` as one this node holds as an edge (or no longer), before it opens locally.
     func setEdge(_ room: String, _ isEdge: Bool) async {

@@ -31,10 +31,10 @@ struct EdgeLinkRoute: Sendable {
             return Self.plain(.forbidden, "the token does not grant joining \(room)")
         }
         do {
-            guard node != cluster.id, try await cluster.liveNodes().contains(where: { $0.id == node }) else {
+            guard node != cluster.id, let edge = try await cluster.liveNodes().first(where: { $0.id == node }) else {
                 return Self.plain(.forbidden, "\(node) is not a live node of this cluster")
             }
-            let port = try await origins.open(room: room, edgeNode: node)
+            let port = try await origins.open(room: room, edgeNode: node, edgeURL: edge.url)
             return Self.plain(.ok, "\(port)")
         } catch EdgeOrigins.OpenError.noMediaRoom {
             return Self.plain(.notFound, "room \(room) has no media on this node")

@@ -17,6 +17,7 @@ actor EdgeRooms {
     let nodeID: String
     let apiSecret: String
     let linkHost: String
+    let apiKey: String
     private let rooms: RoomManager
     private let media: MediaSessions
     private let cluster: ClusterNode
@@ -44,9 +45,10 @@ actor EdgeRooms {
     /// An edge room without viewers closes after this long (its link and mirrors end).
     static let idleTimeout: Duration = .seconds(10)
 
-    init(nodeID: String, apiSecret: String, linkHost: String, rooms: RoomManager, media: MediaSessions,
+    init(nodeID: String, apiKey: String, apiSecret: String, linkHost: String, rooms: RoomManager, media: MediaSessions,
          cluster: ClusterNode, logger: Logger) {
         self.nodeID = nodeID
+        self.apiKey = apiKey
         self.apiSecret = apiSecret
         self.linkHost = linkHost
         self.rooms = rooms
@@ -118,6 +120,13 @@ actor EdgeRooms {
             return false
         }
         feed.start()
+        // What this node's viewers send (chat) goes to the origin, which passes it on.
+        let toOrigin = EdgeDataSender(targetURL: origin.url, nodeID: nodeID, apiKey: apiKey, apiSecret: apiSecret)
+        _ = try? await hub.worker.run {
+            hub.onDataRelayed = { bytes, reliable, destinations, sender in
+                toOrigin.send(.init(room: room, bytes: bytes, reliable: reliable, destinations: Array(destinations), senderSid: sender))
+            }
+        }
         let edge = Edge(room: room, origin: origin, feed: feed)
         edges[room] = edge
         logger.info("edge room opened", metadata: ["room": "\(room)", "origin": "\(origin.id)", "origin_port": "\(port)"])
@@ -134,6 +143,14 @@ actor EdgeRooms {
                 guard await self.tick(edge) else { return }
             }
         }
+        return true
+    }
+
+    /// A data packet from the origin (its members', or another edge's viewers'): to this node's
+    /// viewers of the room. False when this node holds no edge copy of it.
+    func deliver(room: String, _ bytes: [UInt8], reliable: Bool, destinations: Set<String>, senderSid: String?) -> Bool {
+        guard let hub = edges[room]?.feed.hub else { return false }
+        hub.worker.execute { hub.deliverRelayed(bytes, reliable: reliable, destinations: destinations, senderSid: senderSid) }
         return true
     }
 
@@ -182,6 +199,8 @@ actor EdgeRooms {
         guard edges[edge.room] === edge else { return }
         edges[edge.room] = nil
         edge.loop?.cancel()
+        let hub = edge.feed.hub
+        _ = try? await hub.worker.run { hub.onDataRelayed = nil }
         await edge.feed.close()
         await rooms.setRemoteParticipants(roomName: edge.room, [])
         try? await rooms.deleteRoom(name: edge.room)

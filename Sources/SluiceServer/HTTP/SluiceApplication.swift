@@ -83,10 +83,12 @@ public final class SluiceApplication: Sendable {
             self.cluster = cluster
             if let linkHost {
                 // Every node holds the same keys; the links' keys derive from the first one's secret.
-                let secret = config.keys.keys.sorted().first.flatMap { config.keys[$0] } ?? ""
-                edgeOrigins = EdgeOrigins(nodeID: id, apiSecret: secret, linkHost: linkHost, media: mediaSessions, logger: logger)
-                edgeRooms = EdgeRooms(nodeID: id, apiSecret: secret, linkHost: linkHost, rooms: rooms, media: mediaSessions,
-                                      cluster: cluster, logger: logger)
+                let key = config.keys.keys.sorted().first ?? ""
+                let secret = config.keys[key] ?? ""
+                edgeOrigins = EdgeOrigins(nodeID: id, apiKey: key, apiSecret: secret, linkHost: linkHost, media: mediaSessions,
+                                          logger: logger)
+                edgeRooms = EdgeRooms(nodeID: id, apiKey: key, apiSecret: secret, linkHost: linkHost, rooms: rooms,
+                                      media: mediaSessions, cluster: cluster, logger: logger)
             } else {
                 edgeOrigins = nil
                 edgeRooms = nil
@@ -208,7 +210,10 @@ public final class SluiceApplication: Sendable {
         }
         WHIPRoutes(app: self).register(on: router)
         AdminRoutes(media: mediaSessions, tokens: tokens, edgeOrigins: edgeOrigins, edgeRooms: edgeRooms).register(on: router)
-        if let edgeOrigins, let cluster { EdgeLinkRoute(origins: edgeOrigins, tokens: tokens, cluster: cluster).register(on: router) }
+        if let edgeOrigins, let edgeRooms, let cluster {
+            EdgeLinkRoute(origins: edgeOrigins, tokens: tokens, cluster: cluster).register(on: router)
+            EdgeDataRoute(origins: edgeOrigins, edges: edgeRooms, tokens: tokens).register(on: router)
+        }
         RecordingDownload(egress: egress, tokens: tokens, recordingsPath: config.recordingsPath).register(on: router)
         webApp?.register(on: router)
         return router
@@ -297,10 +302,15 @@ public final class SluiceApplication: Sendable {
             services.append(ClusterNodeService(node: cluster))
             if let edgeOrigins {
                 // Links of rooms that closed here end with them.
+                let rooms = self.rooms
                 Task {
+                    var ticks = 0
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(2))
-                        await edgeOrigins.sweep()
+                        try? await Task.sleep(for: .milliseconds(250))
+                        ticks += 1
+                        // The audience on the edges, as their copies are synced (every 250 ms).
+                        await edgeOrigins.showEdgeViewers(rooms: rooms, cluster: cluster)
+                        if ticks % 8 == 0 { await edgeOrigins.sweep() }
                     }
                 }
             }
