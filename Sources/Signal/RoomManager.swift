@@ -346,7 +346,16 @@ public actor RoomManager {
         // From here to the first message nothing awaits: one actor turn admits the participant.
         guard var room = rooms[roomName] else { throw .roomNotFound(roomName) }
 
-        if let previous = room.member(identity: params.identity) {
+        if let previous = room.member(identity: params.identity), previous.remote {
+            // Another node's copy of this identity (it moved here, say after its node died):
+            // the copy goes quietly; the events of that session are its own node's.
+            room.members[previous.info.sid] = nil
+            room.version += 1
+            var gone = previous.info
+            gone.state = .disconnected
+            gone.version = room.version
+            broadcast(in: room, [gone], except: nil)
+        } else if let previous = room.member(identity: params.identity) {
             previous.sink.send(Self.leave(.duplicateIdentity))
             previous.sink.close()
             room = removeMember(previous.info.sid, from: room, reason: .duplicateIdentity)

@@ -52,8 +52,14 @@ import Testing
         #expect(try await rooms.localParticipants(roomName: "sale").map(\.identity) == ["viewer"])
         #expect(try await rooms.participants(roomName: "sale").map(\.identity).sorted() == ["host", "viewer"])
         #expect(await rooms.census().participants == 1)
-        // Webhook-feeding events: the viewer's join only (not the edge room's start, not the copies).
-        #expect(events.names == ["participantJoined:viewer"])
+        // The host's identity joining here (it moved to this node): its copy goes without events.
+        let hostSink = RecordingSink()
+        _ = try await rooms.join(roomName: "sale", JoinParameters(
+            identity: "host", name: "host", grant: VideoGrant(roomJoin: true, room: "sale")), sink: hostSink)
+        #expect(try await rooms.participants(roomName: "sale").filter { $0.identity == "host" }.count == 1)
+        #expect(sink.updates.contains { $0.sid == "PA_host" && $0.state == .disconnected })
+        // Webhook-feeding events: the local joins only (not the edge room's start, not the copies).
+        #expect(events.names == ["participantJoined:viewer", "participantJoined:host"])
     }
 }
 
