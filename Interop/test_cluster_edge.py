@@ -126,6 +126,12 @@ def test_edge_nodes_serve_their_viewers_from_one_copy(cluster):
         print(f"host on A sees {audience}")
         assert audience == ["v-b0", "v-b1", "v-b2", "v-c0", "v-c1", "v-c2"]
 
+        # Room metadata set through C (the call goes to A, the room's node) reaches the edges' viewers.
+        await lkapi(c).room.update_room_metadata(api.UpdateRoomMetadataRequest(room="sale", metadata="sale ends 18:00"))
+        assert await wait_for(lambda: all(v.room.metadata == "sale ends 18:00" for v in viewers.values()), 5), \
+            {k: v.room.metadata for k, v in viewers.items()}
+        print("room metadata set via C reached all 6 edge viewers")
+
         # The origin opens links only for live nodes of the cluster, with a token for the room.
         def ask_link(node_id, bearer):
             request = urllib.request.Request(f"{a.http_url}/edge/link?room=sale&node={node_id}", method="POST",

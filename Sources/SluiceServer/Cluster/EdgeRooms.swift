@@ -177,6 +177,12 @@ actor EdgeRooms {
             return  // Redis away for a moment: the copy stays as it is
         }
         await rooms.setRemoteParticipants(roomName: edge.room, remote)
+        // The room's metadata is the origin's (UpdateRoomMetadata goes there): its viewers here
+        // get the RoomUpdate too.
+        if let origin = try? await cluster.listRooms(names: [edge.room]).first,
+           await rooms.room(named: edge.room)?.metadata != origin.metadata {
+            _ = try? await rooms.updateMetadata(name: edge.room, metadata: origin.metadata)
+        }
         let publishers = remote.filter { !$0.tracks.isEmpty }.map {
             EdgeRoomFeed.Publisher(sid: $0.sid, identity: $0.identity, trackSids: $0.tracks.map(\.sid))
         }
