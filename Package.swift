@@ -58,6 +58,9 @@ let package = Package(
         // MARK: Redis client (hiredis behind a thread of its own)
         .target(name: "Redis", dependencies: ["CHiredis"]),
 
+        // MARK: Node-to-node media link of the edge relay (sealed datagrams + control channel)
+        .target(name: "EdgeLink", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+
         // MARK: Pure Swift packet formats (RTP, RTCP, SDP, payload descriptors). No I/O.
         .target(name: "Media"),
 
@@ -93,6 +96,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // MARK: Edge relay: a room's tracks served to another node's room over an EdgeLink
+        .target(name: "EdgeRelay", dependencies: ["EdgeLink", "SFU", "WebRTC", "Media"]),
+
         // MARK: LiveKit signalling and room management
         .target(name: "Signal", dependencies: [
             "SFU", "Store", "Auth", "LiveKitProto",
@@ -102,7 +108,7 @@ let package = Package(
 
         // MARK: Media plane: rooms' media on their workers, every door's participants in them
         .target(name: "MediaPlane", dependencies: [
-            "SFU", "WebRTC", "Media", "Signal", "LiveKitProto",
+            "SFU", "WebRTC", "Media", "Signal", "LiveKitProto", "EdgeRelay", "EdgeLink",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -152,6 +158,8 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis"]),
+        .testTarget(name: "EdgeLinkTests", dependencies: ["EdgeLink"]),
+        .testTarget(name: "EdgeRelayTests", dependencies: ["EdgeRelay", "EdgeLink", "SFU", "WebRTC", "Media"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"]),
         .testTarget(name: "SignalTests", dependencies: ["Signal", "Store", "Auth", "LiveKitProto"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "Media"]),

@@ -42,6 +42,9 @@ public actor MediaSessions {
         let span: RoomSpan
         /// WHIP/WHEP session ids and LiveKit participant sids keeping the room open.
         var sessions: Set<String> = []
+        /// An edge room (a copy of a room that lives on another node): it stays on its home
+        /// worker, where its mirrors of the origin's tracks are published.
+        var edge = false
 
         var hub: RoomMediaHub { hubs[0].hub }
         var room: SFU.Room { hub.room }
@@ -215,7 +218,7 @@ public actor MediaSessions {
         var entry = roomEntry(name)
         var chosen = 0
         let total = entry.hubs.reduce(0) { $0 + $1.members }
-        if settings.spreadRoomsAfter > 0, workers.count > 1, total >= settings.spreadRoomsAfter {
+        if settings.spreadRoomsAfter > 0, workers.count > 1, total >= settings.spreadRoomsAfter, !entry.edge {
             for index in entry.hubs.indices where entry.hubs[index].members < entry.hubs[chosen].members {
                 chosen = index
             }
@@ -238,6 +241,27 @@ public actor MediaSessions {
                 "members": "\(entry.hubs.map(\.members))"])
         }
         return entry.hubs[chosen].hub
+    }
+
+    // MARK: Edge rooms
+
+    /// What holds an edge room's media open while its feed lives (a session id no client has).
+    static let edgeFeedHolder = "edge-feed"
+
+    /// Opens (or finds) the media room of an edge room and holds it open until `closeEdgeRoom`:
+    /// the feed publishes the origin's mirrors into its home hub.
+    public func openEdgeRoom(_ name: String) -> RoomMediaHub {
+        var entry = roomEntry(name)
+        entry.edge = true
+        entry.sessions.insert(Self.edgeFeedHolder)
+        rooms[name] = entry
+        return entry.hub
+    }
+
+    /// Lets an edge room's media close once its last viewer has gone.
+    public func closeEdgeRoom(_ name: String) {
+        guard rooms[name]?.sessions.remove(Self.edgeFeedHolder) != nil else { return }
+        closeIfEmpty(name)
     }
 
     /// Every hub of an open room, home first (RoomService looks for a member in each).

@@ -62,6 +62,13 @@ struct MemberSnapshot: Sendable {
     let identity: String
     let permission: Livekit_ParticipantPermission
 
+    init(door: MemberDoor, sid: String, identity: String, permission: Livekit_ParticipantPermission) {
+        self.door = door
+        self.sid = sid
+        self.identity = identity
+        self.permission = permission
+    }
+
     init(_ member: any RoomMember) {
         door = member.door
         sid = member.sid

@@ -20,6 +20,9 @@ public final class RoomMediaHub: @unchecked Sendable {
 
     /// Counters (read on the worker).
     public private(set) var dataPacketsRelayed = 0
+    /// Told (on the worker) of every data packet this hub's own members or the API sent, after
+    /// its local delivery: an edge relay carries it to the room's other nodes.
+    public var onDataRelayed: (@Sendable (_ bytes: [UInt8], _ reliable: Bool, _ destinations: Set<String>, _ senderSid: String?) -> Void)?
 
     /// Periodic work: speakers every tick, publisher feedback every second, connection quality
     /// every two seconds. Runs only while the room has members.
@@ -250,11 +253,12 @@ public final class RoomMediaHub: @unchecked Sendable {
             dataPacketsRelayed += 1
         }
         span?.dataRelayed(bytes, reliable: reliable, destinations: destinations, senderSid: sender?.sid, from: self)
+        onDataRelayed?(bytes, reliable, destinations, sender?.sid)
     }
 
     /// A data packet another of the room's hubs relayed: to this hub's own members, but the
     /// sender's stand-in.
-    func deliverRelayed(_ bytes: [UInt8], reliable: Bool, destinations: Set<String>, senderSid: String?) {
+    public func deliverRelayed(_ bytes: [UInt8], reliable: Bool, destinations: Set<String>, senderSid: String?) {
         for member in members.values where !member.isRelayCopy && member.sid != senderSid {
             guard destinations.isEmpty || destinations.contains(member.identity) else { continue }
             member.deliver(bytes, reliable: reliable)

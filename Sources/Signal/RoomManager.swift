@@ -15,6 +15,9 @@ public actor RoomManager {
         var sink: any SignalSink
         /// Told when the API changes the participant's permission (its session applies it).
         var onPermissionChange: (@Sendable (Livekit_ParticipantPermission) async -> Void)?
+        /// A participant of another node (an edge room's copy of its origin's members): shown
+        /// to this node's members, never stored, announced to webhooks or shared as this node's.
+        var remote = false
         var hidden: Bool { info.permission.hidden }
     }
 
@@ -79,7 +82,20 @@ public actor RoomManager {
         admissionHook = hook
     }
 
+    /// Rooms open here as edge copies of a room that lives on another node: their start and
+    /// end are the origin's to announce (webhooks), not this node's.
+    private var edgeRooms: Set<String> = []
+
+    public func markEdge(_ name: String, _ isEdge: Bool) {
+        if isEdge { edgeRooms.insert(name) } else { edgeRooms.remove(name) }
+    }
+
     private func emit(_ event: RoomEvent) {
+        switch event {
+        case .started(let room), .finished(let room):
+            if edgeRooms.contains(room.name) { return }
+        default: break
+        }
         for observer in observers { observer(event) }
     }
 
@@ -166,11 +182,56 @@ public actor RoomManager {
 
     /// Who is in the open rooms, for metrics: rooms, members (hidden ones included) and how
     /// many of them are hidden. One actor turn; no copy of any participant.
+    // MARK: Edge rooms (a cluster's copy of a room that lives on another node)
+
+    /// Makes `infos` the room's remote participants (another node's members, seen here by this
+    /// node's members): new ones and changed ones are announced, ones no longer listed leave.
+    /// The room's own members are never touched, and a remote participant whose identity a
+    /// local member has is left out.
+    public func setRemoteParticipants(roomName: String, _ infos: [Livekit_ParticipantInfo]) {
+        guard var room = rooms[roomName] else { return }
+        let localIdentities = Set(room.members.values.filter { !$0.remote }.map(\.info.identity))
+        let listed = infos.filter { !localIdentities.contains($0.identity) && !$0.permission.hidden }
+        var changed: [Livekit_ParticipantInfo] = []
+        let keep = Set(listed.map(\.sid))
+        for (sid, member) in room.members where member.remote && !keep.contains(sid) {
+            room.members[sid] = nil
+            room.version += 1
+            var gone = member.info
+            gone.state = .disconnected
+            gone.version = room.version
+            changed.append(gone)
+        }
+        for info in listed {
+            if let existing = room.members[info.sid] {
+                guard existing.remote else { continue }
+                var compared = info
+                compared.version = existing.info.version
+                if compared == existing.info { continue }
+            }
+            room.version += 1
+            var copy = info
+            copy.version = room.version
+            room.members[info.sid] = Member(info: copy, sink: DiscardingSignalSink(), remote: true)
+            changed.append(copy)
+        }
+        rooms[roomName] = room
+        guard !changed.isEmpty else { return }
+        let message = Self.update(changed)
+        for member in room.members.values where !member.remote { member.sink.send(message) }
+    }
+
+    /// The room's own (not remote) visible participants, in join order.
+    public func localParticipants(roomName: String) throws(RoomError) -> [Livekit_ParticipantInfo] {
+        guard let room = rooms[roomName] else { throw .notFound(roomName) }
+        return room.visible.filter { !$0.remote }.map(\.info)
+    }
+
     public func census() -> (rooms: Int, participants: Int, hidden: Int) {
         var participants = 0, hidden = 0
         for room in rooms.values {
-            participants += room.members.count
-            for member in room.members.values where member.hidden { hidden += 1 }
+            participants += room.members.values.filter { !$0.remote }.count
+            for member in room.members.values where member.hidden && !member.remote { hidden += 1 }
         }
         return (rooms.count, participants, hidden)
     }
@@ -285,7 +346,16 @@ public actor RoomManager {
         // From here to the first message nothing awaits: one actor turn admits the participant.
         guard var room = rooms[roomName] else { throw .roomNotFound(roomName) }
 
-        if let previous = room.member(identity: params.identity) {
+        if let previous = room.member(identity: params.identity), previous.remote {
+            // Another node's copy of this identity (it moved here, say after its node died):
+            // the copy goes quietly; the events of that session are its own node's.
+            room.members[previous.info.sid] = nil
+            room.version += 1
+            var gone = previous.info
+            gone.state = .disconnected
+            gone.version = room.version
+            broadcast(in: room, [gone], except: nil)
+        } else if let previous = room.member(identity: params.identity) {
             previous.sink.send(Self.leave(.duplicateIdentity))
             previous.sink.close()
             room = removeMember(previous.info.sid, from: room, reason: .duplicateIdentity)

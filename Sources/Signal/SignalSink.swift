@@ -9,3 +9,11 @@ public protocol SignalSink: Sendable {
     /// Closes the connection after the queued messages are written.
     func close()
 }
+
+/// The sink of a participant that has no connection here (another node's member, shown in an
+/// edge room): what the room would tell it goes nowhere; its own node tells it.
+public struct DiscardingSignalSink: SignalSink {
+    public init() {}
+    public func send(_ response: Livekit_SignalResponse) {}
+    public func close() {}
+}

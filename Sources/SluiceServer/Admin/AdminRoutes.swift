@@ -19,6 +19,8 @@ import NIOCore
 struct AdminRoutes: Sendable {
     let media: MediaSessions
     let tokens: AccessToken
+    var edgeOrigins: EdgeOrigins? = nil
+    var edgeRooms: EdgeRooms? = nil
 
     func register(on router: Router<BasicRequestContext>) {
         let page = ByteBuffer(bytes: PackageResources.dashboard_html)
@@ -27,6 +29,34 @@ struct AdminRoutes: Sendable {
                      body: .init(byteBuffer: page))
         }
         router.get("/admin/stats") { request, _ in await self.stats(request) }
+        router.get("/admin/edge") { request, _ in await self.edge(request) }
+    }
+
+    /// The edge relay's counters: per link this node serves as a room's origin, packets sent
+    /// per layer of each track; per edge room it holds, packets received per layer over the
+    /// link and what its viewers were sent. A layer crosses to a node once, whatever its viewers.
+    private func edge(_ request: Request) async -> Response {
+        if let refusal = refusal(request) { return refusal }
+        struct Body: Encodable {
+            var origin: [EdgeOrigins.LinkCounters]
+            var edge: [EdgeRooms.RoomCounters]
+        }
+        let body = Body(origin: await edgeOrigins?.counters() ?? [], edge: await edgeRooms?.counters() ?? [])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let json = try? encoder.encode(body) else { return Self.plain(.internalServerError, "internal error") }
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    /// Nil when the request carries a token with the roomList grant, else the refusal.
+    private func refusal(_ request: Request) -> Response? {
+        guard let token = AccessToken.bearer(request.headers[.authorization]) else {
+            return Self.plain(.unauthorized, "missing Authorization: Bearer <access token with roomList>")
+        }
+        guard let claims = try? tokens.verify(token) else { return Self.plain(.unauthorized, "invalid access token") }
+        guard claims.grant.roomList == true else { return Self.plain(.forbidden, "access token lacks the roomList grant") }
+        return nil
     }
 
     private func stats(_ request: Request) async -> Response {

@@ -13,6 +13,9 @@ enum ClusterKeys {
     /// HASH per room written by its node: `node`, `room` (Livekit_Room protobuf), `participants`
     /// (Livekit_ListParticipantsResponse protobuf); TTL refreshed by the node, so it vanishes with it.
     static func room(_ name: String) -> String { prefix + "room:" + name }
+    /// HASH per room: edge node id -> the viewers it serves of the room (Livekit_ListParticipantsResponse
+    /// protobuf), written by each edge node's sync; TTL refreshed by the edges.
+    static func roomEdges(_ name: String) -> String { prefix + "room_edges:" + name }
     /// HASH egress id -> id of the node that records it.
     static let egressNodes = prefix + "egress_node"
     /// STRING per egress (Livekit_EgressInfo protobuf) written by its node; a reaper rewrites the

@@ -18,6 +18,8 @@ actor ClusterNode {
 
     nonisolated let id: String
     nonisolated let url: String
+    /// Where this node's edge links listen (advertised in the registry); nil: no edge relay.
+    nonisolated let edgeLinkHost: String?
     private let redis: RedisClient
     private let rooms: RoomManager
     private let logger: Logger
@@ -28,6 +30,9 @@ actor ClusterNode {
     private var dirty = true
     /// Rooms this node published, to remove the ones that closed.
     private var published: Set<String> = []
+    /// Rooms this node holds as an edge (copies of rooms that live elsewhere): never published
+    /// as this node's; their local viewers are shared under `ClusterKeys.roomEdges` instead.
+    private var edgeRooms: Set<String> = []
 
     static let heartbeat: Duration = .seconds(1)
     /// A node whose heartbeat is this old is dead (five missed beats).
@@ -38,9 +43,10 @@ actor ClusterNode {
     /// How often a room change is pushed at most (room events mark it).
     static let publishTick: Duration = .milliseconds(200)
 
-    init(id: String, url: String, redis: RedisClient, rooms: RoomManager, logger: Logger) {
+    init(id: String, url: String, edgeLinkHost: String? = nil, redis: RedisClient, rooms: RoomManager, logger: Logger) {
         self.id = id
         self.url = url
+        self.edgeLinkHost = edgeLinkHost
         self.redis = redis
         self.rooms = rooms
         self.logger = logger
@@ -58,7 +64,7 @@ actor ClusterNode {
 
     private func roomChanged(_ event: RoomEvent) async {
         dirty = true
-        if case .finished(let room) = event { await release(room.name) }
+        if case .finished(let room) = event, !edgeRooms.contains(room.name) { await release(room.name) }
     }
 
     /// Heartbeat, shared room state and the dead-node reaper until shutdown.
@@ -90,7 +96,8 @@ actor ClusterNode {
         let census = await rooms.census()
         lastCPU = cpu.sample()
         let info = NodeInfo(id: id, url: url, rooms: census.rooms, participants: census.participants, cpu: lastCPU,
-                            startedAtMs: startedAtMs, updatedAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+                            startedAtMs: startedAtMs, updatedAtMs: Int64(Date().timeIntervalSince1970 * 1000),
+                            edgeLinkHost: edgeLinkHost)
         let json = try JSONEncoder().encode(info)
         try await redis.command([Array("SET".utf8), Array(ClusterKeys.node(id).utf8), Array(json),
                                  Array("PX".utf8), Array("\(Self.nodeTTLMs)".utf8)])
@@ -163,10 +170,11 @@ actor ClusterNode {
         dirty = false
         let open = await rooms.listRooms()
         var names: Set<String> = []
-        for room in open {
+        for room in open where !edgeRooms.contains(room.name) {
             names.insert(room.name)
             var list = Livekit_ListParticipantsResponse()
-            list.participants = (try? await rooms.participants(roomName: room.name)) ?? []
+            // Its own members only: the edges' viewers it shows its members are the edges' to share.
+            list.participants = (try? await rooms.localParticipants(roomName: room.name)) ?? []
             let key = ClusterKeys.room(room.name)
             try await redis.command([
                 Array("HSET".utf8), Array(key.utf8),
@@ -200,10 +208,72 @@ actor ClusterNode {
         return result.sorted { $0.creationTimeMs < $1.creationTimeMs }
     }
 
-    /// The participants of `room` as its node last wrote them; nil when no live node has it.
-    func participants(room: String) async throws -> [Livekit_ParticipantInfo]? {
+    /// The participants of `room`: as its node last wrote them, then the viewers every live
+    /// edge node serves (but `excludingEdge`'s); nil when no live node has the room.
+    func participants(room: String, excludingEdge: String? = nil) async throws -> [Livekit_ParticipantInfo]? {
         guard let bytes = try await redis.command("HGET", ClusterKeys.room(room), "participants").bytes else { return nil }
-        return try Livekit_ListParticipantsResponse(serializedBytes: bytes).participants
+        var participants = try Livekit_ListParticipantsResponse(serializedBytes: bytes).participants
+        let edges = try await redis.command("HGETALL", ClusterKeys.roomEdges(room)).array
+        for index in stride(from: 0, to: edges.count - 1, by: 2) {
+            guard let node = edges[index].text, node != excludingEdge, let list = edges[index + 1].bytes,
+                  try await redis.command("EXISTS", ClusterKeys.node(node)).integer == 1,
+                  let viewers = try? Livekit_ListParticipantsResponse(serializedBytes: list) else { continue }
+            participants += viewers.participants
+        }
+        return participants
+    }
+
+    // MARK: Edge rooms
+
+    /// The viewers every live edge node serves of `room` (the origin shows them to its members).
+    func edgeViewers(room: String) async throws -> [Livekit_ParticipantInfo] {
+        let edges = try await redis.command("HGETALL", ClusterKeys.roomEdges(room)).array
+        var viewers: [Livekit_ParticipantInfo] = []
+        for index in stride(from: 0, to: edges.count - 1, by: 2) {
+            guard let node = edges[index].text, node != id, let list = edges[index + 1].bytes,
+                  try await redis.command("EXISTS", ClusterKeys.node(node)).integer == 1,
+                  let decoded = try? Livekit_ListParticipantsResponse(serializedBytes: list) else { continue }
+            viewers += decoded.participants
+        }
+        return viewers
+    }
+
+    /// Marks `room` as one this node holds as an edge (or no longer), before it opens locally.
+    func setEdge(_ room: String, _ isEdge: Bool) async {
+        if isEdge {
+            edgeRooms.insert(room)
+        } else {
+            edgeRooms.remove(room)
+            _ = try? await redis.command("HDEL", ClusterKeys.roomEdges(room), id)
+        }
+    }
+
+    /// Shares the viewers this node serves in its edge copy of `room` (refreshed by the edge's
+    /// sync; the field outlives a dead node only until readers see its registry entry gone).
+    func publishEdgeViewers(room: String, _ viewers: [Livekit_ParticipantInfo]) async {
+        do {
+            var list = Livekit_ListParticipantsResponse()
+            list.participants = viewers
+            let key = ClusterKeys.roomEdges(room)
+            try await redis.command([Array("HSET".utf8), Array(key.utf8), Array(id.utf8), try list.serializedBytes()])
+            try await redis.command("PEXPIRE", key, "\(Self.roomTTLMs)")
+        } catch {
+            logger.warning("cluster: edge viewers not shared", metadata: ["room": "\(room)", "error": "\(error)"])
+        }
+    }
+
+    /// Where `identity`, an edge node's viewer of `room`, is served: here, on another live
+    /// node, or nil when no edge serves it (then the room's node does).
+    func edgeRoute(room: String, identity: String) async throws -> Route? {
+        let edges = try await redis.command("HGETALL", ClusterKeys.roomEdges(room)).array
+        for index in stride(from: 0, to: edges.count - 1, by: 2) {
+            guard let node = edges[index].text, let list = edges[index + 1].bytes,
+                  let viewers = try? Livekit_ListParticipantsResponse(serializedBytes: list),
+                  viewers.participants.contains(where: { $0.identity == identity }) else { continue }
+            if node == id { return .local }
+            if let info = try await liveNodes().first(where: { $0.id == node }) { return .remote(info) }
+        }
+        return nil
     }
 
     // MARK: Dead nodes

@@ -19,6 +19,8 @@ struct ClusterTwirpRouting: Sendable {
     /// What a request names: a room (`place`: a CreateRoom may put it on another node) or an egress.
     enum Subject {
         case room(String, place: Bool)
+        /// A call about one participant: an edge node's viewer is served by that node.
+        case participant(room: String, identity: String)
         case egress(String)
     }
 
@@ -36,8 +38,13 @@ struct ClusterTwirpRouting: Sendable {
         case ("livekit.RoomService", "DeleteRoom"): return room(Livekit_DeleteRoomRequest.self, \.room)
         case ("livekit.RoomService", "UpdateRoomMetadata"): return room(Livekit_UpdateRoomMetadataRequest.self, \.room)
         case ("livekit.RoomService", "GetParticipant"), ("livekit.RoomService", "RemoveParticipant"):
-            return room(Livekit_RoomParticipantIdentity.self, \.room)
-        case ("livekit.RoomService", "UpdateParticipant"): return room(Livekit_UpdateParticipantRequest.self, \.room)
+            return (try? encoding.decode(Livekit_RoomParticipantIdentity.self, from: body)).map {
+                .participant(room: $0.room, identity: $0.identity)
+            }
+        case ("livekit.RoomService", "UpdateParticipant"):
+            return (try? encoding.decode(Livekit_UpdateParticipantRequest.self, from: body)).map {
+                .participant(room: $0.room, identity: $0.identity)
+            }
         case ("livekit.RoomService", "MutePublishedTrack"): return room(Livekit_MuteRoomTrackRequest.self, \.room)
         case ("livekit.RoomService", "UpdateSubscriptions"): return room(Livekit_UpdateSubscriptionsRequest.self, \.room)
         case ("livekit.RoomService", "SendData"): return room(Livekit_SendDataRequest.self, \.room)
@@ -68,6 +75,13 @@ struct ClusterTwirpRouting: Sendable {
             case .room(let name, let place):
                 guard !name.isEmpty else { return nil }
                 route = try await node.route(room: name, place: place)
+            case .participant(let name, let identity):
+                guard !name.isEmpty else { return nil }
+                if let edge = try await node.edgeRoute(room: name, identity: identity) {
+                    route = edge
+                } else {
+                    route = try await node.route(room: name, place: false)
+                }
             case .egress(let id):
                 route = try await node.egressRoute(id)
             }

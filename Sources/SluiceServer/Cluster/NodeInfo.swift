@@ -12,6 +12,9 @@ struct NodeInfo: Codable, Sendable, Equatable {
     var cpu: Double
     var startedAtMs: Int64
     var updatedAtMs: Int64
+    /// Where this node's edge links listen (an IPv4 address; each link's port is handed out
+    /// when an edge asks for it). nil: a node that serves no edges.
+    var edgeLinkHost: String? = nil
 
     /// The order new rooms go by: fewest rooms and participants first, the asking node on a tie
     /// (a room then lives where its first client connected, with no relay), then the least CPU.

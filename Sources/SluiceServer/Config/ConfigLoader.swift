@@ -155,6 +155,13 @@ public enum ConfigLoader {
                     switch k {
                     case "node_id": config.cluster.nodeID = try v.string("cluster.node_id")
                     case "advertise_url": config.cluster.advertiseURL = try v.string("cluster.advertise_url")
+                    case "edge_relay": config.cluster.edgeRelay = try v.bool("cluster.edge_relay")
+                    case "edge_link_host":
+                        let host = try v.string("cluster.edge_link_host")
+                        guard host.isEmpty || host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy({ UInt8($0) != nil }) else {
+                            throw ConfigError(key: "cluster.edge_link_host", line: v.line, "must be an IPv4 address, got \"\(host)\"")
+                        }
+                        config.cluster.edgeLinkHost = host
                     default: throw v.unknown("cluster.\(k)")
                     }
                 }

@@ -136,6 +136,13 @@ public struct ServerConfig: Sendable, Equatable {
         /// The base URL other nodes reach this node's signalling and API at (`http://10.0.0.5:7880`);
         /// empty: `http://<rtc.node_ip or the first bind address>:<port>`.
         public var advertiseURL = ""
+        /// Edge relay: a viewer (a token that cannot publish) connecting to this node for a room
+        /// that lives on another node is served here, from one copy of the room's tracks relayed
+        /// over an edge link; false: its signalling is relayed to the room's node, as for publishers.
+        public var edgeRelay = true
+        /// The IPv4 address this node's edge links bind and advertise (in its registry entry);
+        /// empty: `rtc.node_ip`, else the first IPv4 bind address, else 127.0.0.1.
+        public var edgeLinkHost = ""
         public init() {}
     }
 

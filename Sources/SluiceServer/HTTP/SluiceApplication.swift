@@ -30,6 +30,10 @@ public final class SluiceApplication: Sendable {
 
     /// This node's membership of a cluster, when `redis` is configured.
     let cluster: ClusterNode?
+    /// The edge relay's two sides (in a cluster with `cluster.edge_relay`): the links this node
+    /// serves as a room's origin, and its edge copies of rooms that live elsewhere.
+    let edgeOrigins: EdgeOrigins?
+    let edgeRooms: EdgeRooms?
 
     /// The demo web app's routes, when `webapp` is enabled.
     let webApp: WebAppRoutes?
@@ -73,10 +77,26 @@ public final class SluiceApplication: Sendable {
         if let redis = config.redis {
             let id = config.cluster.nodeID.isEmpty ? "ND_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12))
                 : config.cluster.nodeID
-            self.cluster = ClusterNode(id: id, url: Self.advertisedURL(config), redis: RedisClient(settings: redis),
-                                       rooms: rooms, logger: logger)
+            let linkHost = config.cluster.edgeRelay ? Self.edgeLinkHost(config) : nil
+            let cluster = ClusterNode(id: id, url: Self.advertisedURL(config), edgeLinkHost: linkHost,
+                                      redis: RedisClient(settings: redis), rooms: rooms, logger: logger)
+            self.cluster = cluster
+            if let linkHost {
+                // Every node holds the same keys; the links' keys derive from the first one's secret.
+                let key = config.keys.keys.sorted().first ?? ""
+                let secret = config.keys[key] ?? ""
+                edgeOrigins = EdgeOrigins(nodeID: id, apiKey: key, apiSecret: secret, linkHost: linkHost, media: mediaSessions,
+                                          logger: logger)
+                edgeRooms = EdgeRooms(nodeID: id, apiKey: key, apiSecret: secret, linkHost: linkHost, rooms: rooms,
+                                      media: mediaSessions, cluster: cluster, logger: logger)
+            } else {
+                edgeOrigins = nil
+                edgeRooms = nil
+            }
         } else {
             self.cluster = nil
+            edgeOrigins = nil
+            edgeRooms = nil
         }
     }
 
@@ -89,6 +109,19 @@ public final class SluiceApplication: Sendable {
         if host == "0.0.0.0" || host == "::" { host = "127.0.0.1" }
         if host.contains(":") { host = "[\(host)]" }
         return "http://\(host):\(config.port)"
+    }
+
+    /// The IPv4 address edge links bind and advertise: `cluster.edge_link_host`, else
+    /// `rtc.node_ip`, else the first IPv4 bind address, else loopback.
+    static func edgeLinkHost(_ config: ServerConfig) -> String {
+        func isIPv4(_ host: String) -> Bool {
+            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+            return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+        }
+        if !config.cluster.edgeLinkHost.isEmpty { return config.cluster.edgeLinkHost }
+        if isIPv4(config.rtc.nodeIP) { return config.rtc.nodeIP }
+        if let bound = config.bindAddresses.first(where: { isIPv4($0) && $0 != "0.0.0.0" }) { return bound }
+        return "127.0.0.1"
     }
 
     /// Connects room events to webhooks. Idempotent enough for one call at start.
@@ -176,7 +209,11 @@ public final class SluiceApplication: Sendable {
             return await service.respond(to: request, method: method, tokens: tokens, logger: logger)
         }
         WHIPRoutes(app: self).register(on: router)
-        AdminRoutes(media: mediaSessions, tokens: tokens).register(on: router)
+        AdminRoutes(media: mediaSessions, tokens: tokens, edgeOrigins: edgeOrigins, edgeRooms: edgeRooms).register(on: router)
+        if let edgeOrigins, let edgeRooms, let cluster {
+            EdgeLinkRoute(origins: edgeOrigins, tokens: tokens, cluster: cluster).register(on: router)
+            EdgeDataRoute(origins: edgeOrigins, edges: edgeRooms, tokens: tokens).register(on: router)
+        }
         RecordingDownload(egress: egress, tokens: tokens, recordingsPath: config.recordingsPath).register(on: router)
         webApp?.register(on: router)
         return router
@@ -211,7 +248,7 @@ public final class SluiceApplication: Sendable {
         SignalEndpoint(admission: RTCAdmission(tokens: tokens, rooms: rooms, resources: resourceLimits, drain: drain),
                        rooms: rooms, media: mediaSessions, resumable: resumableSessions, resources: resourceLimits,
                        singlePeerConnection: config.rtc.singlePeerConnection, iceServers: ICEServerDirectory(config: config),
-                       logger: logger, cluster: cluster)
+                       logger: logger, cluster: cluster, edgeRooms: edgeRooms)
     }
 
     /// Raises the open-file limit and says what the server can hold: descriptors and the UDP
@@ -263,6 +300,20 @@ public final class SluiceApplication: Sendable {
             try await cluster.join()
             await egress.shareState { info in await cluster.publishEgress(info) }
             services.append(ClusterNodeService(node: cluster))
+            if let edgeOrigins {
+                // Links of rooms that closed here end with them.
+                let rooms = self.rooms
+                Task {
+                    var ticks = 0
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(250))
+                        ticks += 1
+                        // The audience on the edges, as their copies are synced (every 250 ms).
+                        await edgeOrigins.showEdgeViewers(rooms: rooms, cluster: cluster)
+                        if ticks % 8 == 0 { await edgeOrigins.sweep() }
+                    }
+                }
+            }
         }
         for address in config.bindAddresses {
             let signal = signalEndpoint

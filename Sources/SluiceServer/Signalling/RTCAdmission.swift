@@ -25,6 +25,14 @@ struct RTCAdmission: Sendable {
     var resources: ResourceLimits?
     var drain: DrainState?
 
+    /// A request's valid token when it is a viewer's (its grant cannot publish): in a cluster,
+    /// such a client is served by an edge copy of a room that lives on another node.
+    func viewerToken(target: String, authorization: String?) -> String? {
+        guard let token = AccessToken.bearer(authorization) ?? RTCQuery(target: target).accessToken,
+              let claims = try? tokens.verify(token), claims.grant.canPublish == false else { return nil }
+        return token
+    }
+
     /// The room a request's valid token names, without any other check: where a cluster routes it.
     func roomName(target: String, authorization: String?) -> String? {
         let query = RTCQuery(target: target)

@@ -25,6 +25,9 @@ struct SignalEndpoint: Sendable {
     let logger: Logger
     /// Set in a cluster: requests for rooms that live on another node are relayed there.
     var cluster: ClusterNode? = nil
+    /// Set in a cluster with the edge relay: viewers of rooms that live on another node are
+    /// served here, in an edge copy of the room (see `EdgeRooms`).
+    var edgeRooms: EdgeRooms? = nil
 
     /// Largest signalling frame accepted; SDP offers with many codecs stay far below this.
     static let maxMessageSize = 1 << 20
@@ -66,6 +69,10 @@ struct SignalEndpoint: Sendable {
         guard let cluster, let room = admission.roomName(target: target, authorization: authorization) else { return nil }
         do {
             guard case .remote(let owner) = try await cluster.route(room: room, place: true) else { return nil }
+            if let edgeRooms, let token = admission.viewerToken(target: target, authorization: authorization),
+               await edgeRooms.serve(room: room, origin: owner, authorization: "Bearer " + token) {
+                return nil  // a viewer: served here, its media from this node's copy of the room
+            }
             return .success(SignalRelay(owner: owner, nodeID: cluster.id, maxFrameSize: Self.maxMessageSize, logger: logger))
         } catch {
             logger.warning("cluster: no room placement", metadata: ["room": "\(room)", "error": "\(error)"])
