@@ -151,9 +151,10 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
             midToTrackID = sending.mapValues(\.trackID)
         }
         let answer = try publisher.answer(offer: offer, mode: mode, acceptData: true)
-        // Both descriptions in full at debug level: what a client offered and what it was
-        // answered is the first thing to read when a codec, RTX or an extension is missing.
-        logger.debug("publisher offer answered", metadata: ["participant": "\(sid)", "offer": "\(sdp)", "answer": "\(answer)"])
+        // Both descriptions in full at trace level (`logging.level: trace`): what a client
+        // offered and what it was answered is the first thing to read when a codec, RTX or an
+        // extension is missing; ~10 KB each, too much for debug logs.
+        logger.trace("publisher offer answered", metadata: ["participant": "\(sid)", "offer": "\(sdp)", "answer": "\(answer)"])
         if singlePeerConnection {
             answeredSlots()
             // What we send on this connection carries transport-wide sequence numbers when the
