@@ -136,6 +136,9 @@ async def room_under_prometheus(server, prom, metrics_port):
     bytes_out = prom.value('livekit_packet_bytes{direction="outgoing",transmission="initial"}')
     process = {name: prom.value(name) for name in
                ("process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total")}
+    # Publisher packets dropped at a full receive queue (the worker fell behind): exported from
+    # the start, 0 unless this shared machine starved the server.
+    receive_drops = prom.value("sluice_receive_queue_drop_total")
     exposition = scrape(metrics_port)
     await sending
 
@@ -144,7 +147,7 @@ async def room_under_prometheus(server, prom, metrics_port):
     print(f"\nprometheus: participants 4, by kind {by_kind}, rooms {rooms}, tracks {tracks}")
     print(f"packets incoming {first.get(key_in)} -> {second.get(key_in)}, outgoing {first.get(key_out)} -> {second.get(key_out)}; "
           f"rates {[(dict(k)['direction'], dict(k)['transmission'], round(v)) for k, v in rates.items()]}; bytes out {bytes_out}")
-    print(f"process: {process}")
+    print(f"process: {process}; receive-queue drops {receive_drops}")
     assert by_kind == {"livekit": 4, "whip": 0, "whep": 0, "hidden": 0}, by_kind
     assert signal_sessions == 4
     assert rooms == 1
@@ -156,6 +159,7 @@ async def room_under_prometheus(server, prom, metrics_port):
     assert bytes_out > 0
     assert process["process_resident_memory_bytes"] > 10_000_000 and process["process_open_fds"] > 10
     assert process["process_cpu_seconds_total"] > 0
+    assert receive_drops is not None and receive_drops >= 0, prom.query("sluice_receive_queue_drop_total")
 
     # promtool: the exposition parses; the only lint complaints are LiveKit's own names.
     check = subprocess.run(["promtool", "check", "metrics"], input=exposition.encode(), capture_output=True, timeout=30)

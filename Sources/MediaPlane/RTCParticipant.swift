@@ -89,6 +89,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     private var connectedOnce = false
     public private(set) var isClosed = false
 
+    /// Publisher packets dropped at a full receive queue, told to the log at most every 10 s.
+    private var dropNotices = ReceiveDropNotices()
+
     /// Counters (read on the worker).
     public private(set) var malformedDataPackets = 0
     public private(set) var refusedDataPackets = 0
@@ -666,9 +669,9 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         isClosed = true
         let drops = publisher.transport.receiveQueueDrops
         if drops > 0 {
-            // The room's worker fell behind this publisher's packets (see WebRTC.ReceiveQueue).
-            logger.warning("publisher packets dropped before forwarding", metadata: [
-                "participant": "\(sid)", "dropped": "\(drops)",
+            // The room's worker fell behind this publisher's packets (see ReceiveDropNotices).
+            logger.notice("publisher packets dropped before forwarding, in total", metadata: [
+                "participant": "\(sid)", "total": "\(drops)", "untold": "\(drops - dropNotices.reported)",
                 "deepestQueue": "\(publisher.transport.receiveQueueHighWater)"])
         }
         publisher.delegate = nil
@@ -721,6 +724,17 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
     public func peerConnectionDidFinishReceivingRTP(_ connection: PeerConnection) {
         guard connection === publisher else { return }
         room.flushFanOut(published.tracks)
+        // One integer compare per batch; the clock is read only when there are new drops.
+        let drops = publisher.transport.receiveQueueDrops
+        if drops > dropNotices.reported { tellDrops(total: drops) }
+    }
+
+    private func tellDrops(total: Int) {
+        guard let dropped = dropNotices.due(total: total, now: ContinuousClock.now) else { return }
+        logger.notice("publisher packets dropped before forwarding", metadata: [
+            "participant": "\(sid)", "dropped": "\(dropped)", "total": "\(total)",
+            "deepestQueue": "\(publisher.transport.receiveQueueHighWater)",
+            "why": "receive queue full: the room's worker fell behind (CPU starved or stalled)"])
     }
 
     public func peerConnection(_ connection: PeerConnection, didReceiveRTCP packet: UnsafeMutableRawBufferPointer) {

@@ -79,6 +79,8 @@ public final class PeerTransport {
     public var receiveQueueDrops: Int { receiveQueue?.drops ?? 0 }
     /// The deepest the receive queue has been, in packets.
     public var receiveQueueHighWater: Int { receiveQueue?.highWater ?? 0 }
+    /// Received RTP dropped by every transport of the process since it started (full queues).
+    public static var receiveQueueDropsTotal: Int { ReceiveQueue.droppedTotal.load(ordering: .relaxed) }
 
     /// Received RTP is processed from a queue drained in bounded batches (see `ReceiveQueue`),
     /// not inside libnice's receive callback. SLUICE_RECEIVE_INLINE=1 restores the inline path,

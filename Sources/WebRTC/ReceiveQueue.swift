@@ -1,5 +1,6 @@
 import CNice
 import CShims
+import Synchronization
 
 /// Received SRTP datagrams waiting for their worker's loop, so that one busy peer cannot hold it.
 ///
@@ -25,6 +26,10 @@ final class ReceiveQueue {
     /// Largest datagram a slot holds (an RTP packet of `PeerTransport.maxPacketSize` plus the
     /// SRTP trailer); larger ones are handed over directly, without queueing.
     static let slotSize = 1600
+
+    /// Datagrams dropped by every queue of the process since it started, for the metrics
+    /// (`sluice_receive_queue_drop_total`). Touched only when a datagram is dropped.
+    static let droppedTotal = Atomic<Int>(0)
 
     let capacity: Int
     /// Datagrams dropped because the queue was full.
@@ -74,7 +79,11 @@ final class ReceiveQueue {
     func push(_ datagram: UnsafeRawBufferPointer) -> Bool {
         guard datagram.count <= Self.slotSize else { return false }
         guard handler != nil else { return true }
-        guard count < capacity else { drops += 1; return true }
+        guard count < capacity else {
+            drops += 1
+            Self.droppedTotal.add(1, ordering: .relaxed)
+            return true
+        }
         var tail = head + count
         if tail >= capacity { tail -= capacity }
         let slot = storage.baseAddress! + tail * Self.slotSize

@@ -58,11 +58,14 @@ private final class Seen: @unchecked Sendable {
         let worker = MediaWorker(name: "test-rq-full")
         defer { worker.stop() }
         let seen = Seen()
+        let totalBefore = PeerTransport.receiveQueueDropsTotal
         try await fill(seen, worker: worker, capacity: 16, count: 21)
         try await settle(worker) { seen.order.count == 16 }
         try await worker.run {
             #expect(seen.order == (0..<16).map { UInt8($0) })
             #expect(seen.queue?.drops == 5)
+            // The process-wide count the metrics export (other tests may drop at the same time).
+            #expect(PeerTransport.receiveQueueDropsTotal - totalBefore >= 5)
             seen.queue = nil
         }
     }

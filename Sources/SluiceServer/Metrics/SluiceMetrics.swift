@@ -4,6 +4,7 @@ import Prometheus
 import SFU
 import Signal
 import Synchronization
+import WebRTC
 
 /// Prometheus metrics, computed when scraped.
 ///
@@ -34,6 +35,7 @@ final class SluiceMetrics: Sendable {
     private let nackTotal: [String: Counter]     // by direction
     private let pliTotal: [String: Counter]
     private let forwardDrops: Counter
+    private let receiveQueueDrops: Counter
     private let egressActive: [String: Gauge]
     private let egressEnded: [String: Counter]
     private let signalSessions: Gauge
@@ -96,6 +98,7 @@ final class SluiceMetrics: Sendable {
             ($0, counter("livekit_pli_total", "Keyframe requests (PLI/FIR) received from subscribers (incoming) and PLIs sent to publishers (outgoing).", [("direction", $0)]))
         })
         forwardDrops = counter("sluice_forward_drop_total", "Packets the forwarder dropped for a subscriber (not counting those skipped while waiting for a keyframe).")
+        receiveQueueDrops = counter("sluice_receive_queue_drop_total", "RTP packets from publishers dropped before forwarding: their receive queue was full because the room's worker fell behind (CPU starved or stalled).")
         egressActive = Dictionary(uniqueKeysWithValues: ["egressStarting", "egressActive", "egressEnding"].map {
             ($0, gauge("sluice_egress_active", "Recordings in progress by status.", [("status", $0)]))
         })
@@ -185,6 +188,7 @@ final class SluiceMetrics: Sendable {
             for (status, counter) in egressEnded { grow("egress.\(status)", Double(egressEndedCounts[status] ?? 0), counter) }
             grow("resume.resumed", Double(resumed), signalResumes["resumed"]!)
             grow("resume.expired", Double(expired), signalResumes["expired"]!)
+            grow("receiveQueue.dropped", Double(PeerTransport.receiveQueueDropsTotal), receiveQueueDrops)
             if let cpu = process.cpuSeconds { grow("cpu", cpu, cpuSeconds) }
         }
         if let rss = process.residentBytes { residentBytes.set(rss) }

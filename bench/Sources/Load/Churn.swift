@@ -29,6 +29,15 @@ struct ProcessSample: Codable, Sendable {
     var rssMiB: Double
     var fds: Int
     var threads: Int
+    /// Of `threads`, those of libdispatch's pool (the Swift concurrency global executor and
+    /// Dispatch queues run on it): started on demand, up to about one per CPU per QoS, and
+    /// ended by libdispatch after a few idle seconds, so their number moves without any work of
+    /// ours starting or ending. The rest are the server's own (main, media workers, usrsctp,
+    /// NIO), which must come back exactly.
+    var poolThreads: Int
+    /// Every thread by name (/proc/<pid>/task/*/comm), to say which one came or went.
+    var threadNames: [String: Int]
+    var ownThreads: Int { threads - poolThreads }
     /// CPU over the interval since the previous sample (100 = one core).
     var cpuPercent: Double
     /// Peers connected now (publishers + subscribers), joins and leaves so far.
@@ -44,8 +53,10 @@ struct ProcessSample: Codable, Sendable {
         let cpu = server.cpuSeconds(), now = Date()
         let percent = (cpu - lastCPU.0) / max(0.001, now.timeIntervalSince(lastCPU.1)) * 100
         lastCPU = (cpu, now)
-        return ProcessSample(t: t, rssMiB: server.rssMiB(), fds: openFiles(pid: server.pid), threads: threads(pid: server.pid),
-                             cpuPercent: percent, peers: peers, joins: joins, leaves: leaves,
+        let names = readThreadNames(pid: server.pid)
+        let pool = names.filter { isDispatchPoolThread($0.key) }.reduce(0) { $0 + $1.value }
+        return ProcessSample(t: t, rssMiB: server.rssMiB(), fds: openFiles(pid: server.pid),
+                             threads: names.values.reduce(0, +), poolThreads: pool, threadNames: names, cpuPercent: percent, peers: peers, joins: joins, leaves: leaves,
                              subscribersReceiving: receiving, subscribersSilent: silent)
     }
 
@@ -53,8 +64,19 @@ struct ProcessSample: Codable, Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count
     }
 
-    static func threads(pid: Int32) -> Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).count
+    static func readThreadNames(pid: Int32) -> [String: Int] {
+        var names: [String: Int] = [:]
+        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+            let comm = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/comm", encoding: .utf8)) ?? "?"
+            names[comm.trimmingCharacters(in: .whitespacesAndNewlines), default: 0] += 1
+        }
+        return names
+    }
+
+    /// libdispatch names its pool threads after the root queue ("com.apple.root.default-qos",
+    /// ".overcommit"); the kernel keeps 15 bytes of it ("oot.default-qos", "-qos.overcommit").
+    static func isDispatchPoolThread(_ comm: String) -> Bool {
+        comm.contains("qos") || comm.hasPrefix("com.apple")
     }
 }
 
@@ -69,12 +91,23 @@ struct ChurnReport: Codable, Sendable {
         var fdsAfterAllLeft: Int
         var threadsBaseline: Int
         var threadsAfterAllLeft: Int
+        /// The server's own threads (all but libdispatch's pool), before and after.
+        var ownThreadsBaseline: Int
+        var ownThreadsAfterAllLeft: Int
+        /// libdispatch's pool before and after (after may be fewer: idle ones end).
+        var poolThreadsBaseline: Int
+        var poolThreadsAfterAllLeft: Int
+        /// Threads by name whose count differs between the baseline and the end (+ came, - went).
+        var threadChanges: [String: Int]
+        /// fds back to the baseline, the own threads exactly, the pool no larger than at the start.
         var fdsAndThreadsBackToBaseline: Bool
         /// Log records at warning level or above, by message, and how many of them are not the
         /// churn's normal leaves.
         var logWarningsAndErrors: [String: Int]
         var logProblems: Int
         var noLogProblems: Bool
+        /// Notice-level records by message (not problems; e.g. rate-limited overload notices).
+        var logNotices: [String: Int]
         var failedJoins: Int
         var subscribersNeverReceiving: Int
     }
@@ -236,6 +269,12 @@ func runChurn(settings: LoadSettings, churn: ChurnSettings, workers: LoadWorkers
         _ = try? onWorker(workers.publisher) { pub.stop(); pub.connection.close(); own.connection.close() }
     }
     publishers = []
+    /// fds and the server's own threads back where they were; libdispatch's pool no larger (it
+    /// shrinks by itself when idle, so fewer is fine; more after a minute idle would be threads
+    /// stuck in something).
+    func backToBaseline(_ s: ProcessSample) -> Bool {
+        s.fds <= baseline.fds && s.ownThreads == baseline.ownThreads && s.poolThreads <= baseline.poolThreads
+    }
     var after: [ProcessSample] = []
     let leftAt = Date()
     while Date().timeIntervalSince(leftAt) < churn.drainSeconds {
@@ -243,12 +282,13 @@ func runChurn(settings: LoadSettings, churn: ChurnSettings, workers: LoadWorkers
         let sample = ProcessSample.take(server, t: Date().timeIntervalSince(start), lastCPU: &lastCPU, peers: 0, joins: joins,
                                         leaves: leaves, receiving: 0, silent: 0)
         after.append(sample)
-        churnLog("after all left, +\(Int(Date().timeIntervalSince(leftAt))) s: \(sample.fds) fds, \(sample.threads) threads, RSS \(String(format: "%.1f", sample.rssMiB)) MiB")
-        if sample.fds <= baseline.fds && sample.threads <= baseline.threads { break }
+        churnLog("after all left, +\(Int(Date().timeIntervalSince(leftAt))) s: \(sample.fds) fds, \(sample.threads) threads (\(sample.poolThreads) dispatch pool), RSS \(String(format: "%.1f", sample.rssMiB)) MiB")
+        if backToBaseline(sample) { break }
     }
 
     // The log: JSON lines; warnings and errors by message.
     var problems: [String: Int] = [:]
+    var notices: [String: Int] = [:]
     var logProblems = 0
     let logText = (try? String(contentsOf: server.log, encoding: .utf8)) ?? ""
     for line in logText.split(separator: "\n") {
@@ -258,8 +298,9 @@ func runChurn(settings: LoadSettings, churn: ChurnSettings, workers: LoadWorkers
             continue
         }
         let level = object["level"] as? String ?? ""
-        guard ["warning", "error", "critical"].contains(level) else { continue }
         let message = object["msg"] as? String ?? ""
+        if level == "notice" { notices[message, default: 0] += 1 }
+        guard ["warning", "error", "critical"].contains(level) else { continue }
         problems["\(level): \(message)", default: 0] += 1
         if !isNormalLeave(message) { logProblems += 1 }
     }
@@ -275,8 +316,14 @@ func runChurn(settings: LoadSettings, churn: ChurnSettings, workers: LoadWorkers
     let checks = ChurnReport.Checks(
         rssMiBAtMinute2: rss2, rssMiBAtEnd: rssEnd, rssGrowthPercent: growth, rssGrowthUnder5Percent: growth < 5,
         fdsBaseline: baseline.fds, fdsAfterAllLeft: final.fds, threadsBaseline: baseline.threads,
-        threadsAfterAllLeft: final.threads, fdsAndThreadsBackToBaseline: final.fds <= baseline.fds && final.threads <= baseline.threads,
-        logWarningsAndErrors: problems, logProblems: logProblems, noLogProblems: logProblems == 0, failedJoins: failedJoins,
+        threadsAfterAllLeft: final.threads, ownThreadsBaseline: baseline.ownThreads, ownThreadsAfterAllLeft: final.ownThreads,
+        poolThreadsBaseline: baseline.poolThreads, poolThreadsAfterAllLeft: final.poolThreads,
+        threadChanges: Dictionary(uniqueKeysWithValues: Set(baseline.threadNames.keys).union(final.threadNames.keys).compactMap { name in
+            let d = (final.threadNames[name] ?? 0) - (baseline.threadNames[name] ?? 0)
+            return d == 0 ? nil : (name, d)
+        }),
+        fdsAndThreadsBackToBaseline: backToBaseline(final),
+        logWarningsAndErrors: problems, logProblems: logProblems, noLogProblems: logProblems == 0, logNotices: notices, failedJoins: failedJoins,
         subscribersNeverReceiving: neverReceived)
     if ProcessInfo.processInfo.environment["SLUICE_LOAD_KEEP"] != nil {
         churnLog("server log: \(server.log.path)")
@@ -291,6 +338,8 @@ func runChurn(settings: LoadSettings, churn: ChurnSettings, workers: LoadWorkers
 func churnMarkdown(_ r: ChurnReport) -> String {
     func yes(_ ok: Bool) -> String { ok ? "pass" : "**FAIL**" }
     let c = r.checks
+    let changes = c.threadChanges.isEmpty ? "" : " (" + c.threadChanges.sorted { $0.key < $1.key }
+        .map { "\($0.value > 0 ? "+" : "")\($0.value) `\($0.key)`" }.joined(separator: ", ") + ")"
     var md = """
         # Soak: \(r.rooms) rooms x (1 publisher + \(r.subscribersPerRoom) subscribers), churning, \(Int(r.seconds / 60)) minutes
 
@@ -305,7 +354,7 @@ func churnMarkdown(_ r: ChurnReport) -> String {
         | check | figures | result |
         | --- | --- | --- |
         | RSS growth, minute 2 -> end, under 5% | \(String(format: "%.1f -> %.1f MiB (%+.2f%%)", c.rssMiBAtMinute2, c.rssMiBAtEnd, c.rssGrowthPercent)) | \(yes(c.rssGrowthUnder5Percent)) |
-        | fds and threads back to the baseline after all left | fds \(c.fdsBaseline) -> \(c.fdsAfterAllLeft), threads \(c.threadsBaseline) -> \(c.threadsAfterAllLeft) | \(yes(c.fdsAndThreadsBackToBaseline)) |
+        | fds and threads back to the baseline after all left | fds \(c.fdsBaseline) -> \(c.fdsAfterAllLeft), threads \(c.threadsBaseline) -> \(c.threadsAfterAllLeft): own \(c.ownThreadsBaseline) -> \(c.ownThreadsAfterAllLeft), dispatch pool \(c.poolThreadsBaseline) -> \(c.poolThreadsAfterAllLeft)\(changes) | \(yes(c.fdsAndThreadsBackToBaseline)) |
         | no warnings/errors in the log but the churn's leaves | \(c.logProblems) other | \(yes(c.noLogProblems)) |
         | every subscriber receives | \(c.subscribersNeverReceiving) present over 5 s without media at the end | \(yes(c.subscribersNeverReceiving == 0)) |
 
@@ -316,10 +365,17 @@ func churnMarkdown(_ r: ChurnReport) -> String {
             md += "- \(count) x `\(message)`\(isNormalLeave(message) ? " (a leave)" : "")\n"
         }
     }
-    md += "\n## Samples (every 10 s)\n\n| t (s) | RSS MiB | fds | threads | CPU % | peers | joins | leaves | receiving | silent |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    if !c.logNotices.isEmpty {
+        md += "\nNotices (count, message; not counted as problems):\n\n"
+        for (message, count) in c.logNotices.sorted(by: { $0.value > $1.value }) { md += "- \(count) x `\(message)`\n" }
+    }
+    md += "\nThreads at the baseline: " + r.baseline.threadNames.sorted { $0.key < $1.key }
+        .map { "`\($0.key)`\($0.value > 1 ? " x \($0.value)" : "")" }.joined(separator: ", ")
+        + ". The dispatch pool's threads (`...qos...`) are libdispatch's: started on demand and ended after a few idle seconds.\n"
+    md += "\n## Samples (every 10 s)\n\n| t (s) | RSS MiB | fds | threads | of which dispatch pool | CPU % | peers | joins | leaves | receiving | silent |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
     for s in [r.baseline] + r.samples + r.afterAllLeft {
-        md += String(format: "| %.0f | %.1f | %d | %d | %.0f | %d | %d | %d | %d | %d |\n", s.t, s.rssMiB, s.fds, s.threads,
-                     s.cpuPercent, s.peers, s.joins, s.leaves, s.subscribersReceiving, s.subscribersSilent)
+        md += String(format: "| %.0f | %.1f | %d | %d | %d | %.0f | %d | %d | %d | %d | %d |\n", s.t, s.rssMiB, s.fds, s.threads,
+                     s.poolThreads, s.cpuPercent, s.peers, s.joins, s.leaves, s.subscribersReceiving, s.subscribersSilent)
     }
     md += "\nThe first row is the baseline before anyone joined; rows after the end of the churn are after everyone left.\n"
     return md
