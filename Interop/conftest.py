@@ -101,9 +101,15 @@ class SluiceServer:
         return self.proc is not None and self.proc.poll() is None
 
     def read_log(self):
+        """The log's last 4000 characters: for failure messages."""
+        return self.full_log()[-4000:]
+
+    def full_log(self):
+        """The whole log: for tests that look for a line in it (the tail alone loses lines as
+        the server logs more, e.g. the stats each participant logs when it leaves)."""
         try:
             with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")[-4000:]
+                return f.read().decode(errors="replace")
         except OSError:
             return ""
 

@@ -4,6 +4,7 @@ libwebrtc's outbound statistics (retransmissions it sent, NACKs it received)."""
 import asyncio
 import json
 import sys
+import time
 
 from livekit import rtc
 
@@ -15,6 +16,7 @@ async def main(url, token, seconds):
     await room.connect(url, token)
     pattern = VideoPattern(320, 240, (200, 90, 30), fps=15)
     publication = await publish_video(room, "camera", rtc.TrackSource.SOURCE_CAMERA, pattern)
+    published_at = time.time()
     print(json.dumps({"event": "published", "track": publication.sid}), flush=True)
     await pattern.run(seconds)
     outbound = []
@@ -24,8 +26,8 @@ async def main(url, token, seconds):
             outbound.append({"ssrc": o.stream.ssrc, "packets_sent": o.sent.packets_sent,
                              "retransmitted_packets_sent": o.outbound.retransmitted_packets_sent,
                              "rtx_ssrc": o.outbound.rtx_ssrc,
-                             "nack_count": o.outbound.nack_count})
-    print(json.dumps({"frames": pattern.sent, "outbound": outbound}), flush=True)
+                             "nack_count": o.outbound.nack_count, "frames_sent": o.outbound.frames_sent})
+    print(json.dumps({"frames": pattern.sent, "outbound": outbound, "seconds": time.time() - published_at}), flush=True)
     await room.disconnect()
 
 

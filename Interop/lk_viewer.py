@@ -27,7 +27,8 @@ async def main(url, token, seconds):
         asyncio.ensure_future(read())
     room.on("track_subscribed", on_track)
     await room.connect(url, token)
-    print(json.dumps({"event": "connected", "at": time.time()}), flush=True)
+    connected_at = time.time()
+    print(json.dumps({"event": "connected", "at": connected_at}), flush=True)
     await asyncio.sleep(seconds)
     # libwebrtc's own receive statistics (getStats): the RTX SSRC it repairs from and how many
     # retransmissions arrived on it.
@@ -38,9 +39,10 @@ async def main(url, token, seconds):
                 i = stats.inbound_rtp.inbound
                 inbound.append({"ssrc": stats.inbound_rtp.stream.ssrc, "rtx_ssrc": i.rtx_ssrc,
                                 "retransmitted_packets_received": i.retransmitted_packets_received,
-                                "nack_count": i.nack_count, "packets_lost": stats.inbound_rtp.received.packets_lost})
+                                "nack_count": i.nack_count, "packets_lost": stats.inbound_rtp.received.packets_lost,
+                                "frames_decoded": i.frames_decoded, "freeze_count": i.freeze_count})
     print(json.dumps({"frames": frames[0], "first_frame_at": first[0], "sizes": sorted(sizes), "times": times,
-                      "inbound": inbound}), flush=True)
+                      "inbound": inbound, "connected_at": connected_at, "stats_at": time.time()}), flush=True)
     await room.disconnect()
 
 

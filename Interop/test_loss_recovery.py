@@ -152,15 +152,20 @@ def test_publisher_with_five_percent_uplink_loss_is_repaired(workdir, lossy_upli
         time.sleep(1)
     finally:
         server.stop()
-    times = seen["times"]
-    window = [t for t in times if times[0] + 1 <= t <= times[-1]]
-    span = times[-1] - times[0] - 1
-    publications = [line for line in open(server.log_path).read().splitlines() if "publication stats" in line]
-    print(f"\nviewer decoded {len(window)} frames in {span:.1f} s ({len(window) / span:.1f}/s; the publisher pushes 15/s)")
+    # Frame rates from libwebrtc's own counters on both ends (the encoder's frames sent, the
+    # viewer's decoder): a busy machine slows the publisher's encoder and the Python side's
+    # frame queue, not what the comparison is about.
+    sent_rate = sum(o["frames_sent"] for o in sent["outbound"]) / sent["seconds"]
+    decoded = sum(i["frames_decoded"] for i in seen["inbound"])
+    decoded_rate = decoded / (seen["stats_at"] - seen["connected_at"])
+    publications = [line for line in server.full_log().splitlines() if "publication stats" in line]
+    print(f"\npublisher's encoder sent {sent_rate:.1f} frames/s; the viewer decoded {decoded_rate:.1f}/s "
+          f"({decoded} frames, inbound {seen['inbound']})")
     print(f"publisher getStats: {sent['outbound']}")
     for line in publications:
         print(line[line.find("kind="):])
-    assert len(window) >= 0.9 * 15 * span, (len(window), span)
+    # The viewer's count includes its first second of connecting: 0.85 leaves room for that.
+    assert decoded_rate >= 0.85 * sent_rate, (decoded_rate, sent_rate)
     video = [line for line in publications if "kind=video" in line]
     assert video and int(video[0].split("nacksSent=")[1].split()[0]) > 0, publications
     assert any(o["nack_count"] > 0 and o["retransmitted_packets_sent"] > 0 for o in sent["outbound"]), sent["outbound"]

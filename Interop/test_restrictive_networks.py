@@ -117,7 +117,7 @@ def test_viewer_without_udp_connects_over_ice_tcp(workdir, namespace):
         took = time.monotonic() - started
     finally:
         server.stop()
-    log = server.read_log()
+    log = server.full_log()
     # /rtc/v1 (the default) has one peer connection, which the SDK reports as its publisher's.
     pair = result.get("subscriber_pair") or result.get("publisher_pair")
     print(f"\nICE-TCP viewer (all UDP dropped): connected={result.get('connected')}, "

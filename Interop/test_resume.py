@@ -95,7 +95,7 @@ def test_cut_websocket_resumes_and_media_keeps_flowing(server):
         await host.disconnect()
         proxy.close()
     asyncio.run(go())
-    log = server.read_log()
+    log = server.full_log()
     assert "session resumed" in log, log[-2000:]
 
 
@@ -134,5 +134,5 @@ def test_resume_takes_over_a_session_whose_old_connection_went_silent(server):
         await host.disconnect()
         proxy.close()
     asyncio.run(go())
-    log = server.read_log()
+    log = server.full_log()
     assert "signal connection superseded by a resume" in log, log[-2000:]
