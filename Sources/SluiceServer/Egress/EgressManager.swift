@@ -215,6 +215,7 @@ actor EgressManager {
     /// uploads answers ENDING once its file is closed, as LiveKit's does, and completes when the
     /// storage has the object (ListEgress and the egress_ended webhook tell).
     func stop(_ id: String) async throws(TwirpError) -> Livekit_EgressInfo {
+        logger.info("egress stop requested", metadata: ["egress": "\(id)", "live": "\(live[id] != nil)"])
         if live[id] != nil { return await end(id, untilUploaded: false) }
         let stored: [EgressRecord]
         do {
