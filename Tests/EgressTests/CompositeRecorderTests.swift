@@ -48,7 +48,8 @@ import Testing
 
     /// Feeds packets in arrival order, ticking as the writer thread would (every 10 ms), and
     /// runs `at` before the first packet at or after each of its times.
-    static func feed(_ recorder: CompositeRecorder, _ packets: [TimedPacket], at events: [(UInt64, () -> Void)] = []) {
+    static func feed(_ recorder: CompositeRecorder, _ packets: [TimedPacket], at events: [(UInt64, () -> Void)] = [],
+                     backlog: UInt64 = 0) {
         var pending = events.sorted { $0.0 < $1.0 }
         var nextTick: UInt64 = 0
         for packet in packets {
@@ -58,7 +59,7 @@ import Testing
             }
             packet.bytes.withUnsafeBytes { recorder.receiveRTP($0, track: packet.track, arrivalNanoseconds: packet.arrival) }
             if packet.arrival >= nextTick {
-                recorder.tick(now: packet.arrival)
+                recorder.tick(now: packet.arrival, backlog: backlog)
                 nextTick = packet.arrival + 10_000_000
             }
         }
@@ -97,6 +98,33 @@ import Testing
         options.videoBitrate = 1_000_000
         options.layout = layout
         return options
+    }
+
+    /// A writer running behind (a busy machine) sheds frames instead of drawing and encoding each
+    /// one late: the file keeps its length and its audio, and shows fewer pictures, not later ones.
+    @Test func aWriterBehindSkipsFramesButKeepsTheDuration() throws {
+        var results: [RecordingResult] = []
+        for backlog: UInt64 in [0, 2_000_000_000] {
+            let path = TestMedia.outputDirectory("composite-backlog-\(backlog)") + "/room.mp4"
+            let recorder = try CompositeRecorder(path: path, options: Self.options())
+            recorder.addTrack(0, Self.vp8Track, participant: "alice", isScreenShare: false)
+            recorder.addTrack(1, Self.opusTrack, participant: "alice", isScreenShare: false)
+            Self.feed(recorder, PacketSchedule.merged(Self.packets(track: 0, red: true), Self.tone(track: 1)), backlog: backlog)
+            let result = try recorder.finish()
+            print("[composite] backlog \(backlog / 1_000_000) ms: frames \(result.framesWritten), skipped \(result.videoFramesSkipped), "
+                  + "\(Double(result.durationNanoseconds) / 1e9) s")
+            try RecordingTests.judge(path, video: ("h264", 640, 360), audio: "aac", duration: TestMedia.seconds,
+                                     label: "composite behind by \(backlog / 1_000_000) ms")
+            results.append(result)
+        }
+        let (onTime, behind) = (results[0], results[1])
+        #expect(onTime.videoFramesSkipped == 0)
+        // Two of every three frames go at 2 s behind.
+        let drawn = behind.framesWritten[0], all = drawn + behind.videoFramesSkipped
+        #expect(all == onTime.framesWritten[0], "the same frame times pass: \(all) vs \(onTime.framesWritten[0])")
+        #expect(abs(drawn * 3 - all) <= 3, "a third drawn: \(drawn) of \(all)")
+        #expect(behind.framesWritten[1] == onTime.framesWritten[1], "audio untouched")
+        #expect(abs(behind.durationNanoseconds - onTime.durationNanoseconds) < 100_000_000)
     }
 
     @Test func twoColoursSideBySideInAGridWithMixedAudio() throws {

@@ -20,7 +20,7 @@ final class LoggingRecorder: RTPRecorder, @unchecked Sendable {
     func note(_ entry: String) { lock.withLock { _log.append(entry) } }
     func receiveRTP(_ packet: UnsafeRawBufferPointer, track: Int, arrivalNanoseconds: UInt64) { note("rtp \(track) \(packet[0])") }
     func receiveSenderReport(track: Int, ntp: UInt64, rtpTimestamp: UInt32) { note("sr \(track)") }
-    func tick(now: UInt64) { lock.withLock { ticks += 1 } }
+    func tick(now: UInt64, backlog: UInt64) { lock.withLock { ticks += 1 } }
     func finish() throws(RecordingError) -> RecordingResult {
         note("finish")
         return RecordingResult(filename: path, sizeBytes: 0, durationNanoseconds: 0, startedAtNanoseconds: 0,
@@ -73,6 +73,8 @@ final class LoggingRecorder: RTPRecorder, @unchecked Sendable {
         for index in ticks {
             guard let next = events[(index + 1)...].first(where: { !$0.isTick }) else { continue }
             #expect(events[index].time <= next.time, "tick at \(events[index].time) before a packet that arrived at \(next.time)")
+            // And says how far behind it is (the packets arrived about a second ago).
+            #expect(events[index].backlog >= 900_000_000, "backlog \(events[index].backlog)")
         }
     }
 }
@@ -80,7 +82,7 @@ final class LoggingRecorder: RTPRecorder, @unchecked Sendable {
 /// Takes 3 ms per packet (a writer on a busy machine) and writes down packet arrivals and ticks
 /// in order.
 final class SlowRecorder: RTPRecorder, @unchecked Sendable {
-    struct Event { var isTick: Bool; var time: UInt64 }
+    struct Event { var isTick: Bool; var time: UInt64; var backlog: UInt64 = 0 }
     var onKeyframeNeeded: ((Int) -> Void)?
     var onFailure: ((RecordingError) -> Void)?
     var keyframeRequestIntervalNanoseconds: UInt64 = 0
@@ -95,7 +97,9 @@ final class SlowRecorder: RTPRecorder, @unchecked Sendable {
         lock.withLock { _events.append(Event(isTick: false, time: arrivalNanoseconds)) }
     }
     func receiveSenderReport(track: Int, ntp: UInt64, rtpTimestamp: UInt32) {}
-    func tick(now: UInt64) { lock.withLock { _events.append(Event(isTick: true, time: now)) } }
+    func tick(now: UInt64, backlog: UInt64) {
+        lock.withLock { _events.append(Event(isTick: true, time: now, backlog: backlog)) }
+    }
     func finish() throws(RecordingError) -> RecordingResult {
         RecordingResult(filename: "/dev/null", sizeBytes: 0, durationNanoseconds: 0, startedAtNanoseconds: 0,
                         endedAtNanoseconds: 0, framesWritten: [])

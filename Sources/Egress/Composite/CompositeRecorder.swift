@@ -78,6 +78,10 @@ public final class CompositeRecorder: RTPRecorder {
     private let canvas: CompositeCanvas?
     private let videoEncoder: VideoEncoder?
     private var nextVideoFrame: Int64 = 0
+    /// How far behind the wall clock the writer was at the last tick (see `frameStride`).
+    private var backlog: UInt64 = 0
+    /// Output frames not drawn or encoded because the writer was behind.
+    public private(set) var videoFramesSkipped = 0
 
     private let audioEncoder: AudioEncoder?
     private var mixer = AudioMixer()
@@ -333,8 +337,9 @@ public final class CompositeRecorder: RTPRecorder {
     /// audio and video within the network's jitter of each other.
     public func receiveSenderReport(track: Int, ntp: UInt64, rtpTimestamp: UInt32) {}
 
-    public func tick(now: UInt64) {
+    public func tick(now: UInt64, backlog: UInt64) {
         guard failure == nil, !finished else { return }
+        self.backlog = backlog
         for input in inputs.values { drain(input, now: now, final: false) }
         // Packets lead; with none for a second the wall clock takes over (everyone muted).
         let present = max(lastArrival, Int64(clamping: now) - 1_000_000_000)
@@ -395,6 +400,7 @@ public final class CompositeRecorder: RTPRecorder {
                                      startedAtNanoseconds: startedAt ?? ended, endedAtNanoseconds: ended,
                                      framesWritten: [videoFramesWritten, audioPacketsWritten])
         result.streams = streamResults
+        result.videoFramesSkipped = videoFramesSkipped
         if let segments {
             updateLivePlaylist(final: true)
             result.segments = Self.segmentsResult(segments)
@@ -461,6 +467,14 @@ public final class CompositeRecorder: RTPRecorder {
                     let frameTime = epoch + nextVideoFrame * 1_000_000_000 / fps
                     applyChanges(upTo: frameTime)
                     for input in inputs.values where input.isVideo { try input.decode(upTo: frameTime) }
+                    let stride = Self.frameStride(backlog: backlog)
+                    if stride > 1, nextVideoFrame % stride != 0, !keyframeWanted {
+                        // Behind: this frame's time passes without a picture (the file's frame
+                        // rate drops for a moment; the decoders above still see every frame).
+                        videoFramesSkipped += 1
+                        nextVideoFrame += 1
+                        continue
+                    }
                     try canvas.draw(placements(canvas), inputs: inputs, background: layout.background)
                     let forceKeyframe = keyframeWanted
                     keyframeWanted = false
@@ -481,6 +495,18 @@ public final class CompositeRecorder: RTPRecorder {
             }
         } catch {
             fail(error)
+        }
+    }
+
+    /// Every how many output frames one is drawn and encoded, by how far behind the writer is.
+    /// A composite's encoder is what a busy machine cannot always keep up with (1080p30 x264 on
+    /// one core, shared with the rest of the server): drawing and encoding every frame anyway
+    /// only grows the delay, and with it the time a stopped recording takes to close.
+    static func frameStride(backlog: UInt64) -> Int64 {
+        switch backlog {
+        case ..<250_000_000: 1
+        case ..<1_000_000_000: 2
+        default: 3
         }
     }
 

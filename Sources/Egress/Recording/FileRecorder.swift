@@ -132,7 +132,8 @@ public final class FileRecorder {
 
     /// Gives up on late packets and moves frames along when no packet arrives (call from a timer,
     /// e.g. every 100 ms, so a stalled track does not hold the last frames back).
-    public func tick(now: UInt64) {
+    /// Copying costs little, so a backlog changes nothing here.
+    public func tick(now: UInt64, backlog: UInt64) {
         guard failure == nil, !finished else { return }
         for recorder in tracks { process(recorder, now: now, final: false) }
     }

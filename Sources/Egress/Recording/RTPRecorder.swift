@@ -17,9 +17,16 @@ public protocol RTPRecorder: AnyObject {
 
     func receiveRTP(_ packet: UnsafeRawBufferPointer, track: Int, arrivalNanoseconds: UInt64)
     func receiveSenderReport(track: Int, ntp: UInt64, rtpTimestamp: UInt32)
-    func tick(now: UInt64)
+    /// `backlog`: how far behind the wall clock the writer is working (0 when it keeps up), so
+    /// a recorder with optional work (a composite's frames) can shed it instead of falling
+    /// further behind.
+    func tick(now: UInt64, backlog: UInt64)
     /// Writes what is buffered and the trailer, and closes the file.
     func finish() throws(RecordingError) -> RecordingResult
+}
+
+extension RTPRecorder {
+    public func tick(now: UInt64) { tick(now: now, backlog: 0) }
 }
 
 extension FileRecorder: RTPRecorder {

@@ -11,6 +11,8 @@ public struct RecordingResult: Sendable, Equatable {
     public var endedAtNanoseconds: Int64
     /// Frames written per track, in track order.
     public var framesWritten: [Int]
+    /// Composite video frames left out because the writer was behind (0 for track recordings).
+    public var videoFramesSkipped = 0
     /// The stream outputs (RTMP) written beside or instead of the file, in the order asked.
     public var streams: [StreamResult] = []
     /// The segmented (HLS) output, if one was written.

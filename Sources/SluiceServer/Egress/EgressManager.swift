@@ -629,7 +629,8 @@ actor EgressManager {
         logger.info("egress ended", metadata: [
             "egress": "\(id)", "status": "\(info.status)", "error": "\(info.error)",
             "file": "\(info.fileResults.first?.filename ?? "")", "bytes": "\(info.fileResults.first?.size ?? 0)",
-            "duration_ms": "\((info.fileResults.first?.duration ?? 0) / 1_000_000)"])
+            "duration_ms": "\((info.fileResults.first?.duration ?? 0) / 1_000_000)",
+            "frames_skipped": "\((try? result.get().videoFramesSkipped) ?? 0)"])
         return info
     }
 

@@ -19,6 +19,8 @@ final class EgressWriterThread: @unchecked Sendable {
         var kind = Kind.rtp
         var track = 0
         var length = 0
+        /// When the packet arrived, or when a report or command was queued: the writer's tick
+        /// never runs ahead of what waits in the ring.
         var arrival: UInt64 = 0
         var ntp: UInt64 = 0
         var rtpTimestamp: UInt32 = 0
@@ -92,7 +94,8 @@ final class EgressWriterThread: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, count < Self.capacity else { return }
-        slots[head] = Slot(kind: .senderReport, track: track, ntp: ntp, rtpTimestamp: rtpTimestamp)
+        slots[head] = Slot(kind: .senderReport, track: track, arrival: SystemClock.monotonic(), ntp: ntp,
+                           rtpTimestamp: rtpTimestamp)
         enqueued()
     }
 
@@ -109,7 +112,7 @@ final class EgressWriterThread: @unchecked Sendable {
             return false
         }
         commands.append(command)
-        slots[head] = Slot(kind: .command)
+        slots[head] = Slot(kind: .command, arrival: SystemClock.monotonic())
         enqueued()
         return true
     }
@@ -176,14 +179,17 @@ final class EgressWriterThread: @unchecked Sendable {
             }
             let now = SystemClock.monotonic()
             if now >= nextTick {
-                // While packets wait in the ring the writer is behind (a busy machine): tick at the
-                // next waiting packet's arrival, not the wall clock, or the recorder would take a
+                // While anything waits in the ring the writer is behind (a busy machine): tick at
+                // the next waiting slot's time, not the wall clock, or the recorder would take a
                 // gap that packet fills for loss (and drop frames until a keyframe), and count the
-                // writer's own delay as time the publisher had.
+                // writer's own delay as time the publisher had: a composite then draws and encodes
+                // frames for that delay too, falls further behind, and its file outgrows the
+                // recording (15 s of video for 6 s recorded, 20 s to close it, before every slot
+                // carried a time).
                 condition.lock()
-                let waiting = count > 0 && slots[tail].kind == .rtp ? slots[tail].arrival : now
+                let waiting = count > 0 ? slots[tail].arrival : now
                 condition.unlock()
-                recorder.tick(now: min(now, waiting))
+                recorder.tick(now: min(now, waiting), backlog: now > waiting ? now - waiting : 0)
                 nextTick = now + tickInterval
                 if !reportedActive, recorder.hasWrittenFrames {
                     reportedActive = true
