@@ -76,6 +76,20 @@ class Tone:
             await self.source.capture_frame(frame)
             self.sent += 1
 
+    async def play(self, seconds, silent=False):
+        """Pushes exactly `seconds` of media (of zeros when `silent`), paced by the source's queue
+        (1 s deep) rather than by this loop's clock: what the server hears is then the stream as
+        written even when this process is descheduled for a moment, which `run` (that stops at a
+        wall-clock time) would turn into a shorter or longer stretch than asked for."""
+        frames = round(seconds * self.RATE / self.SAMPLES)
+        for i in range(frames):
+            frame = rtc.AudioFrame.create(self.RATE, 1, self.SAMPLES)
+            samples = np.frombuffer(frame.data, dtype=np.int16)
+            t = (np.arange(self.SAMPLES) + i * self.SAMPLES) / self.RATE
+            samples[:] = 0 if silent else (np.sin(2 * math.pi * 440 * t) * 8000).astype(np.int16)
+            await self.source.capture_frame(frame)
+            self.sent += 1
+
 
 async def publish_video(room, name, source_kind, pattern, simulcast=False):
     track = rtc.LocalVideoTrack.create_video_track(name, pattern.source)

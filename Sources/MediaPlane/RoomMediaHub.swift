@@ -94,6 +94,12 @@ public final class RoomMediaHub: @unchecked Sendable {
                 hidden: member.permission.hidden)
         }
         guard let changed = speakers.update(samples, now: room.clock()) else { return }
+        // At debug: when a speaker comes or goes is what a test of the hold needs to see.
+        if let first = members.values.first, first.logger.logLevel <= .debug {
+            first.logger.debug("speakers changed", metadata: [
+                "speakers": "\(changed.map { "\($0.participant)\($0.active ? "" : " (stopped)")" })",
+                "levels": "\(samples.map { "\($0.participant): \($0.levels)" })"])
+        }
         for member in members.values { member.roomEvent(.speakersChanged(changed)) }
     }
 
