@@ -216,3 +216,92 @@ def test_weak_viewer_settles_low_pauses_video_keeps_audio_and_recovers(workdir, 
     assert resumed_after is not None and resumed_after <= 10, resumed_after
     assert first_high is not None and clean_widths == [1280], clean_widths
     assert probes > 0
+
+
+def test_browser_viewer_sees_its_video_paused_and_resumed(workdir, namespace):  # noqa: F811
+    """livekit-client 2.18.10 in headless Chromium (chromedriver, browser and page server inside the
+    namespace, Interop/browser_net_viewer.py) on the same shaped link: at 150 kbit/s the SDK holds
+    the host's video as paused (the track's streamState, set from the server's StreamStateUpdate;
+    these releases never fire TrackStreamStateChanged, see lk_page.html) while the host's audio
+    keeps playing; when the limit lifts it holds it active again and video plays. Timeline: unlimited 6 s -> 150 kbit/s 16 s -> unlimited 16 s."""
+    ns = namespace
+    server = serve(workdir, ns, "")
+    phases, server_view = {}, []
+    watch = 6 + 16 + 16
+
+    async def go():
+        host = await connect(server, "host", ROOM)
+        pattern, tone = NoisyPattern(1280, 720, (40, 120, 200), fps=15), Tone()
+        await publish_video(host, "camera", rtc.TrackSource.SOURCE_CAMERA, pattern, simulcast=True)
+        await publish_audio(host, tone)
+        sending = [asyncio.ensure_future(pattern.run(watch + 90)), asyncio.ensure_future(tone.run(watch + 90))]
+        browser = await asyncio.create_subprocess_exec(
+            *ns.prefix, sys.executable, os.path.join(HERE, "browser_net_viewer.py"), "2.18.10",
+            f"ws://{ns.host_ip}:{server.port}", token("chromium", ROOM, can_publish=False), ROOM, "40", str(watch),
+            stdout=asyncio.subprocess.PIPE, cwd=HERE)
+        try:
+            line = json.loads((await asyncio.wait_for(browser.stdout.readline(), 80)).decode() or "{}")
+            assert line.get("event") == "playing", line
+            phases["start"] = line["t"]
+
+            async def hold(seconds):
+                """Samples the server's view of the browser's video subscription every second."""
+                end = time.time() + seconds
+                while time.time() < end:
+                    state = viewer_state(await asyncio.to_thread(admin_stats, server), "chromium")
+                    server_view.append((round(time.time() - phases["start"], 1), state))
+                    await asyncio.sleep(1)
+            await hold(6)
+            shape(ns, "150kbit")
+            phases["150k"] = time.time()
+            await hold(16)
+            unshape(ns)
+            phases["lifted"] = time.time()
+            out = (await asyncio.wait_for(browser.communicate(), 60))[0].decode().splitlines()
+        finally:
+            if browser.returncode is None:
+                browser.kill()
+            for task in sending:
+                task.cancel()
+            await host.disconnect()
+        return json.loads(out[-1])
+
+    try:
+        result = asyncio.run(go())
+    finally:
+        unshape(ns)
+        server.stop()
+
+    timeline = result.get("timeline") or []
+    t150, tlift = phases["150k"], phases["lifted"]
+    states_at = [(t, state) for t, _, _, _, state in timeline]
+    for t, video, audio, width, state in timeline[::4]:
+        print(f"t={t - phases['start']:5.1f}s video {video:5d} audio {audio:5d} width {width} stream state {state}")
+
+    for t, state in server_view[::2]:
+        print(f"t={t:5.1f}s server: {state}")
+
+    def first_state(wanted, after):
+        """When the SDK first held `wanted` as the host video's stream state at or after `after`."""
+        return next((t for t, state in states_at if t >= after and state == wanted), None)
+    paused_at = first_state("paused", t150)
+    active_at = first_state("active", tlift)
+
+    def frames(column, t0, t1):
+        inside = [row[column] for row in timeline if t0 <= row[0] <= t1]
+        return inside[-1] - inside[0] if len(inside) > 1 else 0
+    audio_before = frames(2, phases["start"], t150) / max(0.1, t150 - phases["start"])
+    audio_limited = frames(2, t150 + 2, tlift) / max(0.1, tlift - t150 - 2)
+    video_paused = frames(1, (paused_at or tlift) + 1, tlift)
+    video_after = frames(1, (active_at or tlift), timeline[-1][0] if timeline else tlift)
+    print(f"150 kbit/s from {t150 - phases['start']:.1f} s: PAUSED shown {paused_at and round(paused_at - t150, 1)} s later; "
+          f"video frames decoded while paused {video_paused}; audio {audio_limited:.0f} frames/s "
+          f"(before the limit {audio_before:.0f}/s)")
+    print(f"lifted at {tlift - phases['start']:.1f} s: ACTIVE shown {active_at and round(active_at - tlift, 1)} s later; "
+          f"video frames after it {video_after}")
+    assert timeline and states_at[0][1] == "active", result
+    assert paused_at is not None and paused_at - t150 <= 10, states_at
+    assert video_paused <= 10, video_paused
+    assert audio_limited > 0.8 * audio_before, (audio_limited, audio_before)
+    assert active_at is not None and active_at - tlift <= 10, states_at
+    assert video_after > 30, video_after
