@@ -169,3 +169,60 @@ def test_publisher_with_five_percent_uplink_loss_is_repaired(workdir, lossy_upli
     video = [line for line in publications if "kind=video" in line]
     assert video and int(video[0].split("nacksSent=")[1].split()[0]) > 0, publications
     assert any(o["nack_count"] > 0 and o["retransmitted_packets_sent"] > 0 for o in sent["outbound"]), sent["outbound"]
+
+
+def test_browser_publisher_with_five_percent_uplink_loss_resends_on_rtx(workdir, lossy_uplink):
+    """The same 5% uplink loss under a browser host (livekit-client 2.18.10 in headless Chromium
+    inside the namespace, Interop/browser_net_host.py, simulcast fake camera): the server NACKs,
+    Chromium resends on the RTX stream each simulcast layer was given in the answer (its own
+    getStats: an rtxSsrc on every layer), the server unwraps what comes on them (rtxReceived in its
+    publication stats), and a clean Python viewer decodes the video whole."""
+    ns, host_ip = lossy_uplink
+    server = serve_on(workdir, host_ip)
+    room, seconds = "lossy-browser-up", 14
+
+    async def go():
+        host = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", ns, sys.executable, os.path.join(HERE, "browser_net_host.py"), "2.18.10",
+            f"ws://{host_ip}:{server.port}", token("host", room), room, str(seconds), stdout=asyncio.subprocess.PIPE, cwd=HERE)
+        try:
+            published = json.loads((await asyncio.wait_for(host.stdout.readline(), 60)).decode() or "{}")
+            assert published.get("event") == "published", published
+            viewer = await asyncio.create_subprocess_exec(
+                sys.executable, os.path.join(HERE, "lk_viewer.py"), server.ws_url, token("viewer", room, can_publish=False),
+                str(seconds - 3), stdout=asyncio.subprocess.PIPE)
+            seen = json.loads((await asyncio.wait_for(viewer.communicate(), seconds + 40))[0].decode().splitlines()[-1])
+            sent = json.loads((await asyncio.wait_for(host.communicate(), seconds + 40))[0].decode().splitlines()[-1])
+        finally:
+            if host.returncode is None:
+                host.kill()
+        return seen, sent
+
+    try:
+        seen, sent = asyncio.run(go())
+        time.sleep(1)
+    finally:
+        server.stop()
+    outbound = sent["outbound"]
+    publications = [line for line in server.full_log().splitlines() if "publication stats" in line and "identity=host" in line]
+    print(f"\nChromium host camera {sent.get('camera')}, outbound-rtp per layer: {outbound}")
+    for line in publications:
+        print(line[line.find("kind="):])
+    sent_rate = max((o.get("framesSent") or 0 for o in outbound), default=0) / (sent["stats_at"] - sent["published_at"])
+    decoded = sum(i["frames_decoded"] for i in seen["inbound"])
+    decoded_rate = decoded / (seen["stats_at"] - (seen["first_frame_at"] or seen["connected_at"]))
+    print(f"the host's top layer sent {sent_rate:.1f} frames/s; the clean viewer decoded {decoded_rate:.1f}/s "
+          f"({decoded} frames, sizes {seen['sizes']}, inbound {seen['inbound']})")
+    assert sent["phase"] == "published", sent
+    assert outbound and all(o.get("rtxSsrc") for o in outbound), outbound
+    # Chromium repairs on RTX two ways: resends the server NACKed (retransmittedPacketsSent, a few
+    # here: 1-6 in five runs) and, while it ramps its bitrate up, padding that carries recent
+    # packets again instead of zeros (most of the RTX the server unwraps; they fill many gaps
+    # before a NACK is due). Both arrive on the RTX streams and carry media.
+    video = [line for line in publications if "kind=video" in line]
+    assert video, publications
+    rtx = int(video[0].split("rtxReceived=")[1].split()[0]) - int(video[0].split("rtxPadding=")[1].split()[0])
+    resent = sum(o.get("retransmittedPacketsSent") or 0 for o in outbound)
+    print(f"RTX with media unwrapped by the server: {rtx}; resends Chromium counted: {resent}")
+    assert rtx > 0, publications
+    assert decoded_rate >= 0.8 * sent_rate, (decoded_rate, sent_rate)
