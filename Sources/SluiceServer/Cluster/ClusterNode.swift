@@ -212,25 +212,19 @@ actor ClusterNode {
     /// edge node serves (but `excludingEdge`'s); nil when no live node has the room.
     func participants(room: String, excludingEdge: String? = nil) async throws -> [Livekit_ParticipantInfo]? {
         guard let bytes = try await redis.command("HGET", ClusterKeys.room(room), "participants").bytes else { return nil }
-        var participants = try Livekit_ListParticipantsResponse(serializedBytes: bytes).participants
-        let edges = try await redis.command("HGETALL", ClusterKeys.roomEdges(room)).array
-        for index in stride(from: 0, to: edges.count - 1, by: 2) {
-            guard let node = edges[index].text, node != excludingEdge, let list = edges[index + 1].bytes,
-                  try await redis.command("EXISTS", ClusterKeys.node(node)).integer == 1,
-                  let viewers = try? Livekit_ListParticipantsResponse(serializedBytes: list) else { continue }
-            participants += viewers.participants
-        }
-        return participants
+        let members = try Livekit_ListParticipantsResponse(serializedBytes: bytes).participants
+        return try await members + edgeViewers(room: room, excluding: excludingEdge)
     }
 
     // MARK: Edge rooms
 
-    /// The viewers every live edge node serves of `room` (the origin shows them to its members).
-    func edgeViewers(room: String) async throws -> [Livekit_ParticipantInfo] {
+    /// The viewers every live edge node but `excluding` serves of `room` (the origin shows them
+    /// to its members, leaving out its own node's).
+    func edgeViewers(room: String, excluding: String?) async throws -> [Livekit_ParticipantInfo] {
         let edges = try await redis.command("HGETALL", ClusterKeys.roomEdges(room)).array
         var viewers: [Livekit_ParticipantInfo] = []
         for index in stride(from: 0, to: edges.count - 1, by: 2) {
-            guard let node = edges[index].text, node != id, let list = edges[index + 1].bytes,
+            guard let node = edges[index].text, node != excluding, let list = edges[index + 1].bytes,
                   try await redis.command("EXISTS", ClusterKeys.node(node)).integer == 1,
                   let decoded = try? Livekit_ListParticipantsResponse(serializedBytes: list) else { continue }
             viewers += decoded.participants

@@ -96,7 +96,7 @@ actor EdgeOrigins {
     /// shared state), so the host sees its whole audience and knows who sent a data packet.
     func showEdgeViewers(rooms: RoomManager, cluster: ClusterNode) async {
         for room in Set(links.values.map(\.room)) {
-            guard let viewers = try? await cluster.edgeViewers(room: room) else { continue }
+            guard let viewers = try? await cluster.edgeViewers(room: room, excluding: nodeID) else { continue }
             await rooms.setRemoteParticipants(roomName: room, viewers)
         }
     }
