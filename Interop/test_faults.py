@@ -17,7 +17,7 @@ import pytest
 from livekit import api, rtc
 
 from conftest import API_KEY, API_SECRET, SluiceServer, free_port, sluice_binary
-from lk_rtc import Tone, VideoPattern, Viewer, connect, publish_audio, token, wait_for
+from lk_rtc import Tone, VideoPattern, Viewer, connect, publish_audio, publish_video, token, wait_for
 from test_egress import EGRESS_ACTIVE, EGRESS_COMPLETE, EGRESS_FAILED, egress_status, lkapi, probe, publish_camera, \
     wait_for_async
 
@@ -344,3 +344,56 @@ def wait_for_sync(predicate, timeout, interval=0.2):
             return True
         time.sleep(interval)
     return predicate()
+
+
+def test_server_paused_for_5_s_keeps_every_viewer_in_its_session_and_after_12_s_they_rejoin_and_play(workdir):
+    """The whole server stops (SIGSTOP: a stalled VM, a swapped-out process) for 5 s and later for
+    12 s while a Python SDK host publishes and three Python SDK viewers (their own processes,
+    Interop/lk_viewer.py) watch. After 5 s every viewer decodes video again at once, in the same
+    session (libnice's checks and consent carry on over the same path; nobody left the room).
+    After 12 s the SDK has given up on the connection and its resume times out against the
+    stopped server, so it joins again: video is back within seconds."""
+    import json
+    import signal
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    server = SluiceServer(workdir).start()
+    resumed, logs = {}, {}
+    try:
+        async def go():
+            host = await connect(server, "host", "stall")
+            pattern, tone = VideoPattern(320, 240, (200, 40, 40), fps=15), Tone()
+            await publish_video(host, "camera", 1, pattern)
+            await publish_audio(host, tone)
+            sending = [asyncio.ensure_future(pattern.run(90)), asyncio.ensure_future(tone.run(90))]
+            viewers = [await asyncio.create_subprocess_exec(
+                sys.executable, os.path.join(here, "lk_viewer.py"), server.ws_url, token(f"viewer{i}", "stall", can_publish=False),
+                "45", stdout=asyncio.subprocess.PIPE) for i in range(3)]
+            await asyncio.sleep(8)
+            for seconds in (5, 12):
+                logs[seconds] = server.full_log()
+                os.kill(server.proc.pid, signal.SIGSTOP)
+                await asyncio.sleep(seconds)
+                os.kill(server.proc.pid, signal.SIGCONT)
+                resumed[seconds] = time.time()
+                await asyncio.sleep(10)
+            outs = [json.loads((await asyncio.wait_for(v.communicate(), 60))[0].decode().splitlines()[-1]) for v in viewers]
+            for task in sending:
+                task.cancel()
+            await host.disconnect()
+            return outs
+
+        outs = asyncio.run(go())
+        alive = server.alive()
+    finally:
+        server.stop()
+    assert alive, server.read_log()
+    for seconds, at in resumed.items():
+        back = [next((t - at for t in o["times"] if t > at), None) for o in outs]
+        print(f"\nafter a {seconds} s pause: first video frame at each viewer {[b and round(b, 2) for b in back]} s")
+        assert all(b is not None and b < 8 for b in back), (seconds, back)
+    print(f"frames decoded per viewer: {[o['frames'] for o in outs]}")
+    # Between the two pauses (the 5 s one included) nobody left or joined again.
+    between = logs[12][len(logs[5]):]
+    rejoins = [line for line in between.splitlines() if "participant left" in line or "participant joined" in line]
+    assert not rejoins, rejoins
