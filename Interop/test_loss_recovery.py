@@ -157,14 +157,16 @@ def test_publisher_with_five_percent_uplink_loss_is_repaired(workdir, lossy_upli
     # frame queue, not what the comparison is about.
     sent_rate = sum(o["frames_sent"] for o in sent["outbound"]) / sent["seconds"]
     decoded = sum(i["frames_decoded"] for i in seen["inbound"])
-    decoded_rate = decoded / (seen["stats_at"] - seen["connected_at"])
+    # From the viewer's first decoded frame: its join and first keyframe took 0.8-1.8 s, which
+    # counted against it when this measured from connecting (0.84 of the sent rate in one CI run
+    # with 1 packet lost and no freeze).
+    decoded_rate = decoded / (seen["stats_at"] - (seen["first_frame_at"] or seen["connected_at"]))
     publications = [line for line in server.full_log().splitlines() if "publication stats" in line]
     print(f"\npublisher's encoder sent {sent_rate:.1f} frames/s; the viewer decoded {decoded_rate:.1f}/s "
           f"({decoded} frames, inbound {seen['inbound']})")
     print(f"publisher getStats: {sent['outbound']}")
     for line in publications:
         print(line[line.find("kind="):])
-    # The viewer's count includes its first second of connecting: 0.85 leaves room for that.
     assert decoded_rate >= 0.85 * sent_rate, (decoded_rate, sent_rate)
     video = [line for line in publications if "kind=video" in line]
     assert video and int(video[0].split("nacksSent=")[1].split()[0]) > 0, publications

@@ -646,7 +646,7 @@ public final class RTCParticipant: RoomMember, PeerConnectionDelegate, @unchecke
         for case let track? in published.tracks {
             logger.info("publication stats", metadata: [
                 "participant": "\(sid)", "identity": "\(identity)", "track": "\(track.id)", "kind": "\(track.kind)",
-                "packets": "\(track.packetsReceived)", "nacksSent": "\(track.nacksSent)",
+                "packets": "\(track.packetsReceived)", "nacksSent": "\(track.nacksSent)", "nackRepeats": "\(track.nackRepeats)", "keyframesForLost": "\(track.keyframesForLostPackets)",
                 "rtxReceived": "\(publisher.rtxPacketsReceived)", "rtxPadding": "\(publisher.rtxPaddingPackets)"])
         }
         for downTrack in participant.downTracks {

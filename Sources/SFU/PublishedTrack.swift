@@ -47,6 +47,12 @@ public final class PublishedTrack {
     /// Reception per layer, for receiver reports and NACKs to the publisher.
     public private(set) var reception: [ReceptionStatistics]
     public private(set) var nacksSent = 0
+    /// What each layer still owes us after its NACK, asked for again until it comes.
+    private var owed: [UpstreamNACKTracker]
+    /// Keyframes asked for because a missing packet never came.
+    public private(set) var keyframesForLostPackets = 0
+    /// Missing packets asked for again (their first NACK was not answered in time).
+    public var nackRepeats: Int { owed.reduce(0) { $0 + $1.repeatedRequests } }
     /// The audio level header extension id (RFC 6464) the publisher uses, when negotiated.
     public var audioLevelExtensionID: UInt8?
     /// Audio levels (-dBov, 0 = loudest, 127 = silence) heard since `takeAudioLevel()`.
@@ -102,6 +108,7 @@ public final class PublishedTrack {
         bitrateSampleBytes = Array(repeating: 0, count: self.layers.count)
         layerMediaBytes = Array(repeating: 0, count: self.layers.count)
         reception = Array(repeating: ReceptionStatistics(), count: self.layers.count)
+        owed = Array(repeating: UpstreamNACKTracker(), count: self.layers.count)
         codecIsVP8 = codec.isVP8
         codecIsH264 = codec.isH264
         pending = .allocate(capacity: Self.pendingCapacity)
@@ -150,10 +157,16 @@ public final class PublishedTrack {
             if carriesMedia { layerMediaBytes[layer] += bytes.count }
             reception[layer].receiveTimestamp(packet.timestamp, now: now, clockRate: codec.clockRate)
             // Ask the publisher again for what went missing upstream (one FCI covers 17).
-            if count <= 17 { requestRetransmission(layer: layer, first: first, count: count) }
+            if count <= 17 {
+                requestRetransmission(layer: layer, first: first, count: count)
+                // Audio is not repaired by resends in WebRTC (its NACK is rarely negotiated).
+                if kind == .video { owed[layer].missing(first: first, count: count, now: now) }
+            }
         case .late:
-            break  // a retransmission's arrival says nothing about the network's jitter
+            // A retransmission's arrival says nothing about the network's jitter.
+            owed[layer].arrived(packet.sequenceNumber)
         }
+        if owed[layer].count > 0 { requestOwedAgain(layer: layer, now: now) }
         if let id = audioLevelExtensionID, let level = packet.packet.headerExtension(id: id), level.count >= 1 {
             audioLevelSum += Int(level[0] & 0x7F)
             audioLevelCount += 1
@@ -246,6 +259,46 @@ public final class PublishedTrack {
         }
         let pli = RTCPPictureLossIndication(senderSSRC: feedbackSSRC, mediaSSRC: ssrc)
         return RTCPScratchBuffer.send(to: transport) { pli.write(into: &$0) }
+    }
+
+    /// Asks again for the packets of `layer` whose resend has not come (one NACK, its items
+    /// covering up to 16 following sequence numbers each; at most 16 items). A packet given up
+    /// on asks for a keyframe at once (throttled like any other): the viewers cannot decode past
+    /// the hole without one, and their own keyframe requests would come only after their NACKs
+    /// for it run out (a 3 s stall in test_loss_recovery). The hole may have been padding, which
+    /// a publisher without RTX pads with on the media stream and never resends: that costs one
+    /// keyframe within the throttle's interval. (VP8 picture ids could tell the two apart.)
+    private func requestOwedAgain(layer: Int, now: UInt64) {
+        guard let ssrc = layerSSRCs[layer], let transport = publisherTransport else { return }
+        var abandoned = 0
+        withUnsafeTemporaryAllocation(of: RTCPGenericNACK.Item.self, capacity: 16) { items in
+            var used = 0
+            abandoned = owed[layer].due(now: now) { sequence in
+                if used > 0 {
+                    let distance = sequence &- items[used - 1].packetID
+                    if distance >= 1, distance <= 16 {
+                        items[used - 1].bitmask |= 1 << (distance - 1)
+                        return
+                    }
+                }
+                guard used < 16 else { return }
+                items.baseAddress!.advanced(by: used).initialize(to: RTCPGenericNACK.Item(packetID: sequence, bitmask: 0))
+                used += 1
+            }
+            guard used > 0 else { return }
+            let sender = feedbackSSRC
+            let asked = UnsafeBufferPointer(rebasing: items[0..<used])
+            if RTCPScratchBuffer.send(to: transport, {
+                RTCPGenericNACK.write(senderSSRC: sender, mediaSSRC: ssrc, items: asked, into: &$0)
+            }) {
+                nacksSent += 1
+            }
+            items.baseAddress!.deinitialize(count: used)
+        }
+        if abandoned > 0 {
+            keyframesForLostPackets += 1
+            requestKeyframe(layer: layer, now: now)
+        }
     }
 
     private func requestRetransmission(layer: Int, first: UInt16, count: Int) {
