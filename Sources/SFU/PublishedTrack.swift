@@ -158,9 +158,12 @@ public final class PublishedTrack {
             reception[layer].receiveTimestamp(packet.timestamp, now: now, clockRate: codec.clockRate)
             // Ask the publisher again for what went missing upstream (one FCI covers 17).
             if count <= 17 {
-                requestRetransmission(layer: layer, first: first, count: count)
-                // Audio is not repaired by resends in WebRTC (its NACK is rarely negotiated).
-                if kind == .video { owed[layer].missing(first: first, count: count, now: now) }
+                let item = RTCPGenericNACK.Item(packetID: first, bitmask: count > 1 ? UInt16.max >> (17 - count) : 0)
+                // Owed only when asked of a publisher (a relayed copy has none here), and only for
+                // video: audio is not repaired by resends in WebRTC (its NACK is rarely negotiated).
+                if sendNACK(layer: layer, items: CollectionOfOne(item)), kind == .video {
+                    owed[layer].missing(first: first, count: count, now: now)
+                }
             }
         case .late:
             // A retransmission's arrival says nothing about the network's jitter.
@@ -269,7 +272,6 @@ public final class PublishedTrack {
     /// a publisher without RTX pads with on the media stream and never resends: that costs one
     /// keyframe within the throttle's interval. (VP8 picture ids could tell the two apart.)
     private func requestOwedAgain(layer: Int, now: UInt64) {
-        guard let ssrc = layerSSRCs[layer], let transport = publisherTransport else { return }
         var abandoned = 0
         withUnsafeTemporaryAllocation(of: RTCPGenericNACK.Item.self, capacity: 16) { items in
             var used = 0
@@ -285,14 +287,7 @@ public final class PublishedTrack {
                 items.baseAddress!.advanced(by: used).initialize(to: RTCPGenericNACK.Item(packetID: sequence, bitmask: 0))
                 used += 1
             }
-            guard used > 0 else { return }
-            let sender = feedbackSSRC
-            let asked = UnsafeBufferPointer(rebasing: items[0..<used])
-            if RTCPScratchBuffer.send(to: transport, {
-                RTCPGenericNACK.write(senderSSRC: sender, mediaSSRC: ssrc, items: asked, into: &$0)
-            }) {
-                nacksSent += 1
-            }
+            if used > 0 { sendNACK(layer: layer, items: UnsafeBufferPointer(rebasing: items[0..<used])) }
             items.baseAddress!.deinitialize(count: used)
         }
         if abandoned > 0 {
@@ -301,19 +296,16 @@ public final class PublishedTrack {
         }
     }
 
-    private func requestRetransmission(layer: Int, first: UInt16, count: Int) {
-        guard let ssrc = layerSSRCs[layer], let transport = publisherTransport else { return }
-        var bitmask: UInt16 = 0
-        if count > 1 {
-            for bit in 0..<(count - 1) { bitmask |= 1 << UInt16(bit) }
-        }
-        let item = RTCPGenericNACK.Item(packetID: first, bitmask: bitmask)
+    /// One generic NACK to the publisher about `layer`; false when there is no publisher to ask.
+    @discardableResult
+    private func sendNACK(layer: Int, items: some Collection<RTCPGenericNACK.Item>) -> Bool {
+        guard let ssrc = layerSSRCs[layer], let transport = publisherTransport else { return false }
         let sender = feedbackSSRC
-        if RTCPScratchBuffer.send(to: transport, {
-            RTCPGenericNACK.write(senderSSRC: sender, mediaSSRC: ssrc, items: CollectionOfOne(item), into: &$0)
-        }) {
-            nacksSent += 1
-        }
+        guard RTCPScratchBuffer.send(to: transport, {
+            RTCPGenericNACK.write(senderSSRC: sender, mediaSSRC: ssrc, items: items, into: &$0)
+        }) else { return false }
+        nacksSent += 1
+        return true
     }
 
     /// One compound packet: a receiver report with a block for every layer that arrives and, for
